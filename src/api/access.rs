@@ -1,0 +1,115 @@
+//! Finding a project for a caller, in GitLab's order: authentication (401) before visibility
+//! (`404 Project Not Found`) before role (403).
+
+use crate::auth::Caller;
+use crate::db::projects::{self, ProjectRow};
+use crate::error::{ApiError, ApiResult};
+use crate::model::{AccessLevel, Visibility};
+use crate::state::AppState;
+
+/// A project as seen by one caller.
+#[derive(Debug, Clone)]
+pub struct ProjectAccess {
+    pub project: ProjectRow,
+    /// The caller's membership level; `None` for non-members and anonymous callers.
+    pub level: Option<AccessLevel>,
+    /// The caller is an instance admin (who may do everything).
+    pub admin: bool,
+    /// The caller's user id, if authenticated.
+    pub user_id: Option<i64>,
+}
+
+impl ProjectAccess {
+    /// True when the caller has at least `level` (admins always do).
+    pub fn at_least(&self, level: AccessLevel) -> bool {
+        self.admin || self.level.is_some_and(|l| l >= level)
+    }
+
+    /// `403 Forbidden` unless the caller has at least `level`.
+    pub fn require(&self, level: AccessLevel) -> ApiResult<()> {
+        if self.at_least(level) { Ok(()) } else { Err(ApiError::forbidden()) }
+    }
+}
+
+/// How an `:id` path segment names a project: GitLab takes `/^-?\d+$/` as an id and anything
+/// containing `/` as a full path; anything else names nothing.
+#[derive(Debug, Clone)]
+pub enum ProjectRef {
+    Id(i64),
+    Path(String),
+    Nothing,
+}
+
+impl ProjectRef {
+    /// Classifies an already percent-decoded `:id` segment.
+    pub fn parse(id: &str) -> ProjectRef {
+        let digits = id.strip_prefix('-').unwrap_or(id);
+        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+            return id.parse().map(ProjectRef::Id).unwrap_or(ProjectRef::Nothing);
+        }
+        if id.contains('/') { ProjectRef::Path(id.to_string()) } else { ProjectRef::Nothing }
+    }
+}
+
+/// Loads the project named by `id` without any access check (the trigger call's lookup).
+pub fn find_project(conn: &rusqlite::Connection, id: &ProjectRef) -> rusqlite::Result<Option<ProjectRow>> {
+    match id {
+        ProjectRef::Id(n) => projects::find(conn, *n),
+        ProjectRef::Path(p) => projects::find_by_full_path(conn, p),
+        ProjectRef::Nothing => Ok(None),
+    }
+}
+
+/// Loads a project the caller can see: `404 Project Not Found` when it does not exist or is
+/// hidden from the caller (private: members and admins; internal: signed-in users; public: all).
+pub async fn project_for(state: &AppState, caller: Option<&Caller>, id: &str) -> ApiResult<ProjectAccess> {
+    let pref = ProjectRef::parse(id);
+    let user_id = caller.map(|c| c.user.id);
+    let admin = caller.is_some_and(Caller::is_admin);
+    let (project, level) = state
+        .db
+        .read(move |c| {
+            let Some(p) = find_project(c, &pref)? else { return Ok(None) };
+            let level = match user_id {
+                Some(u) => projects::member_level(c, p.id, u)?,
+                None => None,
+            };
+            Ok(Some((p, level)))
+        })
+        .await?
+        .ok_or(ApiError::NotFound("Project"))?;
+    let level = level.and_then(AccessLevel::from_i64);
+    let visible = admin
+        || level.is_some()
+        || match Visibility::parse(&project.visibility) {
+            Some(Visibility::Public) => true,
+            Some(Visibility::Internal) => caller.is_some(),
+            _ => false,
+        };
+    if !visible {
+        return Err(ApiError::NotFound("Project"));
+    }
+    Ok(ProjectAccess { project, level, admin, user_id })
+}
+
+/// Reads a required integer path id (`:trigger_id`, `:pipeline_id`, …): non-numeric →
+/// `{"error":"<name> is invalid"}` as Grape answers.
+pub fn path_id(raw: &str, name: &str) -> ApiResult<i64> {
+    raw.parse::<i64>().map_err(|_| ApiError::invalid(name))
+}
+
+/// Checks `If-Unmodified-Since` against a row's `updated_at`: when the header parses and the row
+/// changed after it, `412 Precondition Failed`; an unparsable header is ignored.
+pub fn check_unmodified_since(req: &actix_web::HttpRequest, updated_at: &str) -> ApiResult<()> {
+    let Some(raw) = req.headers().get("if-unmodified-since").and_then(|v| v.to_str().ok()) else {
+        return Ok(());
+    };
+    let since = crate::model::parse_datetime(raw)
+        .or_else(|| time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc2822).ok());
+    let updated = crate::model::parse_stored(updated_at);
+    match (since, updated) {
+        // HTTP dates have whole seconds: compare at that precision.
+        (Some(s), Some(u)) if u.unix_timestamp() > s.unix_timestamp() => Err(ApiError::PreconditionFailed),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,317 @@
+//! Request parameters the way GitLab (Grape/Rack) sees them: the query string merged with a
+//! JSON, urlencoded or multipart body (body wins), `key[sub]=v` bracket keys nested, an empty body
+//! with any content type meaning "no parameters". Handlers then read typed values with GitLab's
+//! validation messages (`description is missing`, `expires_at is invalid`, …).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use actix_web::dev::Payload;
+use actix_web::http::{StatusCode, header};
+use actix_web::web::{Bytes, BytesMut};
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::StreamExt;
+use serde_json::{Map, Value};
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// All parameters of a request, merged. JSON `null` counts as absent.
+#[derive(Debug, Clone, Default)]
+pub struct Params {
+    map: Map<String, Value>,
+}
+
+impl Params {
+    /// Builds parameters from `(key, value)` pairs with bracket-key nesting.
+    pub fn from_pairs<K: AsRef<str>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
+        let mut map = Map::new();
+        for (k, v) in pairs {
+            insert_bracketed(&mut map, k.as_ref(), Value::String(v.into()));
+        }
+        Params { map }
+    }
+
+    /// The raw value, `None` when absent or JSON `null`.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.map.get(key).filter(|v| !v.is_null())
+    }
+
+    /// Sets a value (path parameters win over everything, so handlers call this last).
+    pub fn set(&mut self, key: &str, value: Value) {
+        self.map.insert(key.to_string(), value);
+    }
+
+    /// Removes and returns a value.
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        self.map.remove(key)
+    }
+
+    /// Every parameter, in arrival order.
+    pub fn as_map(&self) -> &Map<String, Value> {
+        &self.map
+    }
+
+    /// A string parameter. Numbers and booleans are coerced as Grape does; arrays and objects
+    /// are `{"error":"<key> is invalid"}`.
+    pub fn string(&self, key: &str) -> ApiResult<Option<String>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(Value::Bool(b)) => Ok(Some(b.to_string())),
+            Some(_) => Err(ApiError::invalid(key)),
+        }
+    }
+
+    /// A required string: absent → `<key> is missing`.
+    pub fn required_string(&self, key: &str) -> ApiResult<String> {
+        self.string(key)?.ok_or_else(|| ApiError::missing(key))
+    }
+
+    /// A required, non-blank string: blank → `<key> is empty`.
+    pub fn required_nonblank(&self, key: &str) -> ApiResult<String> {
+        let s = self.required_string(key)?;
+        if s.trim().is_empty() {
+            return Err(ApiError::Param(format!("{key} is empty")));
+        }
+        Ok(s)
+    }
+
+    /// An integer parameter (JSON number or decimal string); anything else → `<key> is invalid`.
+    pub fn int(&self, key: &str) -> ApiResult<Option<i64>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| ApiError::invalid(key)),
+            Some(Value::String(s)) => s.trim().parse().map(Some).map_err(|_| ApiError::invalid(key)),
+            Some(_) => Err(ApiError::invalid(key)),
+        }
+    }
+
+    /// A boolean parameter: `true`/`false`, `1`/`0`, `t`/`f`, `yes`/`no` (Grape's Boolean).
+    pub fn bool(&self, key: &str) -> ApiResult<Option<bool>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(Value::Number(n)) if n.as_i64() == Some(1) => Ok(Some(true)),
+            Some(Value::Number(n)) if n.as_i64() == Some(0) => Ok(Some(false)),
+            Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "t" | "yes" | "y" | "on" => Ok(Some(true)),
+                "false" | "0" | "f" | "no" | "n" | "off" => Ok(Some(false)),
+                _ => Err(ApiError::invalid(key)),
+            },
+            Some(_) => Err(ApiError::invalid(key)),
+        }
+    }
+
+    /// A string restricted to `allowed`; otherwise `<key> does not have a valid value`.
+    pub fn one_of(&self, key: &str, allowed: &[&str]) -> ApiResult<Option<String>> {
+        match self.string(key)? {
+            Some(s) if allowed.contains(&s.as_str()) => Ok(Some(s)),
+            Some(_) => Err(ApiError::not_valid_value(key)),
+            None => Ok(None),
+        }
+    }
+
+    /// A list of strings: a JSON array, repeated `key[]=` fields, or a comma-separated string.
+    pub fn string_list(&self, key: &str) -> ApiResult<Option<Vec<String>>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => {
+                Ok(Some(s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()))
+            }
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| v.as_str().map(String::from).ok_or_else(|| ApiError::invalid(key)))
+                .collect::<ApiResult<Vec<_>>>()
+                .map(Some),
+            Some(_) => Err(ApiError::invalid(key)),
+        }
+    }
+}
+
+/// Inserts `key=value`, nesting `a[b][c]` into objects and `a[]` / `a[b][]` into arrays.
+fn insert_bracketed(map: &mut Map<String, Value>, key: &str, value: Value) {
+    let (head, rest) = match key.find('[') {
+        Some(i) if i > 0 && key.ends_with(']') => (&key[..i], &key[i..]),
+        _ => {
+            map.insert(key.to_string(), value);
+            return;
+        }
+    };
+    // rest is like "[b][c]" or "[]"; split into segments.
+    let segments: Vec<&str> = rest.trim_start_matches('[').trim_end_matches(']').split("][").collect();
+    place(map.entry(head.to_string()).or_insert(Value::Null), &segments, value);
+}
+
+fn place(slot: &mut Value, segments: &[&str], value: Value) {
+    let Some((first, rest)) = segments.split_first() else {
+        *slot = value;
+        return;
+    };
+    if first.is_empty() {
+        if !slot.is_array() {
+            *slot = Value::Array(Vec::new());
+        }
+        if let Value::Array(items) = slot {
+            let mut item = Value::Null;
+            place(&mut item, rest, value);
+            items.push(item);
+        }
+    } else {
+        if !slot.is_object() {
+            *slot = Value::Object(Map::new());
+        }
+        if let Value::Object(obj) = slot {
+            place(obj.entry(first.to_string()).or_insert(Value::Null), rest, value);
+        }
+    }
+}
+
+impl FromRequest for Params {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let payload = payload.take();
+        Box::pin(async move { parse(req, payload).await })
+    }
+}
+
+async fn parse(req: HttpRequest, payload: Payload) -> ApiResult<Params> {
+    let (limit, timeout) = match req.app_data::<web::Data<AppState>>() {
+        Some(s) => (s.config.server.max_body_bytes, s.config.server.body_read_timeout_secs),
+        None => (1024 * 1024, 10),
+    };
+    let mut params = Params::from_pairs(
+        form_urlencoded::parse(req.query_string().as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())),
+    );
+    let body = read_body(&req, payload, limit, Duration::from_secs(timeout)).await?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(params);
+    }
+    let content_type =
+        req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let body_params = if mime == "application/json" || mime.ends_with("+json") {
+        parse_json(&body)?
+    } else if mime == "application/x-www-form-urlencoded" {
+        Params::from_pairs(form_urlencoded::parse(&body).map(|(k, v)| (k.into_owned(), v.into_owned())))
+    } else if mime == "multipart/form-data" {
+        parse_multipart(&content_type, body).await?
+    } else {
+        let shown = if mime.is_empty() { "none" } else { mime.as_str() };
+        return Err(ApiError::Message(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Value::String(format!(
+                "415 Unsupported Media Type - the content type '{shown}' is not supported; send \
+                 application/json, application/x-www-form-urlencoded or multipart/form-data"
+            )),
+        ));
+    };
+    for (k, v) in body_params.map {
+        params.map.insert(k, v);
+    }
+    Ok(params)
+}
+
+async fn read_body(
+    req: &HttpRequest,
+    mut payload: Payload,
+    limit: usize,
+    timeout: Duration,
+) -> ApiResult<Bytes> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let read = async {
+        let mut buf = BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk =
+                chunk.map_err(|e| ApiError::Param(format!("the request body could not be read: {e}")))?;
+            if buf.len() + chunk.len() > limit {
+                return Err(ApiError::PayloadTooLarge);
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(buf.freeze())
+    };
+    // actix-web times out a slow request head but never a slowly dribbled body.
+    actix_web::rt::time::timeout(timeout, read).await.map_err(|_| ApiError::RequestTimeout)?
+}
+
+fn parse_json(body: &[u8]) -> ApiResult<Params> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(Params { map }),
+        Ok(Value::Null) => Ok(Params::default()),
+        Ok(_) => Err(ApiError::Param("the JSON body must be an object".into())),
+        Err(e) => Err(ApiError::Param(format!("the JSON body is malformed: {e}"))),
+    }
+}
+
+async fn parse_multipart(content_type: &str, body: Bytes) -> ApiResult<Params> {
+    let malformed = |e: multer::Error| ApiError::Param(format!("the multipart body is malformed: {e}"));
+    let boundary = multer::parse_boundary(content_type).map_err(malformed)?;
+    let stream = futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(body) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    let mut pairs = Vec::new();
+    while let Some(field) = multipart.next_field().await.map_err(malformed)? {
+        let name = field.name().unwrap_or_default().to_string();
+        let text = field.text().await.map_err(malformed)?;
+        if !name.is_empty() {
+            pairs.push((name, text));
+        }
+    }
+    Ok(Params::from_pairs(pairs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn bracket_keys_nest_into_objects_and_arrays() {
+        let p = Params::from_pairs([
+            ("ref", "main"),
+            ("variables[A]", "1"),
+            ("variables[B]", "two"),
+            ("variables[C][]", "x"),
+            ("variables[C][]", "y"),
+            ("list[]", "a"),
+        ]);
+        assert_eq!(
+            Value::Object(p.map),
+            json!({"ref": "main", "variables": {"A": "1", "B": "two", "C": ["x", "y"]}, "list": ["a"]})
+        );
+    }
+
+    #[test]
+    fn json_null_counts_as_absent() {
+        let p = parse_json(br#"{"token": null, "ref": "main"}"#).unwrap();
+        assert!(p.get("token").is_none());
+        assert!(matches!(p.required_string("token"), Err(ApiError::Param(m)) if m == "token is missing"));
+    }
+
+    #[test]
+    fn malformed_json_is_a_parameter_error() {
+        assert!(matches!(parse_json(b"{nope"), Err(ApiError::Param(_))));
+        assert!(matches!(parse_json(b"[1,2]"), Err(ApiError::Param(_))));
+    }
+
+    #[test]
+    fn typed_accessors_follow_grape_coercion() {
+        let p = parse_json(br#"{"n": "12", "b": "true", "o": {"x": 1}, "f": 1.5}"#).unwrap();
+        assert_eq!(p.int("n").unwrap(), Some(12));
+        assert_eq!(p.bool("b").unwrap(), Some(true));
+        assert!(p.string("o").is_err());
+        assert!(p.int("f").is_err());
+    }
+}

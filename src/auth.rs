@@ -1,0 +1,232 @@
+//! Secrets and authentication: token generation and digests, argon2id passwords, and the
+//! [`Caller`] extractor that resolves `PRIVATE-TOKEN`, `Authorization: Bearer` or `private_token`.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::Method;
+use actix_web::{FromRequest, HttpRequest, web};
+use argon2::password_hash::{PasswordHasher, SaltString};
+use argon2::{Argon2, PasswordHash, PasswordVerifier};
+use rand::TryRngCore;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::db::{self, tokens, users::UserRow};
+use crate::error::{ApiError, ApiResult};
+use crate::model;
+use crate::state::AppState;
+
+/// Prefix of trigger tokens (known to secret scanners).
+pub const TRIGGER_TOKEN_PREFIX: &str = "glptt-";
+/// Prefix of personal access tokens.
+pub const PAT_PREFIX: &str = "glpat-";
+
+/// SHA-256 of the whole token string: the lookup key stored instead of the token.
+pub fn digest(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// Constant-time digest comparison.
+pub fn digests_match(a: &[u8], b: &[u8]) -> bool {
+    a.ct_eq(b).into()
+}
+
+/// Fills `N` bytes from the operating system's RNG.
+fn os_random<const N: usize>() -> ApiResult<[u8; N]> {
+    let mut bytes = [0u8; N];
+    rand::rngs::OsRng
+        .try_fill_bytes(&mut bytes)
+        .map_err(|e| ApiError::Internal(format!("OS random number generator: {e}")))?;
+    Ok(bytes)
+}
+
+/// A new trigger token: `glptt-` + 40 lowercase hex (160 bits from the OS RNG).
+pub fn new_trigger_token() -> ApiResult<String> {
+    Ok(format!("{TRIGGER_TOKEN_PREFIX}{}", hex::encode(os_random::<20>()?)))
+}
+
+/// The 4-character short form shown on every read after creation.
+pub fn short_token(token: &str) -> String {
+    token.strip_prefix(TRIGGER_TOKEN_PREFIX).unwrap_or(token).chars().take(4).collect()
+}
+
+/// A new personal access token: `glpat-` + 32 URL-safe characters (~190 bits).
+pub fn new_personal_access_token() -> ApiResult<String> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let body: String = os_random::<32>()?.iter().map(|b| ALPHABET[(*b & 63) as usize] as char).collect();
+    Ok(format!("{PAT_PREFIX}{body}"))
+}
+
+/// Hashes a password with argon2id (blocking: call through [`hash_password_async`] on requests).
+pub fn hash_password(password: &str) -> ApiResult<String> {
+    let salt =
+        SaltString::encode_b64(&os_random::<16>()?).map_err(|e| ApiError::Internal(format!("salt: {e}")))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| ApiError::Internal(format!("argon2: {e}")))
+}
+
+/// Verifies a password against a stored PHC string.
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .unwrap_or(false)
+}
+
+/// Hashes off the executor, at most `limits.max_concurrent_password_hashes` at once.
+pub async fn hash_password_async(state: &AppState, password: String) -> ApiResult<String> {
+    let _permit = state
+        .password_hashes
+        .acquire()
+        .await
+        .map_err(|_| ApiError::Internal("password hashing closed".into()))?;
+    db::blocking(move || hash_password(&password)).await
+}
+
+/// An authenticated caller: the user and the scopes of the token used.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: UserRow,
+    pub scopes: Vec<String>,
+}
+
+impl Caller {
+    pub fn is_admin(&self) -> bool {
+        self.user.is_admin
+    }
+}
+
+/// The caller when credentials were sent, `None` for an anonymous request. Invalid credentials
+/// are an error even where anonymous access is allowed (GitLab does the same).
+#[derive(Debug, Clone)]
+pub struct MaybeCaller(pub Option<Caller>);
+
+/// The credential a request carries, if any: `PRIVATE-TOKEN`, `Authorization: Bearer`, or the
+/// `private_token` / `access_token` query parameter. Empty values count as absent.
+fn presented_token(req: &HttpRequest) -> Option<String> {
+    let header = |name: &str| {
+        req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
+    };
+    if let Some(t) = header("private-token") {
+        return Some(t.to_string());
+    }
+    if let Some(auth) = header("authorization") {
+        let mut parts = auth.splitn(2, ' ');
+        if parts.next().is_some_and(|s| s.eq_ignore_ascii_case("bearer"))
+            && let Some(t) = parts.next().map(str::trim).filter(|t| !t.is_empty())
+        {
+            return Some(t.to_string());
+        }
+    }
+    form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(k, v)| (k == "private_token" || k == "access_token") && !v.is_empty())
+        .map(|(_, v)| v.into_owned())
+}
+
+async fn resolve(req: HttpRequest) -> ApiResult<Option<Caller>> {
+    let Some(token) = presented_token(&req) else { return Ok(None) };
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::Internal("application state missing".into()))?
+        .clone();
+    let wanted = digest(&token);
+    let lookup = wanted.clone();
+    let found = state.db.read(move |c| Ok(tokens::find_by_digest(c, &lookup)?)).await?;
+    let Some((tok, user)) = found else {
+        log::warn!("rejected an unknown personal access token");
+        return Err(ApiError::Unauthorized);
+    };
+    if !digests_match(&tok.digest, &wanted) {
+        return Err(ApiError::Unauthorized);
+    }
+    if tok.revoked {
+        return Err(ApiError::InvalidToken("Token was revoked. You have to re-authorize from the user."));
+    }
+    let today = model::format_date(model::today());
+    if tok.expires_at.as_deref().is_some_and(|e| e <= today.as_str()) {
+        return Err(ApiError::InvalidToken(
+            "Token is expired. You can either do re-authorization or token refresh.",
+        ));
+    }
+    if !user.is_active() {
+        return Err(ApiError::Unauthorized);
+    }
+    let read_only = !tok.scopes.iter().any(|s| s == "api");
+    if read_only && !(req.method() == Method::GET || req.method() == Method::HEAD) {
+        return Err(ApiError::InsufficientScope);
+    }
+    // GitLab records last use at most every 10 minutes; so do we, without delaying the request.
+    let stale = tok
+        .last_used_at
+        .as_deref()
+        .and_then(model::parse_stored)
+        .is_none_or(|t| time::OffsetDateTime::now_utc() - t > time::Duration::minutes(10));
+    if stale {
+        let (db, id) = (state.db.clone(), tok.id);
+        actix_web::rt::spawn(async move {
+            let now = model::now();
+            if let Err(e) = db.write(move |c| Ok(tokens::touch(c, id, &now)?)).await {
+                log::debug!("could not record token use: {e}");
+            }
+        });
+    }
+    Ok(Some(Caller { user, scopes: tok.scopes }))
+}
+
+impl FromRequest for MaybeCaller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { resolve(req).await.map(MaybeCaller) })
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { resolve(req).await?.ok_or(ApiError::Unauthorized) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trigger_tokens_have_the_glptt_prefix_and_160_bits_of_hex() {
+        let t = new_trigger_token().unwrap();
+        assert!(t.starts_with("glptt-"));
+        assert_eq!(t.len(), 46);
+        assert!(t[6..].chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert_ne!(t, new_trigger_token().unwrap());
+    }
+
+    #[test]
+    fn the_short_token_is_four_characters_after_the_prefix() {
+        assert_eq!(short_token("glptt-1a2b3c4d"), "1a2b");
+        assert_eq!(short_token("12345678"), "1234");
+    }
+
+    #[test]
+    fn personal_access_tokens_are_url_safe() {
+        let t = new_personal_access_token().unwrap();
+        assert!(t.starts_with("glpat-") && t.len() >= 26);
+        assert!(t[6..].chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+    }
+
+    #[test]
+    fn passwords_verify_against_their_argon2id_hash_only() {
+        let h = hash_password("correct horse").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", &h));
+        assert!(!verify_password("wrong horse", &h));
+    }
+}

@@ -1,0 +1,301 @@
+//! Configuration: embedded defaults, then `config.toml`, then `TRIGGERD_<SECTION>__<KEY>`
+//! environment variables (last wins). Every key has a default, so the server starts with no file.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Prefix of environment overrides: `TRIGGERD_SERVER__LISTEN` sets `[server] listen`.
+pub const ENV_PREFIX: &str = "TRIGGERD_";
+
+/// The whole configuration; `config.toml` in the repository documents every key.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub bootstrap: BootstrapConfig,
+    pub limits: LimitsConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to bind; port 0 picks a free port.
+    pub listen: String,
+    /// Base URL clients use to reach the server (for `web_url` and `Link`); empty = derived
+    /// from the bound address (or the request's `Host` when bound to 0.0.0.0 / [::]).
+    pub external_url: String,
+    /// HTTP worker threads; 0 = one per core.
+    pub workers: usize,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// A request body must arrive completely within this many seconds.
+    pub body_read_timeout_secs: u64,
+    /// Seconds a graceful stop (SIGTERM) waits for in-flight requests.
+    pub shutdown_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// The SQLite file; its directory is created if missing.
+    pub path: PathBuf,
+    /// `PRAGMA synchronous`: FULL (survives power loss) or NORMAL (survives a process crash).
+    pub synchronous: String,
+    /// Read connections in the pool (writes go through one writer connection).
+    pub pool_size: u32,
+    /// How long a connection waits for a lock before giving up, in milliseconds.
+    pub busy_timeout_ms: u64,
+    /// Most write requests the writer commits in one transaction.
+    pub max_batch: usize,
+}
+
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BootstrapConfig {
+    /// Root's personal access token when the database has no users yet (must start `glpat-`);
+    /// empty = generate one and write it to `<database>.root-token` (mode 0600).
+    pub root_token: String,
+}
+
+impl fmt::Debug for BootstrapConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown = if self.root_token.is_empty() { "" } else { "***" };
+        f.debug_struct("BootstrapConfig").field("root_token", &shown).finish()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Most variables one trigger call may carry.
+    pub max_variables: usize,
+    /// Longest variable key, in characters (keys are `[A-Za-z0-9_]`).
+    pub max_variable_key_len: usize,
+    /// Largest variable value, in bytes.
+    pub max_variable_value_bytes: usize,
+    /// Argon2 password hashes computed at once (each holds ~19 MiB).
+    pub max_concurrent_password_hashes: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// env_logger filter, e.g. `info` or `triggerd=debug`; `RUST_LOG` overrides it.
+    pub level: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            external_url: String::new(),
+            workers: 0,
+            max_body_bytes: 1024 * 1024,
+            body_read_timeout_secs: 10,
+            shutdown_timeout_secs: 30,
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            path: PathBuf::from("data/triggerd.db"),
+            synchronous: "FULL".into(),
+            pool_size: 4,
+            busy_timeout_ms: 5000,
+            max_batch: 256,
+        }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_variables: 200,
+            max_variable_key_len: 255,
+            max_variable_value_bytes: 64 * 1024,
+            max_concurrent_password_hashes: 2,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { level: "info".into() }
+    }
+}
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("invalid configuration in {origin}: {message}")]
+    Invalid { origin: String, message: String },
+}
+
+impl Config {
+    /// Loads the configuration. `path` is the `--config` argument; without it `config.toml` in
+    /// the working directory is read when present. `env` returns environment variables as
+    /// `(name, value)` pairs (injected so tests need not touch the process environment).
+    pub fn load(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let (origin, text) = match path {
+            Some(p) => (p.display().to_string(), Some(read(p)?)),
+            None if Path::new("config.toml").exists() => {
+                ("config.toml".to_string(), Some(read(Path::new("config.toml"))?))
+            }
+            None => ("defaults".to_string(), None),
+        };
+        let mut table = match text {
+            Some(t) => toml::from_str::<toml::Table>(&t).map_err(|e| invalid(&origin, e))?,
+            None => toml::Table::new(),
+        };
+        apply_env(&mut table, env)?;
+        let config: Config = table.try_into().map_err(|e| invalid(&origin, e))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |message: &str| Err(invalid("configuration", message));
+        let sync = self.database.synchronous.to_ascii_uppercase();
+        if !["FULL", "NORMAL", "EXTRA"].contains(&sync.as_str()) {
+            return bad("database.synchronous must be FULL, NORMAL or EXTRA");
+        }
+        let token = &self.bootstrap.root_token;
+        if !token.is_empty() && (!token.starts_with("glpat-") || token.len() < 26) {
+            return bad("bootstrap.root_token must start with `glpat-` followed by at least 20 characters");
+        }
+        if self.database.pool_size == 0 || self.database.max_batch == 0 {
+            return bad("database.pool_size and database.max_batch must be at least 1");
+        }
+        if self.limits.max_concurrent_password_hashes == 0 {
+            return bad("limits.max_concurrent_password_hashes must be at least 1");
+        }
+        let url = &self.server.external_url;
+        if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
+            return bad("server.external_url must start with http:// or https://");
+        }
+        Ok(())
+    }
+}
+
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })
+}
+
+fn invalid(origin: &str, message: impl fmt::Display) -> ConfigError {
+    ConfigError::Invalid { origin: origin.to_string(), message: message.to_string() }
+}
+
+/// Writes `TRIGGERD_<SECTION>__<KEY>` variables into the table, typed like the default value of
+/// that key. A variable naming no key is reported and ignored (a typo must not go unnoticed).
+fn apply_env(
+    table: &mut toml::Table,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<(), ConfigError> {
+    let defaults = toml::Table::try_from(Config::default()).map_err(|e| invalid("defaults", e))?;
+    for (name, value) in env {
+        let Some(rest) = name.strip_prefix(ENV_PREFIX) else { continue };
+        let Some((section, key)) = rest.split_once("__") else {
+            log::warn!("ignoring environment variable {name}: expected {ENV_PREFIX}<SECTION>__<KEY>");
+            continue;
+        };
+        let (section, key) = (section.to_ascii_lowercase(), key.to_ascii_lowercase());
+        let Some(default) = defaults.get(&section).and_then(|s| s.get(&key)) else {
+            log::warn!("ignoring environment variable {name}: no key [{section}] {key}");
+            continue;
+        };
+        let typed = match default {
+            toml::Value::Integer(_) => value
+                .trim()
+                .parse::<i64>()
+                .map(toml::Value::Integer)
+                .map_err(|_| invalid(&name, "expected an integer"))?,
+            toml::Value::Boolean(_) => value
+                .trim()
+                .parse::<bool>()
+                .map(toml::Value::Boolean)
+                .map_err(|_| invalid(&name, "expected true or false"))?,
+            _ => toml::Value::String(value),
+        };
+        let entry = table.entry(section.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        match entry {
+            toml::Value::Table(t) => {
+                t.insert(key, typed);
+            }
+            _ => return Err(invalid(&name, format!("[{section}] is not a table"))),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_apply_without_a_file() {
+        let c = Config::load(Some(Path::new("config.toml")), env(&[])).unwrap();
+        assert_eq!(c.server.listen, "127.0.0.1:8080");
+        assert_eq!(c.database.synchronous, "FULL");
+    }
+
+    #[test]
+    fn environment_overrides_win_and_are_typed() {
+        let c = Config::load(
+            None,
+            env(&[
+                ("TRIGGERD_SERVER__LISTEN", "127.0.0.1:0"),
+                ("TRIGGERD_DATABASE__PATH", "/tmp/x/db.sqlite"),
+                ("TRIGGERD_DATABASE__POOL_SIZE", "7"),
+                ("TRIGGERD_BOOTSTRAP__ROOT_TOKEN", "glpat-abcdefghijklmnopqrstuvwxyz"),
+                ("TRIGGERD_NOT__A_KEY", "ignored"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.server.listen, "127.0.0.1:0");
+        assert_eq!(c.database.path, PathBuf::from("/tmp/x/db.sqlite"));
+        assert_eq!(c.database.pool_size, 7);
+        assert_eq!(c.bootstrap.root_token, "glpat-abcdefghijklmnopqrstuvwxyz");
+    }
+
+    #[test]
+    fn a_non_numeric_integer_override_is_an_error() {
+        let r = Config::load(None, env(&[("TRIGGERD_DATABASE__POOL_SIZE", "many")]));
+        assert!(r.is_err());
+    }
+
+    #[test]
+    fn a_root_token_without_the_glpat_prefix_is_refused() {
+        let r = Config::load(None, env(&[("TRIGGERD_BOOTSTRAP__ROOT_TOKEN", "secret-secret-secret-secret")]));
+        assert!(r.is_err());
+    }
+
+    #[test]
+    fn debug_output_hides_the_root_token() {
+        let mut c = Config::default();
+        c.bootstrap.root_token = "glpat-abcdefghijklmnopqrstuvwxyz".into();
+        assert!(!format!("{c:?}").contains("abcdefghij"));
+    }
+
+    #[test]
+    fn the_repository_config_file_parses_and_matches_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.toml");
+        let c = Config::load(Some(&path), env(&[])).unwrap();
+        let d = Config::default();
+        assert_eq!(toml::to_string(&c).unwrap(), toml::to_string(&d).unwrap());
+    }
+}

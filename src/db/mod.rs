@@ -1,0 +1,238 @@
+//! Storage: one SQLite file in WAL mode. Reads run on a small r2d2 pool of read-only
+//! connections; every write goes to one writer thread that commits whatever is queued in a single
+//! transaction (group commit) and answers each caller only after that commit returned.
+//!
+//! This module is the only place that leaves the async executor: [`Db::read`] and [`blocking`]
+//! hop to actix's blocking pool, [`Db::write`] to the writer thread.
+
+pub mod members;
+pub mod migrate;
+pub mod pipelines;
+pub mod projects;
+pub mod refs;
+pub mod tokens;
+pub mod triggers;
+pub mod users;
+
+use std::panic::AssertUnwindSafe;
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::oneshot;
+
+use crate::config::DatabaseConfig;
+use crate::error::{ApiError, ApiResult, is_disk_full};
+
+/// The read pool.
+pub type Pool = r2d2::Pool<SqliteConnectionManager>;
+
+/// SQLite 3.7.0–3.51.2 can corrupt a WAL shared by a pool and a writer (fixed in 3.51.3).
+pub const MIN_SQLITE_VERSION: i32 = 3_051_003;
+
+/// Handle to the database: the read pool and the writer's queue. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    writer: mpsc::Sender<Job>,
+}
+
+/// A queued write: runs inside the batch transaction and returns what to do once the commit
+/// outcome is known.
+/// It is given `None` when the batch transaction could not begin: then it runs nothing.
+type Job = Box<dyn FnOnce(Option<&Connection>) -> Completion + Send>;
+type Completion = Box<dyn FnOnce(Result<(), CommitFailure>) + Send>;
+
+/// Why a batch commit failed; each caller of the batch gets it.
+#[derive(Debug, Clone)]
+enum CommitFailure {
+    DiskFull,
+    Other(String),
+}
+
+impl From<CommitFailure> for ApiError {
+    fn from(f: CommitFailure) -> Self {
+        match f {
+            CommitFailure::DiskFull => {
+                ApiError::Unavailable("the database disk is full; writes resume when space returns")
+            }
+            CommitFailure::Other(m) => ApiError::Internal(format!("commit: {m}")),
+        }
+    }
+}
+
+impl From<&rusqlite::Error> for CommitFailure {
+    fn from(e: &rusqlite::Error) -> Self {
+        if is_disk_full(e) { CommitFailure::DiskFull } else { CommitFailure::Other(e.to_string()) }
+    }
+}
+
+/// Why the database could not be opened at start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("SQLite {0} is too old: triggerd needs 3.51.3 or newer (WAL-reset bug)")]
+    OldSqlite(String),
+    #[error("cannot create the database directory {0}: {1}")]
+    Directory(String, std::io::Error),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("connection pool: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("{0}")]
+    Schema(String),
+    #[error("cannot start the writer thread: {0}")]
+    Thread(std::io::Error),
+}
+
+impl Db {
+    /// Opens (creating if needed) and migrates the database, starts the writer thread and the
+    /// read pool. `init` runs on the writer connection after migration, before anything else.
+    pub fn open(
+        cfg: &DatabaseConfig,
+        init: impl FnOnce(&Connection) -> Result<(), OpenError>,
+    ) -> Result<Db, OpenError> {
+        if rusqlite::version_number() < MIN_SQLITE_VERSION {
+            return Err(OpenError::OldSqlite(rusqlite::version().to_string()));
+        }
+        let path = cfg.path.as_path();
+        let is_new = !path.exists();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| OpenError::Directory(dir.display().to_string(), e))?;
+        }
+        let writer = Connection::open(path)?;
+        configure(&writer, cfg)?;
+        writer.pragma_update(None, "journal_mode", "WAL")?;
+        if is_new {
+            // SQLite syncs the directory for a new WAL file but not for a new database file.
+            sync_dir(path);
+        }
+        migrate::run(&writer)?;
+        init(&writer)?;
+
+        let manager = SqliteConnectionManager::file(path)
+            .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX);
+        let busy = cfg.busy_timeout_ms;
+        let manager = manager.with_init(move |c| {
+            c.busy_timeout(Duration::from_millis(busy))?;
+            c.pragma_update(None, "foreign_keys", "ON")
+        });
+        let pool = r2d2::Pool::builder().max_size(cfg.pool_size).build(manager)?;
+
+        let (tx, rx) = mpsc::channel::<Job>();
+        let max_batch = cfg.max_batch;
+        std::thread::Builder::new()
+            .name("triggerd-writer".into())
+            .spawn(move || writer_loop(writer, rx, max_batch))
+            .map_err(OpenError::Thread)?;
+        Ok(Db { pool, writer: tx })
+    }
+
+    /// Runs a read on a pooled read-only connection, off the async executor.
+    pub async fn read<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        F: FnOnce(&Connection) -> ApiResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        blocking(move || {
+            let conn = pool.get()?;
+            f(&conn)
+        })
+        .await
+    }
+
+    /// Runs a write on the writer thread inside a savepoint of the current batch transaction.
+    /// Returns once the batch committed: `Ok` means the rows are durable. An `Err` from `f`
+    /// rolls back only this write; the others in the batch still commit.
+    pub async fn write<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        F: FnOnce(&Connection) -> ApiResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel::<ApiResult<T>>();
+        let job: Job = Box::new(move |conn: Option<&Connection>| {
+            let outcome = conn.map(|c| in_savepoint(c, f));
+            Box::new(move |commit: Result<(), CommitFailure>| {
+                let reply = match (outcome, commit) {
+                    (Some(Ok(v)), Ok(())) => Ok(v),
+                    (Some(Err(e)), _) => Err(e),
+                    (_, Err(failure)) => Err(failure.into()),
+                    (None, Ok(())) => Err(ApiError::Internal("a write was not run".into())),
+                };
+                let _ = tx.send(reply); // the caller may have gone away; nothing to do then
+            })
+        });
+        self.writer.send(job).map_err(|_| ApiError::Internal("the writer thread has stopped".into()))?;
+        rx.await.map_err(|_| ApiError::Internal("a write was abandoned by the writer thread".into()))?
+    }
+}
+
+/// Runs CPU-heavy or blocking work (argon2, SQLite reads) on actix's blocking thread pool.
+pub async fn blocking<T, F>(f: F) -> ApiResult<T>
+where
+    F: FnOnce() -> ApiResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    actix_web::web::block(f).await?
+}
+
+/// Per-connection settings for the writer (and for the admin commands' connections).
+pub fn configure(conn: &Connection, cfg: &DatabaseConfig) -> rusqlite::Result<()> {
+    conn.busy_timeout(Duration::from_millis(cfg.busy_timeout_ms))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "synchronous", cfg.synchronous.to_ascii_uppercase())?;
+    Ok(())
+}
+
+fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> ApiResult<T>) -> ApiResult<T> {
+    conn.execute_batch("SAVEPOINT job")?;
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| f(conn)))
+        .unwrap_or_else(|_| Err(ApiError::Internal("a write panicked".into())));
+    let end = if result.is_ok() { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+    conn.execute_batch(end)?;
+    result
+}
+
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, max_batch: usize) {
+    // recv() fails only when every sender is gone: the server has stopped and the queue is empty.
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < max_batch {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            log::error!("cannot begin a write transaction: {e}");
+            let failure = CommitFailure::from(&e);
+            for job in batch {
+                job(None)(Err(failure.clone()));
+            }
+            continue;
+        }
+        let completions: Vec<Completion> = batch.into_iter().map(|job| job(Some(&conn))).collect();
+        let committed = conn.execute_batch("COMMIT").map_err(|e| {
+            log::error!("commit failed: {e}");
+            let _ = conn.execute_batch("ROLLBACK");
+            CommitFailure::from(&e)
+        });
+        for done in completions {
+            done(committed.clone());
+        }
+    }
+    log::debug!("writer thread stopped");
+}
+
+/// fsyncs a file's directory so a newly created entry survives power loss.
+pub fn sync_dir(path: &Path) {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}

@@ -1,0 +1,86 @@
+//! triggerd: GitLab's REST API v4 for pipeline trigger tokens and pipelines, in one binary
+//! with one SQLite file. `build` assembles the server; `main.rs` only parses the command line.
+
+pub mod api;
+pub mod auth;
+pub mod bootstrap;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod model;
+pub mod state;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{Compress, DefaultHeaders, Logger};
+use actix_web::{App, HttpServer, web};
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::state::AppState;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Database(#[from] db::OpenError),
+    #[error("cannot listen: {0}")]
+    Listen(#[from] std::io::Error),
+}
+
+/// Opens the database (creating and bootstrapping it on first start) and builds the HTTP
+/// server on an already-bound listener. The server runs when the returned future is awaited.
+pub fn build(config: Config, listener: TcpListener) -> Result<Server, StartupError> {
+    let db = Db::open(&config.database, |conn| bootstrap::root_user(conn, &config))?;
+    let addr = listener.local_addr()?;
+    let external_url = if !config.server.external_url.is_empty() {
+        Some(config.server.external_url.trim_end_matches('/').to_string())
+    } else if addr.ip().is_unspecified() {
+        None
+    } else {
+        Some(format!("http://{addr}"))
+    };
+    log::info!(
+        "listening on http://{addr} (database {}, SQLite {})",
+        config.database.path.display(),
+        rusqlite::version()
+    );
+    let state = web::Data::new(AppState {
+        db,
+        external_url,
+        password_hashes: Arc::new(tokio::sync::Semaphore::new(config.limits.max_concurrent_password_hashes)),
+        config: Arc::new(config.clone()),
+    });
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap(Compress::default())
+            .wrap(
+                DefaultHeaders::new()
+                    .add(("X-Content-Type-Options", "nosniff"))
+                    .add(("X-Frame-Options", "SAMEORIGIN"))
+                    .add(("Cache-Control", "no-store")),
+            )
+            .wrap(access_log())
+            .configure(api::configure)
+            .default_service(web::to(api::no_route))
+    })
+    .shutdown_timeout(config.server.shutdown_timeout_secs)
+    .client_request_timeout(Duration::from_secs(5));
+    if config.server.workers > 0 {
+        server = server.workers(config.server.workers);
+    }
+    Ok(server.listen(listener)?.run())
+}
+
+/// The access log: method, path without the query string (clients put `token=` and
+/// `private_token=` there), status, size and time. Never headers or bodies.
+fn access_log() -> Logger {
+    Logger::new("%a \"%{METHOD}xi %U\" %s %b %Dms")
+        .custom_request_replace("METHOD", |req| req.method().to_string())
+        .log_target("triggerd::access")
+}

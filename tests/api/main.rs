@@ -1,0 +1,15 @@
+//! Integration tests: each test starts the real server on 127.0.0.1:0 with a fresh database
+//! directory and talks HTTP to it. One binary, so the crate links once.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod health;
+mod members;
+mod pipelines;
+mod projects;
+mod refs;
+mod tokens;
+mod triggers;
+mod users;
