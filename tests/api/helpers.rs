@@ -274,3 +274,60 @@ pub fn json_of(resp: Response, status: u16) -> Value {
     assert_eq!(got, status, "status; body was {text}");
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
+
+/// A trigger seeded directly in the database.
+#[derive(Debug, Clone)]
+pub struct SeededTrigger {
+    pub id: i64,
+    pub token: String,
+}
+
+impl TestApp {
+    /// Seeds a trigger owned by `owner` (no expiry) and returns its id and full token.
+    pub fn seed_trigger(&self, project_id: i64, owner: &TestUser, description: &str) -> SeededTrigger {
+        self.seed_trigger_expiring(project_id, owner, description, None)
+    }
+
+    /// Seeds a trigger with an `expires_at` (our timestamp format) and returns its id and token.
+    pub fn seed_trigger_expiring(
+        &self,
+        project_id: i64,
+        owner: &TestUser,
+        description: &str,
+        expires_at: Option<&str>,
+    ) -> SeededTrigger {
+        let token = auth::new_trigger_token().unwrap();
+        let now = model::now();
+        let conn = self.db();
+        conn.execute(
+            "INSERT INTO triggers (project_id, owner_id, description, token_digest, short_token, expires_at,
+                                   created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+            rusqlite::params![
+                project_id,
+                owner.id,
+                description,
+                auth::digest(&token),
+                auth::short_token(&token),
+                expires_at,
+                now
+            ],
+        )
+        .unwrap();
+        SeededTrigger { id: conn.last_insert_rowid(), token }
+    }
+
+    /// Seeds a branch (`kind` = `branch`) or tag (`kind` = `tag`) at a random SHA; returns the SHA.
+    pub fn seed_ref(&self, project_id: i64, kind: &str, name: &str) -> String {
+        use rand::Rng;
+        let bytes: [u8; 20] = rand::rng().random();
+        let sha = hex::encode(bytes);
+        self.db()
+            .execute(
+                "INSERT INTO refs (project_id, kind, name, sha, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                rusqlite::params![project_id, kind, name, sha, model::now()],
+            )
+            .unwrap();
+        sha
+    }
+}
