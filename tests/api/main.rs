@@ -10,6 +10,7 @@ mod members;
 mod pipelines;
 mod projects;
 mod refs;
+mod server;
 mod tokens;
 mod triggers;
 mod users;
