@@ -185,9 +185,9 @@ async fn parse(req: HttpRequest, payload: Payload) -> ApiResult<Params> {
         Some(s) => (s.config.server.max_body_bytes, s.config.server.body_read_timeout_secs),
         None => (1024 * 1024, 10),
     };
-    let mut params = Params::from_pairs(
-        form_urlencoded::parse(req.query_string().as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())),
-    );
+    let query = decode_urlencoded(req.query_string().as_bytes())
+        .map_err(|why| ApiError::Param(format!("the query string is malformed: {why}")))?;
+    let mut params = Params::from_pairs(query);
     let body = read_body(&req, payload, limit, Duration::from_secs(timeout)).await?;
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(params);
@@ -198,7 +198,10 @@ async fn parse(req: HttpRequest, payload: Payload) -> ApiResult<Params> {
     let body_params = if mime == "application/json" || mime.ends_with("+json") {
         parse_json(&body)?
     } else if mime == "application/x-www-form-urlencoded" {
-        Params::from_pairs(form_urlencoded::parse(&body).map(|(k, v)| (k.into_owned(), v.into_owned())))
+        Params::from_pairs(
+            decode_urlencoded(&body)
+                .map_err(|why| ApiError::Param(format!("the urlencoded body is malformed: {why}")))?,
+        )
     } else if mime == "multipart/form-data" {
         parse_multipart(&content_type, body).await?
     } else {
@@ -215,6 +218,38 @@ async fn parse(req: HttpRequest, payload: Payload) -> ApiResult<Params> {
         params.map.insert(k, v);
     }
     Ok(params)
+}
+
+/// Strictly decodes `application/x-www-form-urlencoded` data: `+` is a space, every `%` must
+/// start a two-digit hex escape, and the decoded keys and values must be UTF-8.
+pub fn decode_urlencoded(raw: &[u8]) -> Result<Vec<(String, String)>, &'static str> {
+    fn decode(part: &[u8]) -> Result<String, &'static str> {
+        let mut out = Vec::with_capacity(part.len());
+        let mut i = 0;
+        while i < part.len() {
+            match part[i] {
+                b'+' => out.push(b' '),
+                b'%' => {
+                    let hex = part.get(i + 1..i + 3).ok_or("a % escape is cut short")?;
+                    let hex = std::str::from_utf8(hex).map_err(|_| "a % escape is not hexadecimal")?;
+                    out.push(u8::from_str_radix(hex, 16).map_err(|_| "a % escape is not hexadecimal")?);
+                    i += 2;
+                }
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8(out).map_err(|_| "a decoded value is not UTF-8")
+    }
+    raw.split(|b| *b == b'&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let mut kv = pair.splitn(2, |b| *b == b'=');
+            let key = decode(kv.next().unwrap_or_default())?;
+            let value = decode(kv.next().unwrap_or_default())?;
+            Ok((key, value))
+        })
+        .collect()
 }
 
 async fn read_body(
@@ -291,6 +326,22 @@ mod tests {
             Value::Object(p.map),
             json!({"ref": "main", "variables": {"A": "1", "B": "two", "C": ["x", "y"]}, "list": ["a"]})
         );
+    }
+
+    #[test]
+    fn urlencoded_data_is_decoded_strictly() {
+        let pairs = decode_urlencoded(b"variables%5BK%5D=a+b%21&ref=main&flag").unwrap();
+        assert_eq!(
+            pairs,
+            vec![
+                ("variables[K]".to_string(), "a b!".to_string()),
+                ("ref".to_string(), "main".to_string()),
+                ("flag".to_string(), String::new())
+            ]
+        );
+        assert!(decode_urlencoded(b"a=%zz").is_err());
+        assert!(decode_urlencoded(b"a=%4").is_err());
+        assert!(decode_urlencoded(b"a=%ff%fe").is_err());
     }
 
     #[test]

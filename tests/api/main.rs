@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod bad_input;
 mod health;
 mod members;
 mod pipelines;
