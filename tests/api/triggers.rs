@@ -788,6 +788,17 @@ fn create_trigger_accepts_a_past_expires_at() {
 }
 
 #[test]
+fn create_trigger_treats_a_blank_expires_at_as_none() {
+    let app = spawn_app();
+    let r = app.roles();
+    let body = json_of(
+        create_with(&app, &r, &r.maintainer.token, json!({"description": "x", "expires_at": ""})),
+        201,
+    );
+    assert_eq!(body["expires_at"], Value::Null);
+}
+
+#[test]
 fn create_trigger_returns_400_for_an_unparsable_expires_at() {
     // §7 item 28
     let app = spawn_app();
