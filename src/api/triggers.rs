@@ -1,5 +1,247 @@
-//! (to be written)
+//! Pipeline trigger token management: `GET|POST /projects/:id/triggers` and
+//! `GET|PUT|DELETE /projects/:id/triggers/:trigger_id` (GitLab's `lib/api/ci/triggers.rb`).
+//!
+//! Tokens are hashed at rest: the full `glptt-…` token is generated here, returned once in the
+//! 201 of the create, and from then on only its 4-character short form is ever shown.
 
-use actix_web::web;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Serialize;
+use serde_json::json;
 
-pub fn configure(_cfg: &mut web::ServiceConfig) {}
+use super::access::{self, ProjectAccess};
+use super::entities::UserBasic;
+use super::pagination::{self, Page};
+use super::params::Params;
+use crate::auth::{self, Caller};
+use crate::db::triggers::{self as store, NewTrigger, TriggerRow};
+use crate::error::{ApiError, ApiResult};
+use crate::model::{self, AccessLevel};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        super::resource("/projects/{id}/triggers").route(web::get().to(list)).route(web::post().to(create)),
+    )
+    .service(
+        super::resource("/projects/{id}/triggers/{trigger_id}")
+            .route(web::get().to(show))
+            .route(web::put().to(update))
+            .route(web::delete().to(delete)),
+    );
+}
+
+/// The longest a new trigger may live: `expires_at` must be before today + 365 days (GitLab's
+/// `MAX_PERSONAL_ACCESS_TOKEN_LIFETIME_IN_DAYS`).
+const MAX_LIFETIME_DAYS: i64 = 365;
+
+/// GitLab's `Trigger` entity, fields in GitLab's order.
+#[derive(Debug, Serialize)]
+struct TriggerJson {
+    id: i64,
+    token: String,
+    description: Option<String>,
+    created_at: String,
+    updated_at: String,
+    last_used: Option<String>,
+    expires_at: Option<String>,
+    owner: UserBasic,
+}
+
+impl TriggerJson {
+    /// The entity with the short token (every read after creation, by anyone).
+    fn new(t: TriggerRow, base_url: &str) -> Self {
+        let token = t.short_token.clone();
+        Self::with_token(t, token, base_url)
+    }
+
+    fn with_token(t: TriggerRow, token: String, base_url: &str) -> Self {
+        TriggerJson {
+            id: t.id,
+            token,
+            owner: UserBasic::new(&t.owner, base_url),
+            description: t.description,
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+            last_used: t.last_used,
+            expires_at: t.expires_at,
+        }
+    }
+}
+
+/// Loads a trigger of the project: `404 Not found` (GitLab's RecordNotFound) when it is missing
+/// or belongs to another project.
+async fn find_trigger(state: &AppState, project_id: i64, trigger_id: i64) -> ApiResult<TriggerRow> {
+    state.db.read(move |c| Ok(store::find(c, project_id, trigger_id)?)).await?.ok_or(ApiError::RecordNotFound)
+}
+
+/// A project the caller may manage triggers of (Maintainer+ or admin): 404 / 403 otherwise.
+async fn maintained_project(state: &AppState, caller: &Caller, id: &str) -> ApiResult<ProjectAccess> {
+    let pa = access::project_for(state, Some(caller), id).await?;
+    pa.require(AccessLevel::Maintainer)?;
+    Ok(pa)
+}
+
+/// `GET /projects/:id/triggers` — the project's triggers by id, paginated (Maintainer+).
+async fn list(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: Params,
+) -> ApiResult<HttpResponse> {
+    let pa = maintained_project(&state, &caller, &path).await?;
+    Page::refuse_keyset(&params)?;
+    let page = Page::from_params(&params)?;
+    let project_id = pa.project.id;
+    let (rows, total) =
+        state.db.read(move |c| Ok(store::list(c, project_id, page.limit(), page.offset())?)).await?;
+    let base = pagination::base_url(&req, &state);
+    let items: Vec<TriggerJson> = rows.into_iter().map(|t| TriggerJson::new(t, &base)).collect();
+    Ok(pagination::respond(&req, &state, page, total, &items))
+}
+
+/// `GET /projects/:id/triggers/:trigger_id` — one trigger (Maintainer+).
+async fn show(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (id, raw_trigger_id) = path.into_inner();
+    let pa = maintained_project(&state, &caller, &id).await?;
+    let trigger_id = access::path_id(&raw_trigger_id, "trigger_id")?;
+    let trigger = find_trigger(&state, pa.project.id, trigger_id).await?;
+    Ok(HttpResponse::Ok().json(TriggerJson::new(trigger, &pagination::base_url(&req, &state))))
+}
+
+/// `POST /projects/:id/triggers` — creates a trigger owned by the caller (Maintainer+); the only
+/// response that ever carries the full token.
+async fn create(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: Params,
+) -> ApiResult<HttpResponse> {
+    let pa = maintained_project(&state, &caller, &path).await?;
+    let description = params.required_string("description")?;
+    let expires_at = expires_at_param(&params)?;
+
+    let token = auth::new_trigger_token()?;
+    let token_digest = auth::digest(&token);
+    let short_token = auth::short_token(&token);
+    let project_id = pa.project.id;
+    let owner_id = caller.user.id;
+    let trigger = state
+        .db
+        .write(move |c| {
+            if store::count(c, project_id)? >= store::MAX_PER_PROJECT {
+                let errors = json!({"base": [format!(
+                    "Maximum number of pipeline triggers ({}) exceeded",
+                    store::MAX_PER_PROJECT
+                )]});
+                return Err(ApiError::BadRequest(errors.to_string()));
+            }
+            let new = NewTrigger {
+                project_id,
+                owner_id,
+                description: &description,
+                token_digest: &token_digest,
+                short_token: &short_token,
+                expires_at: expires_at.as_deref(),
+            };
+            Ok(store::insert(c, &new, &model::now())?)
+        })
+        .await?;
+    let base = pagination::base_url(&req, &state);
+    Ok(HttpResponse::Created().json(TriggerJson::with_token(trigger, token, &base)))
+}
+
+/// Reads the optional `expires_at`: unparsable → `expires_at is invalid`; not before today +
+/// 365 days → GitLab's validation error inside a `400 Bad request - …` string. A past time is
+/// allowed (the trigger is created already expired). Blank counts as absent.
+fn expires_at_param(params: &Params) -> ApiResult<Option<String>> {
+    let Some(raw) = params.string("expires_at")?.filter(|s| !s.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let at = model::parse_datetime(&raw)
+        .filter(|t| (1..=9999).contains(&t.to_offset(time::UtcOffset::UTC).year()))
+        .ok_or_else(|| ApiError::invalid("expires_at"))?;
+    let max = model::today().saturating_add(time::Duration::days(MAX_LIFETIME_DAYS));
+    if at >= max.midnight().assume_utc() {
+        let errors = json!({"expires_at": [format!("must be before {}", model::format_date(max))]});
+        return Err(ApiError::BadRequest(errors.to_string()));
+    }
+    Ok(Some(model::format_ts(at)))
+}
+
+/// `PUT /projects/:id/triggers/:trigger_id` — changes the description; only the trigger's owner
+/// (who must still be Maintainer+) or an admin. Without `description` nothing changes.
+async fn update(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    params: Params,
+) -> ApiResult<HttpResponse> {
+    let (id, raw_trigger_id) = path.into_inner();
+    let pa = access::project_for(&state, Some(&caller), &id).await?;
+    let trigger_id = access::path_id(&raw_trigger_id, "trigger_id")?;
+    // GitLab finds the trigger before it checks the permission (so members see 404 vs 403).
+    let trigger = find_trigger(&state, pa.project.id, trigger_id).await?;
+    let may_admin = pa.admin || (trigger.owner.id == caller.user.id && pa.at_least(AccessLevel::Maintainer));
+    if !may_admin {
+        return Err(ApiError::Forbidden(Some(
+            "The current user is not authorized to update the pipeline trigger token".into(),
+        )));
+    }
+    let trigger = match params.string("description")? {
+        None => trigger,
+        Some(description) => {
+            let project_id = pa.project.id;
+            state
+                .db
+                .write(move |c| {
+                    if !store::update_description(c, project_id, trigger_id, &description, &model::now())? {
+                        return Err(ApiError::RecordNotFound);
+                    }
+                    store::find(c, project_id, trigger_id)?.ok_or(ApiError::RecordNotFound)
+                })
+                .await?
+        }
+    };
+    Ok(HttpResponse::Ok().json(TriggerJson::new(trigger, &pagination::base_url(&req, &state))))
+}
+
+/// `DELETE /projects/:id/triggers/:trigger_id` — deletes any trigger of the project
+/// (Maintainer+); honours `If-Unmodified-Since` (412).
+async fn delete(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (id, raw_trigger_id) = path.into_inner();
+    let pa = maintained_project(&state, &caller, &id).await?;
+    let trigger_id = access::path_id(&raw_trigger_id, "trigger_id")?;
+    let trigger = find_trigger(&state, pa.project.id, trigger_id).await?;
+    access::check_unmodified_since(&req, &trigger.updated_at)?;
+    // With the precondition, delete only the version that was checked: a change in between
+    // makes the delete fail rather than remove what the client has not seen.
+    let guarded = req.headers().contains_key("if-unmodified-since").then_some(trigger.updated_at);
+    let project_id = pa.project.id;
+    state
+        .db
+        .write(move |c| {
+            if store::delete(c, project_id, trigger_id, guarded.as_deref())? {
+                return Ok(());
+            }
+            match store::find(c, project_id, trigger_id)? {
+                None => Err(ApiError::RecordNotFound),
+                Some(_) => Err(ApiError::PreconditionFailed),
+            }
+        })
+        .await?;
+    Ok(HttpResponse::build(StatusCode::NO_CONTENT).finish())
+}

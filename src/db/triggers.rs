@@ -1,1 +1,148 @@
-//! (to be written)
+//! The `triggers` table: pipeline trigger tokens, stored as a SHA-256 digest plus the 4-character
+//! short token (never the token itself), each read joined with its owner and its `last_used` time.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::users::UserRow;
+
+/// GitLab's default plan limit `pipeline_triggers`: triggers one project may have.
+pub const MAX_PER_PROJECT: i64 = 25_000;
+
+/// One trigger with its owner. The full token is not here: it is never stored.
+#[derive(Debug, Clone)]
+pub struct TriggerRow {
+    pub id: i64,
+    pub project_id: i64,
+    pub description: Option<String>,
+    /// The first 4 characters after `glptt-`.
+    pub short_token: String,
+    pub expires_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    /// `created_at` of the pipeline with the highest id this trigger created; `None` if none.
+    pub last_used: Option<String>,
+    pub owner: UserRow,
+}
+
+impl TriggerRow {
+    fn from_row(r: &Row) -> rusqlite::Result<Self> {
+        Ok(TriggerRow {
+            id: r.get(0)?,
+            project_id: r.get(1)?,
+            description: r.get(2)?,
+            short_token: r.get(3)?,
+            expires_at: r.get(4)?,
+            created_at: r.get(5)?,
+            updated_at: r.get(6)?,
+            last_used: r.get(7)?,
+            owner: UserRow::from_row_at(r, 8)?,
+        })
+    }
+}
+
+/// `SELECT` of every [`TriggerRow`] column (the owner joined, `last_used` from the newest
+/// pipeline by id through the `pipelines_trigger` index); append a `WHERE`.
+fn select() -> String {
+    format!(
+        "SELECT t.id, t.project_id, t.description, t.short_token, t.expires_at, t.created_at, t.updated_at,
+                (SELECT p.created_at FROM pipelines p WHERE p.trigger_id = t.id ORDER BY p.id DESC LIMIT 1),
+                {}
+         FROM triggers t JOIN users ON users.id = t.owner_id",
+        UserRow::COLUMNS
+    )
+}
+
+/// A trigger of `project_id` by id (`None` when missing or in another project).
+pub fn find(conn: &Connection, project_id: i64, id: i64) -> rusqlite::Result<Option<TriggerRow>> {
+    conn.prepare_cached(&format!("{} WHERE t.id = ?1 AND t.project_id = ?2", select()))?
+        .query_row(params![id, project_id], TriggerRow::from_row)
+        .optional()
+}
+
+/// A page of a project's triggers ordered by id ascending, with the project's trigger count.
+pub fn list(
+    conn: &Connection,
+    project_id: i64,
+    limit: i64,
+    offset: i64,
+) -> rusqlite::Result<(Vec<TriggerRow>, i64)> {
+    let total = count(conn, project_id)?;
+    let rows = conn
+        .prepare_cached(&format!("{} WHERE t.project_id = ?1 ORDER BY t.id LIMIT ?2 OFFSET ?3", select()))?
+        .query_map(params![project_id, limit, offset], TriggerRow::from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok((rows, total))
+}
+
+/// How many triggers a project has.
+pub fn count(conn: &Connection, project_id: i64) -> rusqlite::Result<i64> {
+    conn.prepare_cached("SELECT COUNT(*) FROM triggers WHERE project_id = ?1")?
+        .query_row([project_id], |r| r.get(0))
+}
+
+/// A trigger to create: only the token's digest and short form, never the token.
+pub struct NewTrigger<'a> {
+    pub project_id: i64,
+    pub owner_id: i64,
+    pub description: &'a str,
+    pub token_digest: &'a [u8],
+    pub short_token: &'a str,
+    pub expires_at: Option<&'a str>,
+}
+
+/// Inserts a trigger and returns it as read back (owner joined).
+pub fn insert(conn: &Connection, t: &NewTrigger, now: &str) -> rusqlite::Result<TriggerRow> {
+    conn.prepare_cached(
+        "INSERT INTO triggers (project_id, owner_id, description, token_digest, short_token, expires_at,
+                               created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+    )?
+    .execute(params![
+        t.project_id,
+        t.owner_id,
+        t.description,
+        t.token_digest,
+        t.short_token,
+        t.expires_at,
+        now
+    ])?;
+    find(conn, t.project_id, conn.last_insert_rowid())?.ok_or(rusqlite::Error::QueryReturnedNoRows)
+}
+
+/// Sets the description; `updated_at` moves only when the description actually changes.
+/// Returns false when the trigger no longer exists in the project.
+pub fn update_description(
+    conn: &Connection,
+    project_id: i64,
+    id: i64,
+    description: &str,
+    now: &str,
+) -> rusqlite::Result<bool> {
+    conn.prepare_cached(
+        "UPDATE triggers SET description = ?3, updated_at = ?4
+         WHERE id = ?1 AND project_id = ?2 AND description IS NOT ?3",
+    )?
+    .execute(params![id, project_id, description, now])?;
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM triggers WHERE id = ?1 AND project_id = ?2")?
+        .query_row(params![id, project_id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Deletes a trigger of the project; with `if_updated_at`, only while its `updated_at` is still
+/// that value. Returns false when nothing was deleted. Its pipelines keep existing (trigger_id
+/// becomes NULL).
+pub fn delete(
+    conn: &Connection,
+    project_id: i64,
+    id: i64,
+    if_updated_at: Option<&str>,
+) -> rusqlite::Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "DELETE FROM triggers WHERE id = ?1 AND project_id = ?2 AND (?3 IS NULL OR updated_at = ?3)",
+        )?
+        .execute(params![id, project_id, if_updated_at])?;
+    Ok(n > 0)
+}
