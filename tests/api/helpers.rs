@@ -170,7 +170,12 @@ impl TestApp {
     pub fn seed_user(&self, username: &str, admin: bool, scopes: &[&str]) -> TestUser {
         let conn = self.db();
         let now = model::now();
-        let email = format!("{username}@example.com");
+        // `admin@example.com` is the bootstrap root's address (see `roles()`'s `admin`).
+        let email = if username == "admin" {
+            "admin-user@example.com".into()
+        } else {
+            format!("{username}@example.com")
+        };
         let user = users::insert(
             &conn,
             &users::NewUser { username, name: username, email: &email, password_hash: None, is_admin: admin },
