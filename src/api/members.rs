@@ -1,5 +1,261 @@
-//! (to be written)
+//! GitLab's Members API for projects: list (`/members`, `/members/all`), get, add, change the
+//! access level of, and remove a project's members. Projects have no groups here, so the
+//! `/all` variants answer the same as the direct ones. Owns the Member JSON.
+//!
+//! As in GitLab, every route needs authentication (`before { authenticate! }`) and a member
+//! missing under a found project is `404 {"message":"404 Not found"}` (`find_by!`).
 
-use actix_web::web;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Value, json};
 
-pub fn configure(_cfg: &mut web::ServiceConfig) {}
+use super::access::{self, ProjectAccess};
+use super::entities::UserBasic;
+use super::pagination::{self, Page};
+use super::params::Params;
+use crate::auth::Caller;
+use crate::db::members::{self, MemberRow};
+use crate::db::users;
+use crate::error::{ApiError, ApiResult};
+use crate::model::{self, AccessLevel};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    // `/members/all…` first, so `all` is never taken for a `:user_id`.
+    cfg.service(super::resource("/projects/{id}/members/all").route(web::get().to(list)))
+        .service(super::resource("/projects/{id}/members/all/{user_id}").route(web::get().to(show)))
+        .service(
+            super::resource("/projects/{id}/members")
+                .route(web::get().to(list))
+                .route(web::post().to(create)),
+        )
+        .service(
+            super::resource("/projects/{id}/members/{user_id}")
+                .route(web::get().to(show))
+                .route(web::put().to(update))
+                .route(web::delete().to(destroy)),
+        );
+}
+
+const LAST_OWNER: &str = "a project must keep at least one Owner";
+
+/// `GET /projects/:id/members` and `GET /projects/:id/members/all` — the project's members,
+/// by user id, optionally filtered by `query` (username or name), paginated.
+async fn list(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: Params,
+) -> ApiResult<HttpResponse> {
+    let page = Page::from_params(&params)?;
+    let query = params.string("query")?.filter(|q| !q.is_empty());
+    let pa = access::project_for(&state, Some(&caller), &path.into_inner()).await?;
+    let id = pa.project.id;
+    let (rows, total) = state
+        .db
+        .read(move |c| Ok(members::list(c, id, query.as_deref(), page.limit(), page.offset())?))
+        .await?;
+    let base = pagination::base_url(&req, &state);
+    let items: Vec<Value> = rows.iter().map(|m| member_json(m, &base)).collect();
+    Ok(pagination::respond(&req, &state, page, total, &items))
+}
+
+/// `GET /projects/:id/members/:user_id` and `GET /projects/:id/members/all/:user_id` — one member.
+async fn show(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (id, user_id) = path.into_inner();
+    let user_id = access::path_id(&user_id, "user_id")?;
+    let pa = access::project_for(&state, Some(&caller), &id).await?;
+    let pid = pa.project.id;
+    let member =
+        state.db.read(move |c| Ok(members::find(c, pid, user_id)?)).await?.ok_or(ApiError::RecordNotFound)?;
+    Ok(HttpResponse::Ok().json(member_json(&member, &pagination::base_url(&req, &state))))
+}
+
+/// `POST /projects/:id/members` — (Maintainer+) adds a user (`user_id` or `username`) with an
+/// `access_level`; only Owners and admins may add an Owner.
+async fn create(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: Params,
+) -> ApiResult<HttpResponse> {
+    let level = access_level(&params)?;
+    let who = match (params.string("user_id")?, params.string("username")?) {
+        (Some(_), Some(_)) => return Err(ApiError::Param("user_id, username are mutually exclusive".into())),
+        (None, None) => {
+            return Err(ApiError::Param(
+                "user_id, username are missing, at least one parameter must be provided".into(),
+            ));
+        }
+        (Some(id), None) => Who::Id(id),
+        (None, Some(name)) => Who::Username(name),
+    };
+    if who.is_list() {
+        return Err(ApiError::BadRequest("adding several members in one request is not supported".into()));
+    }
+    check_expires_at(&params)?;
+    let pa = access::project_for(&state, Some(&caller), &path.into_inner()).await?;
+    pa.require(AccessLevel::Maintainer)?;
+    let may_grant_owner = pa.at_least(AccessLevel::Owner);
+    let pid = pa.project.id;
+    let member = state
+        .db
+        .write(move |c| {
+            let user = match &who {
+                Who::Id(raw) => match raw.trim().parse::<i64>() {
+                    Ok(id) => users::find(c, id)?,
+                    Err(_) => None,
+                },
+                Who::Username(name) => users::find_by_username(c, name.trim())?,
+            }
+            .ok_or(ApiError::NotFound("User"))?;
+            if members::find(c, pid, user.id)?.is_some() {
+                return Err(ApiError::message(StatusCode::CONFLICT, "Member already exists"));
+            }
+            if level == AccessLevel::Owner as i64 && !may_grant_owner {
+                return Err(ApiError::forbidden());
+            }
+            members::insert(c, pid, user.id, level, &model::now()).map_err(|e| {
+                if crate::error::is_unique_violation(&e) {
+                    ApiError::message(StatusCode::CONFLICT, "Member already exists")
+                } else {
+                    e.into()
+                }
+            })?;
+            members::find(c, pid, user.id)?.ok_or(ApiError::RecordNotFound)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(member_json(&member, &pagination::base_url(&req, &state))))
+}
+
+/// `PUT /projects/:id/members/:user_id` — (Maintainer+) changes a member's `access_level`; only
+/// Owners and admins may make or change an Owner, and the last Owner cannot be demoted.
+async fn update(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    params: Params,
+) -> ApiResult<HttpResponse> {
+    let (id, user_id) = path.into_inner();
+    let user_id = access::path_id(&user_id, "user_id")?;
+    let level = access_level(&params)?;
+    check_expires_at(&params)?;
+    let pa = access::project_for(&state, Some(&caller), &id).await?;
+    let rights = Rights::of(&pa);
+    let pid = pa.project.id;
+    let member = state
+        .db
+        .write(move |c| {
+            let target = members::find(c, pid, user_id)?.ok_or(ApiError::RecordNotFound)?;
+            let owner = AccessLevel::Owner as i64;
+            if !rights.maintainer || ((target.access_level == owner || level == owner) && !rights.owner) {
+                return Err(ApiError::forbidden());
+            }
+            if target.access_level == owner && level != owner && members::owner_count(c, pid)? <= 1 {
+                return Err(ApiError::Forbidden(Some(LAST_OWNER.into())));
+            }
+            if target.access_level != level {
+                members::set_level(c, pid, user_id, level)?;
+            }
+            members::find(c, pid, user_id)?.ok_or(ApiError::RecordNotFound)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(member_json(&member, &pagination::base_url(&req, &state))))
+}
+
+/// `DELETE /projects/:id/members/:user_id` — removes a member: Maintainers remove others,
+/// anyone may leave; removing an Owner takes an Owner or admin, and the last Owner stays.
+async fn destroy(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (id, user_id) = path.into_inner();
+    let user_id = access::path_id(&user_id, "user_id")?;
+    let pa = access::project_for(&state, Some(&caller), &id).await?;
+    let rights = Rights::of(&pa);
+    let is_self = pa.user_id == Some(user_id);
+    let pid = pa.project.id;
+    state
+        .db
+        .write(move |c| {
+            let target = members::find(c, pid, user_id)?.ok_or(ApiError::RecordNotFound)?;
+            let target_is_owner = target.access_level == AccessLevel::Owner as i64;
+            let allowed =
+                if target_is_owner { rights.owner || is_self } else { rights.maintainer || is_self };
+            if !allowed {
+                return Err(ApiError::forbidden());
+            }
+            if target_is_owner && members::owner_count(c, pid)? <= 1 {
+                return Err(ApiError::Forbidden(Some(LAST_OWNER.into())));
+            }
+            members::delete(c, pid, user_id)?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// What the caller may do to memberships, decided before the write.
+#[derive(Clone, Copy)]
+struct Rights {
+    maintainer: bool,
+    owner: bool,
+}
+
+impl Rights {
+    fn of(pa: &ProjectAccess) -> Rights {
+        Rights { maintainer: pa.at_least(AccessLevel::Maintainer), owner: pa.at_least(AccessLevel::Owner) }
+    }
+}
+
+/// How `POST …/members` names the user to add.
+enum Who {
+    Id(String),
+    Username(String),
+}
+
+impl Who {
+    /// GitLab's comma-separated bulk form.
+    fn is_list(&self) -> bool {
+        match self {
+            Who::Id(s) | Who::Username(s) => s.contains(','),
+        }
+    }
+}
+
+/// The required `access_level`: one of 10, 20, 30, 40, 50.
+fn access_level(params: &Params) -> ApiResult<i64> {
+    let level = params.int("access_level")?.ok_or_else(|| ApiError::missing("access_level"))?;
+    AccessLevel::from_i64(level).map(|l| l as i64).ok_or_else(|| ApiError::not_valid_value("access_level"))
+}
+
+/// `expires_at` is accepted (and ignored) when it is a date or date-time.
+fn check_expires_at(params: &Params) -> ApiResult<()> {
+    match params.string("expires_at")? {
+        Some(s) if !s.trim().is_empty() && model::parse_datetime(&s).is_none() => {
+            Err(ApiError::invalid("expires_at"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// GitLab's Member JSON: the user's `UserBasic` fields plus the membership.
+pub fn member_json(m: &MemberRow, base: &str) -> Value {
+    let mut out = serde_json::to_value(UserBasic::new(&m.user, base)).unwrap_or_else(|_| json!({}));
+    if let Value::Object(map) = &mut out {
+        map.insert("access_level".into(), json!(m.access_level));
+        map.insert("created_at".into(), json!(m.created_at));
+        map.insert("expires_at".into(), Value::Null);
+        map.insert("membership_state".into(), json!("active"));
+    }
+    out
+}

@@ -1,6 +1,8 @@
 //! The `projects` table; a project's namespace is its creator's username.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, named_params, params};
+
+use super::users::UserRow;
 
 /// One project with its namespace (the owning user's username).
 #[derive(Debug, Clone)]
@@ -108,4 +110,219 @@ pub fn insert(conn: &Connection, p: &NewProject, now: &str) -> rusqlite::Result<
     let id = conn.last_insert_rowid();
     super::members::upsert(conn, id, p.creator_id, 50, now)?;
     find(conn, id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)
+}
+
+/// A project with what its JSON needs beyond the row: the namespace's user, whether any
+/// branch or tag exists, and the viewing user's membership level.
+#[derive(Debug, Clone)]
+pub struct ProjectView {
+    pub project: ProjectRow,
+    /// The user whose personal namespace holds the project.
+    pub owner: UserRow,
+    /// No branch or tag exists yet.
+    pub empty_repo: bool,
+    /// The viewing user's access level, if a member.
+    pub caller_level: Option<i64>,
+}
+
+impl ProjectView {
+    fn from_row(r: &Row) -> rusqlite::Result<Self> {
+        Ok(ProjectView {
+            project: ProjectRow::from_row(r)?,
+            owner: UserRow::from_row_at(r, 12)?,
+            empty_repo: r.get(19)?,
+            caller_level: r.get(20)?,
+        })
+    }
+}
+
+/// `SELECT` of every [`ProjectView`] column; the viewing user's id is the named parameter
+/// `:caller` (NULL for anonymous). Append a `WHERE`.
+const VIEW_SELECT: &str = "SELECT p.id, p.namespace_id, u.username, u.name, p.creator_id, p.name, p.path, \
+     p.description, p.visibility, p.default_branch, p.created_at, p.updated_at, \
+     u.id, u.username, u.name, u.email, u.is_admin, u.state, u.created_at, \
+     NOT EXISTS (SELECT 1 FROM refs r WHERE r.project_id = p.id), \
+     (SELECT m.access_level FROM members m WHERE m.project_id = p.id AND m.user_id = :caller) \
+     FROM projects p JOIN users u ON u.id = p.namespace_id";
+
+/// One project as seen by `caller` (no access check: callers decide visibility first).
+pub fn view(conn: &Connection, id: i64, caller: Option<i64>) -> rusqlite::Result<Option<ProjectView>> {
+    conn.prepare_cached(&format!("{VIEW_SELECT} WHERE p.id = :id"))?
+        .query_row(named_params! {":id": id, ":caller": caller}, ProjectView::from_row)
+        .optional()
+}
+
+/// The column a project list is ordered by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProjectOrder {
+    Id,
+    Name,
+    Path,
+    CreatedAt,
+    UpdatedAt,
+}
+
+impl ProjectOrder {
+    fn column(self) -> &'static str {
+        match self {
+            ProjectOrder::Id => "p.id",
+            ProjectOrder::Name => "p.name",
+            ProjectOrder::Path => "p.path",
+            ProjectOrder::CreatedAt => "p.created_at",
+            ProjectOrder::UpdatedAt => "p.updated_at",
+        }
+    }
+}
+
+/// What `GET /projects` asks for.
+#[derive(Debug, Clone)]
+pub struct ListFilter {
+    /// The viewing user; `None` for anonymous (public projects only).
+    pub caller: Option<i64>,
+    /// Admins see every project.
+    pub admin: bool,
+    /// Only projects the caller is a member of.
+    pub membership: bool,
+    /// Only projects in the caller's namespace.
+    pub owned: bool,
+    /// Only projects where the caller has at least this level.
+    pub min_access_level: Option<i64>,
+    /// Name or path containing this (case-insensitive).
+    pub search: Option<String>,
+    pub visibility: Option<String>,
+    /// `archived=true`: nothing is ever archived here, so no project matches.
+    pub archived_only: bool,
+    pub order: ProjectOrder,
+    pub descending: bool,
+}
+
+/// A page of the projects `f` selects, visibility filtered in SQL, with the total count.
+pub fn list(
+    conn: &Connection,
+    f: &ListFilter,
+    limit: i64,
+    offset: i64,
+) -> rusqlite::Result<(Vec<ProjectView>, i64)> {
+    let filter = "(:admin = 1 OR p.visibility = 'public'
+              OR (:caller IS NOT NULL AND (p.visibility = 'internal'
+                  OR EXISTS (SELECT 1 FROM members m WHERE m.project_id = p.id AND m.user_id = :caller))))
+         AND (:membership = 0
+              OR EXISTS (SELECT 1 FROM members m WHERE m.project_id = p.id AND m.user_id = :caller))
+         AND (:owned = 0 OR p.namespace_id = :caller)
+         AND (:min_level IS NULL OR EXISTS (SELECT 1 FROM members m WHERE m.project_id = p.id
+              AND m.user_id = :caller AND m.access_level >= :min_level))
+         AND (:search IS NULL OR instr(lower(p.name), lower(:search)) > 0
+              OR instr(lower(p.path), lower(:search)) > 0)
+         AND (:visibility IS NULL OR p.visibility = :visibility)
+         AND :archived = 0";
+    let filter_params = named_params! {
+        ":admin": f.admin,
+        ":caller": f.caller,
+        ":membership": f.membership,
+        ":owned": f.owned,
+        ":min_level": f.min_access_level,
+        ":search": f.search,
+        ":visibility": f.visibility,
+        ":archived": f.archived_only,
+    };
+    let total: i64 = conn
+        .prepare_cached(&format!("SELECT COUNT(*) FROM projects p WHERE {filter}"))?
+        .query_row(filter_params, |r| r.get(0))?;
+    let dir = if f.descending { "DESC" } else { "ASC" };
+    let sql = format!(
+        "{VIEW_SELECT} WHERE {filter} ORDER BY {col} {dir}, p.id {dir} LIMIT :limit OFFSET :offset",
+        col = f.order.column()
+    );
+    let mut all: Vec<(&str, &dyn rusqlite::ToSql)> = filter_params.to_vec();
+    all.push((":limit", &limit));
+    all.push((":offset", &offset));
+    let rows = conn
+        .prepare_cached(&sql)?
+        .query_map(all.as_slice(), ProjectView::from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok((rows, total))
+}
+
+/// Which of `name` (exact) and `path` (case-insensitive) another project in the namespace
+/// already uses, ignoring project `except` (the one being renamed).
+pub fn taken(
+    conn: &Connection,
+    namespace_id: i64,
+    name: &str,
+    path: &str,
+    except: Option<i64>,
+) -> rusqlite::Result<(bool, bool)> {
+    conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM projects WHERE namespace_id = ?1 AND name = ?2
+                        AND (?4 IS NULL OR id <> ?4)),
+                EXISTS (SELECT 1 FROM projects WHERE namespace_id = ?1 AND path = ?3 COLLATE NOCASE
+                        AND (?4 IS NULL OR id <> ?4))",
+    )?
+    .query_row(params![namespace_id, name, path, except], |r| Ok((r.get(0)?, r.get(1)?)))
+}
+
+/// The editable attributes of a project, all set at once.
+pub struct ProjectChanges<'a> {
+    pub name: &'a str,
+    pub path: &'a str,
+    pub description: Option<&'a str>,
+    pub visibility: &'a str,
+    pub default_branch: Option<&'a str>,
+}
+
+/// Writes a project's editable attributes and `updated_at`; false when it does not exist.
+pub fn update(conn: &Connection, id: i64, c: &ProjectChanges, now: &str) -> rusqlite::Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE projects SET name = ?2, path = ?3, description = ?4, visibility = ?5,
+                                 default_branch = ?6, updated_at = ?7
+             WHERE id = ?1",
+        )?
+        .execute(params![id, c.name, c.path, c.description, c.visibility, c.default_branch, now])?
+        > 0)
+}
+
+/// Deletes a project; members, refs, triggers, pipelines and their variables go with it
+/// (foreign keys cascade). False when it did not exist.
+pub fn delete(conn: &Connection, id: i64) -> rusqlite::Result<bool> {
+    Ok(conn.prepare_cached("DELETE FROM projects WHERE id = ?1")?.execute([id])? > 0)
+}
+
+/// Inserts a project as [`insert`] does, plus its default branch at `sha` (for
+/// `initialize_with_readme`); `p.default_branch` must be set.
+pub fn insert_with_branch(
+    conn: &Connection,
+    p: &NewProject,
+    sha: &str,
+    now: &str,
+) -> rusqlite::Result<ProjectRow> {
+    let row = insert(conn, p, now)?;
+    if let Some(branch) = p.default_branch {
+        insert_initial_branch(conn, row.id, branch, sha, now)?;
+    }
+    Ok(row)
+}
+
+/// The default branch of a new project. (Kept private here until `db::refs` offers the same
+/// insert; then this becomes a call to it.)
+fn insert_initial_branch(
+    conn: &Connection,
+    project_id: i64,
+    name: &str,
+    sha: &str,
+    now: &str,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO refs (project_id, kind, name, sha, created_at) VALUES (?1, 'branch', ?2, ?3, ?4)",
+    )?
+    .execute(params![project_id, name, sha, now])?;
+    Ok(())
+}
+
+/// True when the project has a branch with this exact name.
+pub fn has_branch(conn: &Connection, project_id: i64, name: &str) -> rusqlite::Result<bool> {
+    conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM refs WHERE project_id = ?1 AND kind = 'branch' AND name = ?2)",
+    )?
+    .query_row(params![project_id, name], |r| r.get(0))
 }
