@@ -91,6 +91,8 @@ pub async fn hash_password_async(state: &AppState, password: String) -> ApiResul
 pub struct Caller {
     pub user: UserRow,
     pub scopes: Vec<String>,
+    /// The personal access token this request authenticated with.
+    pub token_id: i64,
 }
 
 impl Caller {
@@ -173,7 +175,7 @@ async fn resolve(req: HttpRequest) -> ApiResult<Option<Caller>> {
             }
         });
     }
-    Ok(Some(Caller { user, scopes: tok.scopes }))
+    Ok(Some(Caller { user, scopes: tok.scopes, token_id: tok.id }))
 }
 
 impl FromRequest for MaybeCaller {

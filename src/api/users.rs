@@ -1,5 +1,392 @@
-//! (to be written)
+//! Users: a subset of GitLab's Users API — the current user, listing and reading users, and the
+//! admin-only create, block, unblock and delete.
 
-use actix_web::web;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Value, json};
 
-pub fn configure(_cfg: &mut web::ServiceConfig) {}
+use super::entities::UserBasic;
+use super::pagination::{self, Page};
+use super::params::Params;
+use crate::auth::{self, Caller};
+use crate::db::users::{self, NewUser, UserRow};
+use crate::error::{ApiError, ApiResult};
+use crate::model;
+use crate::state::AppState;
+
+/// GitLab's limits on user fields.
+const MAX_USERNAME: usize = 255;
+const MAX_NAME: usize = 255;
+const MAX_EMAIL: usize = 255;
+const MIN_PASSWORD: usize = 8;
+const MAX_PASSWORD: usize = 128;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(super::resource("/user").route(web::get().to(current)))
+        .service(super::resource("/users").route(web::get().to(list)).route(web::post().to(create)))
+        .service(super::resource("/users/{id}").route(web::get().to(show)).route(web::delete().to(delete)))
+        .service(super::resource("/users/{id}/block").route(web::post().to(block)))
+        .service(super::resource("/users/{id}/unblock").route(web::post().to(unblock)));
+}
+
+/// GitLab's `UserBasic`, as everyone may see any user.
+fn basic_json(u: &UserRow, base: &str) -> Value {
+    serde_json::to_value(UserBasic::new(u, base)).unwrap_or(Value::Null)
+}
+
+/// The detailed view a user gets of themself and an admin of everyone (GitLab's `UserPublic` /
+/// `UserWithAdmin`), with the profile fields triggerd does not keep at their GitLab defaults.
+pub fn detailed_json(u: &UserRow, base: &str) -> Value {
+    let mut v = basic_json(u, base);
+    if let Value::Object(m) = &mut v {
+        let extra = json!({
+            "created_at": u.created_at,
+            "bio": "",
+            "location": null,
+            "public_email": null,
+            "skype": "",
+            "linkedin": "",
+            "twitter": "",
+            "discord": "",
+            "website_url": "",
+            "organization": null,
+            "job_title": "",
+            "pronouns": null,
+            "bot": false,
+            "work_information": null,
+            "followers": 0,
+            "following": 0,
+            "is_followed": false,
+            "local_time": null,
+            "last_sign_in_at": null,
+            "confirmed_at": u.created_at,
+            "last_activity_on": null,
+            "email": u.email,
+            "theme_id": 1,
+            "color_scheme_id": 1,
+            "projects_limit": 100000,
+            "current_sign_in_at": null,
+            "identities": [],
+            "can_create_group": false,
+            "can_create_project": true,
+            "two_factor_enabled": false,
+            "external": false,
+            "private_profile": false,
+            "commit_email": u.email,
+            "is_admin": u.is_admin,
+            "namespace_id": u.id,
+            "note": null,
+        });
+        if let Value::Object(e) = extra {
+            m.extend(e);
+        }
+    }
+    v
+}
+
+/// The view `viewer` gets of `u`: detailed for themself and for admins, `UserBasic` otherwise.
+fn view_json(viewer: &Caller, u: &UserRow, base: &str) -> Value {
+    if viewer.is_admin() || viewer.user.id == u.id { detailed_json(u, base) } else { basic_json(u, base) }
+}
+
+fn admin_only(caller: &Caller) -> ApiResult<()> {
+    if caller.is_admin() { Ok(()) } else { Err(ApiError::forbidden()) }
+}
+
+fn user_id(raw: &str) -> ApiResult<i64> {
+    super::access::path_id(raw, "id")
+}
+
+/// `GET /user`: the authenticated user.
+async fn current(caller: Caller, req: HttpRequest, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let base = pagination::base_url(&req, &state);
+    Ok(HttpResponse::Ok().json(detailed_json(&caller.user, &base)))
+}
+
+/// `GET /users`: users ordered by id; filters `username` (exact, case-insensitive), `search`,
+/// `active`, `blocked`.
+async fn list(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    params: Params,
+) -> ApiResult<HttpResponse> {
+    let page = Page::from_params(&params)?;
+    let username = params.string("username")?;
+    let search = params.string("search")?.filter(|s| !s.is_empty());
+    let active = params.bool("active")?.unwrap_or(false);
+    let blocked = params.bool("blocked")?.unwrap_or(false);
+    let (rows, total) = state
+        .db
+        .read(move |c| {
+            Ok(users::list(
+                c,
+                username.as_deref(),
+                search.as_deref(),
+                active,
+                blocked,
+                page.limit(),
+                page.offset(),
+            )?)
+        })
+        .await?;
+    let base = pagination::base_url(&req, &state);
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|u| if caller.is_admin() { detailed_json(u, &base) } else { basic_json(u, &base) })
+        .collect();
+    Ok(pagination::respond(&req, &state, page, total, &items))
+}
+
+/// `GET /users/:id`.
+async fn show(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = user_id(&path)?;
+    let user = state.db.read(move |c| Ok(users::find(c, id)?)).await?.ok_or(ApiError::NotFound("User"))?;
+    let base = pagination::base_url(&req, &state);
+    Ok(HttpResponse::Ok().json(view_json(&caller, &user, &base)))
+}
+
+/// GitLab's username rule: letters, digits, `_`, `-`, `.`; not starting with `-` or `.`; not
+/// ending in `.`, `.git` or `.atom`.
+fn username_error(username: &str) -> Option<String> {
+    if username.trim().is_empty() {
+        return Some("can't be blank".into());
+    }
+    if username.chars().count() > MAX_USERNAME {
+        return Some(format!("is too long (maximum is {MAX_USERNAME} characters)"));
+    }
+    let charset_ok = username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    let lower = username.to_ascii_lowercase();
+    let bad_edges = username.starts_with(['-', '.'])
+        || username.ends_with('.')
+        || lower.ends_with(".git")
+        || lower.ends_with(".atom");
+    if !charset_ok || bad_edges {
+        return Some(
+            "can contain only letters, digits, '_', '-' and '.'. Cannot start with '-' or '.', or end in \
+             '.', '.git' or '.atom'."
+                .into(),
+        );
+    }
+    None
+}
+
+/// A plausible email address: one `@` with something on both sides, a dot in the domain, no
+/// whitespace.
+fn email_valid(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else { return false };
+    !local.is_empty()
+        && !domain.is_empty()
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// `POST /users` (admins): creates a user. `201` with the admin view.
+async fn create(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    params: Params,
+) -> ApiResult<HttpResponse> {
+    admin_only(&caller)?;
+    // Grape reports every missing required parameter at once, in declaration order.
+    let email = params.string("email")?;
+    let password = params.string("password")?;
+    let reset_password = params.bool("reset_password")?.unwrap_or(false);
+    let force_random = params.bool("force_random_password")?.unwrap_or(false);
+    let name = params.string("name")?;
+    let username = params.string("username")?;
+    let is_admin = params.bool("admin")?.unwrap_or(false);
+    params.bool("skip_confirmation")?; // accepted and ignored: every user is confirmed
+    let mut missing = Vec::new();
+    if email.is_none() {
+        missing.push("email is missing".to_string());
+    }
+    if password.is_none() && !reset_password && !force_random {
+        missing.push(
+            "password, reset_password, force_random_password are missing, at least one parameter must be provided"
+                .to_string(),
+        );
+    }
+    if name.is_none() {
+        missing.push("name is missing".to_string());
+    }
+    if username.is_none() {
+        missing.push("username is missing".to_string());
+    }
+    let (Some(email), Some(name), Some(username)) = (email, name, username) else {
+        return Err(ApiError::Param(missing.join(", ")));
+    };
+    if !missing.is_empty() {
+        return Err(ApiError::Param(missing.join(", ")));
+    }
+    let email = email.trim().to_string();
+    let name = name.trim().to_string();
+
+    if email.is_empty() {
+        return Err(ApiError::validation("email", "can't be blank"));
+    }
+    if email.chars().count() > MAX_EMAIL || !email_valid(&email) {
+        return Err(ApiError::validation("email", "is invalid"));
+    }
+    if name.is_empty() {
+        return Err(ApiError::validation("name", "can't be blank"));
+    }
+    if name.chars().count() > MAX_NAME {
+        return Err(ApiError::validation("name", format!("is too long (maximum is {MAX_NAME} characters)")));
+    }
+    if let Some(err) = username_error(&username) {
+        return Err(ApiError::validation("username", err));
+    }
+    // reset_password / force_random_password: no usable password (sign-in is by token only).
+    let password_hash = match password {
+        Some(pw) => {
+            let len = pw.chars().count();
+            if len < MIN_PASSWORD {
+                return Err(ApiError::validation(
+                    "password",
+                    format!("is too short (minimum is {MIN_PASSWORD} characters)"),
+                ));
+            }
+            if len > MAX_PASSWORD {
+                return Err(ApiError::validation(
+                    "password",
+                    format!("is too long (maximum is {MAX_PASSWORD} characters)"),
+                ));
+            }
+            // Cheap uniqueness pre-check so a duplicate does not cost an argon2 hash; the write
+            // below checks again atomically.
+            let (e, u) = (email.clone(), username.clone());
+            state.db.read(move |c| check_unique(c, &e, &u)).await?;
+            Some(auth::hash_password_async(&state, pw).await?)
+        }
+        None => None,
+    };
+    let now = model::now();
+    let user = state
+        .db
+        .write(move |c| {
+            check_unique(c, &email, &username)?;
+            let new = NewUser {
+                username: &username,
+                name: &name,
+                email: &email,
+                password_hash: password_hash.as_deref(),
+                is_admin,
+            };
+            users::insert(c, &new, &now).map_err(|e| {
+                if crate::error::is_unique_violation(&e) {
+                    ApiError::message(StatusCode::CONFLICT, "Username has already been taken")
+                } else {
+                    e.into()
+                }
+            })
+        })
+        .await?;
+    let base = pagination::base_url(&req, &state);
+    Ok(HttpResponse::Created().json(detailed_json(&user, &base)))
+}
+
+/// GitLab's 409s: the email is checked first, then the username (both case-insensitive).
+fn check_unique(c: &rusqlite::Connection, email: &str, username: &str) -> ApiResult<()> {
+    if users::find_by_email(c, email)?.is_some() {
+        return Err(ApiError::message(StatusCode::CONFLICT, "Email has already been taken"));
+    }
+    if users::find_by_username(c, username)?.is_some() {
+        return Err(ApiError::message(StatusCode::CONFLICT, "Username has already been taken"));
+    }
+    Ok(())
+}
+
+/// Sets a user's state for block/unblock: `201 true`.
+async fn set_state(
+    caller: Caller,
+    state: web::Data<AppState>,
+    raw_id: &str,
+    to: &'static str,
+) -> ApiResult<HttpResponse> {
+    admin_only(&caller)?;
+    let id = user_id(raw_id)?;
+    if to == "blocked" && id == caller.user.id {
+        return Err(ApiError::Forbidden(Some("you cannot block yourself".into())));
+    }
+    let found = state.db.write(move |c| Ok(users::set_state(c, id, to)?)).await?;
+    if !found {
+        return Err(ApiError::NotFound("User"));
+    }
+    Ok(HttpResponse::Created().json(true))
+}
+
+/// `POST /users/:id/block` (admins): the user's tokens stop working.
+async fn block(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    set_state(caller, state, &path, "blocked").await
+}
+
+/// `POST /users/:id/unblock` (admins).
+async fn unblock(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    set_state(caller, state, &path, "active").await
+}
+
+/// `DELETE /users/:id` (admins): deletes the user with their personal projects, memberships,
+/// tokens and triggers; the last active admin cannot be deleted.
+async fn delete(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    admin_only(&caller)?;
+    let id = user_id(&path)?;
+    state
+        .db
+        .write(move |c| {
+            let user = users::find(c, id)?.ok_or(ApiError::NotFound("User"))?;
+            if user.is_admin && user.is_active() && users::count_active_admins_except(c, id)? == 0 {
+                return Err(ApiError::Forbidden(Some("cannot delete the last admin".into())));
+            }
+            users::delete(c, id)?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_follow_gitlabs_path_rules() {
+        for ok in ["alice", "a", "A_b-c.d", "x1", "_x", "bob.smith"] {
+            assert!(username_error(ok).is_none(), "{ok}");
+        }
+        for bad in ["", " ", "-x", ".x", "x.", "a b", "a/b", "é", "x.git", "x.ATOM", "a@b"] {
+            assert!(username_error(bad).is_some(), "{bad:?}");
+        }
+        assert!(username_error(&"a".repeat(256)).is_some());
+        assert!(username_error(&"a".repeat(255)).is_none());
+    }
+
+    #[test]
+    fn emails_need_a_local_part_and_a_dotted_domain() {
+        assert!(email_valid("a@example.com"));
+        for bad in ["a", "@x.com", "a@", "a@b", "a b@x.com", "a@x@y.com", "a@.com", "a@x."] {
+            assert!(!email_valid(bad), "{bad}");
+        }
+    }
+}

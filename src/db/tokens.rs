@@ -72,23 +72,45 @@ pub fn find_by_digest(conn: &Connection, digest: &[u8]) -> rusqlite::Result<Opti
         .optional()
 }
 
-/// A page of tokens (all users' when `user_id` is `None`) ordered by id, with the total.
+/// Which tokens a listing shows.
+#[derive(Debug, Clone, Default)]
+pub struct TokenFilter {
+    /// One user's tokens; `None` = everyone's.
+    pub user_id: Option<i64>,
+    /// Only revoked (`Some(true)`) or only unrevoked (`Some(false)`) tokens.
+    pub revoked: Option<bool>,
+    /// Only usable (`Some(true)`: not revoked, not expired) or only unusable tokens.
+    pub active: Option<bool>,
+    /// Name contains this (case-insensitive).
+    pub search: Option<String>,
+}
+
+/// A page of tokens matching `f` ordered by id, with the total. `today` is `YYYY-MM-DD`: a
+/// token expiring today is no longer active.
 pub fn list(
     conn: &Connection,
-    user_id: Option<i64>,
+    f: &TokenFilter,
+    today: &str,
     limit: i64,
     offset: i64,
 ) -> rusqlite::Result<(Vec<TokenRow>, i64)> {
+    let filter = "(?1 IS NULL OR t.user_id = ?1)
+         AND (?2 IS NULL OR t.revoked = ?2)
+         AND (?3 IS NULL OR (t.revoked = 0 AND (t.expires_at IS NULL OR t.expires_at > ?5)) = ?3)
+         AND (?4 IS NULL OR instr(lower(t.name), lower(?4)) > 0)";
+    let args = params![f.user_id, f.revoked, f.active, f.search, today];
     let total: i64 = conn
-        .prepare_cached("SELECT COUNT(*) FROM personal_access_tokens WHERE ?1 IS NULL OR user_id = ?1")?
-        .query_row([user_id], |r| r.get(0))?;
+        .prepare_cached(&format!("SELECT COUNT(*) FROM personal_access_tokens t WHERE {filter}"))?
+        .query_row(args, |r| r.get(0))?;
     let sql = format!(
-        "SELECT {COLUMNS} FROM personal_access_tokens t WHERE ?1 IS NULL OR t.user_id = ?1
-         ORDER BY t.id LIMIT ?2 OFFSET ?3"
+        "SELECT {COLUMNS} FROM personal_access_tokens t WHERE {filter} ORDER BY t.id LIMIT ?6 OFFSET ?7"
     );
     let rows = conn
         .prepare_cached(&sql)?
-        .query_map(params![user_id, limit, offset], TokenRow::from_row)?
+        .query_map(
+            params![f.user_id, f.revoked, f.active, f.search, today, limit, offset],
+            TokenRow::from_row,
+        )?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok((rows, total))
 }

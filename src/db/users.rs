@@ -119,3 +119,15 @@ pub fn password_hash(conn: &Connection, id: i64) -> rusqlite::Result<Option<Stri
         .optional()
         .map(Option::flatten)
 }
+
+/// A user by email (case-insensitive, as the column's collation makes it).
+pub fn find_by_email(conn: &Connection, email: &str) -> rusqlite::Result<Option<UserRow>> {
+    let sql = format!("SELECT {} FROM users WHERE email = ?1", UserRow::COLUMNS);
+    conn.prepare_cached(&sql)?.query_row([email], UserRow::from_row).optional()
+}
+
+/// How many active admins there are, not counting `except` (the user about to be removed).
+pub fn count_active_admins_except(conn: &Connection, except: i64) -> rusqlite::Result<i64> {
+    conn.prepare_cached("SELECT COUNT(*) FROM users WHERE is_admin = 1 AND state = 'active' AND id <> ?1")?
+        .query_row([except], |r| r.get(0))
+}
