@@ -315,7 +315,7 @@ async fn create_in(
     errors.add("default_branch", branch_errors(&input.default_branch));
     errors.into_result()?;
 
-    let sha = input.initialize_with_readme.then(|| hex::encode(rand::random::<[u8; 20]>()));
+    let sha = input.initialize_with_readme.then(crate::db::refs::random_sha);
     let viewer = caller.user.id;
     let view = state
         .db

@@ -298,25 +298,9 @@ pub fn insert_with_branch(
 ) -> rusqlite::Result<ProjectRow> {
     let row = insert(conn, p, now)?;
     if let Some(branch) = p.default_branch {
-        insert_initial_branch(conn, row.id, branch, sha, now)?;
+        super::refs::insert(conn, row.id, "branch", branch, sha, None, now)?;
     }
     Ok(row)
-}
-
-/// The default branch of a new project. (Kept private here until `db::refs` offers the same
-/// insert; then this becomes a call to it.)
-fn insert_initial_branch(
-    conn: &Connection,
-    project_id: i64,
-    name: &str,
-    sha: &str,
-    now: &str,
-) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO refs (project_id, kind, name, sha, created_at) VALUES (?1, 'branch', ?2, ?3, ?4)",
-    )?
-    .execute(params![project_id, name, sha, now])?;
-    Ok(())
 }
 
 /// True when the project has a branch with this exact name.

@@ -243,6 +243,8 @@ fn sigterm_stops_the_server_cleanly() {
     let dir = temp_dir();
     let db = dir.join("t.db");
     let mut s = serve(&dir, &[("TRIGGERD_DATABASE__PATH", db.to_str().unwrap())]);
+    // Signal handlers are installed once the server runs: wait until it answers.
+    assert_eq!(get(&s.base, "/-/readiness", None).0, 200);
     let pid = s.child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     let start = Instant::now();
