@@ -11,6 +11,7 @@ pub mod pipelines;
 pub mod projects;
 pub mod refs;
 pub mod tokens;
+pub mod trigger_call;
 pub mod triggers;
 pub mod users;
 
@@ -29,6 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(triggers::configure)
             .configure(refs::configure)
             .configure(pipelines::configure)
+            .configure(trigger_call::configure)
             .default_service(web::to(no_route)),
     );
 }

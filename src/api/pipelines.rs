@@ -1,5 +1,466 @@
-//! (to be written)
+//! GitLab's Pipelines API for the pipelines trigger calls create: the `Pipeline` JSON entities,
+//! list (with GitLab's filters), get, latest, variables, cancel, retry and delete.
+//! The trigger call itself lives in `trigger_call.rs`.
+//!
+//! Reads: anyone who can see a public or internal project; Reporter+ on a private one.
+//! Cancel and retry: Developer+. Delete: Owner (or admin). Variables: Maintainer+, or the
+//! pipeline's own user when at least Developer. As in GitLab, a missing pipeline (404) is
+//! reported before a missing role (403).
 
-use actix_web::web;
+use actix_web::{HttpRequest, HttpResponse, guard, web};
+use serde::Serialize;
+use serde_json::Value;
 
-pub fn configure(_cfg: &mut web::ServiceConfig) {}
+use super::access::{self, ProjectAccess};
+use super::entities::UserBasic;
+use super::pagination::{self, Page};
+use super::params::Params;
+use super::resource;
+use crate::auth::{Caller, MaybeCaller};
+use crate::db::pipelines::{self as store, ListFilter, OrderBy, PipelineRow, Scope};
+use crate::db::projects::ProjectRow;
+use crate::error::{ApiError, ApiResult};
+use crate::model::{self, AccessLevel, Visibility};
+use crate::state::AppState;
+
+/// GitLab's pipeline statuses (the `status` filter's values).
+pub const STATUSES: &[&str] = &[
+    "created",
+    "waiting_for_resource",
+    "preparing",
+    "waiting_for_callback",
+    "pending",
+    "running",
+    "success",
+    "failed",
+    "canceling",
+    "canceled",
+    "skipped",
+    "manual",
+    "scheduled",
+];
+
+/// GitLab's pipeline sources (the `source` filter's values).
+pub const SOURCES: &[&str] = &[
+    "unknown",
+    "push",
+    "web",
+    "trigger",
+    "schedule",
+    "api",
+    "external",
+    "pipeline",
+    "chat",
+    "webide",
+    "merge_request_event",
+    "external_pull_request_event",
+    "parent_pipeline",
+    "ondemand_dast_scan",
+    "ondemand_dast_validation",
+    "security_orchestration_policy",
+    "container_registry_push",
+    "duo_workflow",
+    "pipeline_execution_policy_schedule",
+];
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/projects/{id}/pipelines").route(web::get().to(list)))
+        // Only GET matches `latest`; other methods fall through to `{pipeline_id}` (400) as in GitLab.
+        .service(
+            web::resource("/projects/{id}/pipelines/latest").guard(guard::Get()).route(web::get().to(latest)),
+        )
+        .service(
+            resource("/projects/{id}/pipelines/{pipeline_id}")
+                .route(web::get().to(get))
+                .route(web::delete().to(delete)),
+        )
+        .service(resource("/projects/{id}/pipelines/{pipeline_id}/variables").route(web::get().to(variables)))
+        .service(resource("/projects/{id}/pipelines/{pipeline_id}/cancel").route(web::post().to(cancel)))
+        .service(resource("/projects/{id}/pipelines/{pipeline_id}/retry").route(web::post().to(retry)));
+}
+
+/// GitLab's `DetailedStatusEntity` for a pipeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct DetailedStatus {
+    pub icon: String,
+    pub text: String,
+    pub label: String,
+    pub group: String,
+    pub tooltip: String,
+    pub has_details: bool,
+    pub details_path: String,
+    pub illustration: Option<Value>,
+    pub favicon: String,
+}
+
+impl DetailedStatus {
+    /// The presentation GitLab's `Gitlab::Ci::Status::*` classes give each pipeline status.
+    pub fn new(status: &str, details_path: String) -> Self {
+        let (icon, text, label, group) = match status {
+            "created" => ("status_created", "created", "created", "created"),
+            "waiting_for_resource" => {
+                ("status_pending", "waiting", "waiting for resource", "waiting-for-resource")
+            }
+            "preparing" => ("status_preparing", "preparing", "preparing", "preparing"),
+            "waiting_for_callback" => {
+                ("status_pending", "waiting", "waiting for callback", "waiting-for-callback")
+            }
+            "pending" => ("status_pending", "pending", "pending", "pending"),
+            "running" => ("status_running", "running", "running", "running"),
+            "success" => ("status_success", "passed", "passed", "success"),
+            "failed" => ("status_failed", "failed", "failed", "failed"),
+            "canceling" => ("status_canceled", "canceling", "canceling", "canceling"),
+            "canceled" => ("status_canceled", "canceled", "canceled", "canceled"),
+            "skipped" => ("status_skipped", "skipped", "skipped", "skipped"),
+            "manual" => ("status_manual", "blocked", "waiting for manual action", "manual"),
+            "scheduled" => ("status_scheduled", "scheduled", "scheduled", "scheduled"),
+            other => {
+                return DetailedStatus {
+                    icon: format!("status_{other}"),
+                    text: other.to_string(),
+                    label: other.to_string(),
+                    group: other.to_string(),
+                    tooltip: other.to_string(),
+                    has_details: true,
+                    details_path,
+                    illustration: None,
+                    favicon: format!("/assets/ci_favicons/favicon_status_{other}.png"),
+                };
+            }
+        };
+        DetailedStatus {
+            icon: icon.to_string(),
+            text: text.to_string(),
+            label: label.to_string(),
+            group: group.to_string(),
+            tooltip: label.to_string(),
+            has_details: true,
+            details_path,
+            illustration: None,
+            favicon: format!("/assets/ci_favicons/favicon_{icon}.png"),
+        }
+    }
+}
+
+/// GitLab's `Pipeline` entity (with `archived` and `PipelineWithMetadata`'s `name`): the answer
+/// of the trigger call, get, latest, cancel and retry. Every key is always present.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pipeline {
+    pub id: i64,
+    pub iid: i64,
+    pub project_id: i64,
+    pub sha: String,
+    #[serde(rename = "ref")]
+    pub ref_name: String,
+    pub status: String,
+    pub source: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub web_url: String,
+    pub before_sha: String,
+    pub tag: bool,
+    pub yaml_errors: Option<String>,
+    pub user: Option<UserBasic>,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub committed_at: Option<String>,
+    pub duration: Option<i64>,
+    pub queued_duration: Option<i64>,
+    pub coverage: Option<String>,
+    pub detailed_status: DetailedStatus,
+    pub archived: bool,
+    pub name: Option<String>,
+}
+
+/// `/<namespace>/<path>/-/pipelines/<id>`.
+fn pipeline_path(project: &ProjectRow, id: i64) -> String {
+    format!("/{}/-/pipelines/{id}", project.path_with_namespace())
+}
+
+impl Pipeline {
+    pub fn new(row: &PipelineRow, project: &ProjectRow, base_url: &str) -> Self {
+        let path = pipeline_path(project, row.id);
+        Pipeline {
+            id: row.id,
+            iid: row.iid,
+            project_id: row.project_id,
+            sha: row.sha.clone(),
+            ref_name: row.ref_name.clone(),
+            status: row.status.clone(),
+            source: row.source.clone(),
+            created_at: row.created_at.clone(),
+            updated_at: row.updated_at.clone(),
+            web_url: format!("{base_url}{path}"),
+            before_sha: row.before_sha.clone(),
+            tag: row.tag,
+            yaml_errors: row.yaml_errors.clone(),
+            user: row.user.as_ref().map(|u| UserBasic::new(u, base_url)),
+            started_at: row.started_at.clone(),
+            finished_at: row.finished_at.clone(),
+            committed_at: row.committed_at.clone(),
+            duration: row.duration,
+            queued_duration: row.queued_duration,
+            coverage: row.coverage.clone(),
+            detailed_status: DetailedStatus::new(&row.status, path),
+            archived: false,
+            name: row.name.clone(),
+        }
+    }
+}
+
+/// GitLab's `PipelineBasicWithMetadata`: one item of the pipeline list.
+#[derive(Debug, Clone, Serialize)]
+pub struct PipelineBasic {
+    pub id: i64,
+    pub iid: i64,
+    pub project_id: i64,
+    pub sha: String,
+    #[serde(rename = "ref")]
+    pub ref_name: String,
+    pub status: String,
+    pub source: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub web_url: String,
+    pub name: Option<String>,
+}
+
+impl PipelineBasic {
+    pub fn new(row: &PipelineRow, project: &ProjectRow, base_url: &str) -> Self {
+        PipelineBasic {
+            id: row.id,
+            iid: row.iid,
+            project_id: row.project_id,
+            sha: row.sha.clone(),
+            ref_name: row.ref_name.clone(),
+            status: row.status.clone(),
+            source: row.source.clone(),
+            created_at: row.created_at.clone(),
+            updated_at: row.updated_at.clone(),
+            web_url: format!("{base_url}{}", pipeline_path(project, row.id)),
+            name: row.name.clone(),
+        }
+    }
+}
+
+/// GitLab's `Ci::Variable` entity as the pipeline-variables endpoint shows it.
+#[derive(Debug, Clone, Serialize)]
+struct Variable {
+    variable_type: String,
+    key: String,
+    value: String,
+}
+
+/// `read_pipeline`: anyone who sees a public or internal project, Reporter+ on a private one.
+fn require_read(pa: &ProjectAccess) -> ApiResult<()> {
+    match Visibility::parse(&pa.project.visibility) {
+        Some(Visibility::Public | Visibility::Internal) => Ok(()),
+        _ => pa.require(AccessLevel::Reporter),
+    }
+}
+
+/// Loads a pipeline of the project: `404 Not found` when there is none.
+async fn find_pipeline(state: &AppState, project_id: i64, id: i64) -> ApiResult<PipelineRow> {
+    state.db.read(move |c| Ok(store::find(c, project_id, id)?)).await?.ok_or(ApiError::RecordNotFound)
+}
+
+/// A non-empty string parameter (GitLab's finders ignore blank filters).
+fn present(p: &Params, key: &str) -> ApiResult<Option<String>> {
+    Ok(p.string(key)?.filter(|s| !s.is_empty()))
+}
+
+/// An ISO 8601 date-time filter, normalised to the stored format: invalid → `<key> is invalid`.
+fn datetime(p: &Params, key: &str) -> ApiResult<Option<String>> {
+    match present(p, key)? {
+        None => Ok(None),
+        Some(s) => {
+            model::parse_datetime(&s).map(|t| Some(model::format_ts(t))).ok_or_else(|| ApiError::invalid(key))
+        }
+    }
+}
+
+/// Reads and validates the list filters (Grape validates before the project is looked up).
+fn list_filter(p: &Params) -> ApiResult<ListFilter> {
+    let scope = p.one_of("scope", Scope::NAMES)?.as_deref().and_then(Scope::parse);
+    let status = p.one_of("status", STATUSES)?;
+    let source = p.one_of("source", SOURCES)?;
+    let order_by =
+        p.one_of("order_by", OrderBy::NAMES)?.as_deref().and_then(OrderBy::parse).unwrap_or(OrderBy::Id);
+    let sort = p.one_of("sort", &["asc", "desc"])?;
+    Ok(ListFilter {
+        scope,
+        status,
+        source,
+        ref_name: present(p, "ref")?,
+        sha: present(p, "sha")?,
+        username: present(p, "username")?,
+        yaml_errors: p.bool("yaml_errors")?,
+        updated_after: datetime(p, "updated_after")?,
+        updated_before: datetime(p, "updated_before")?,
+        created_after: datetime(p, "created_after")?,
+        created_before: datetime(p, "created_before")?,
+        name: present(p, "name")?,
+        order_by,
+        descending: sort.as_deref() != Some("asc"),
+    })
+}
+
+/// `GET /projects/:id/pipelines`
+async fn list(
+    caller: MaybeCaller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: Params,
+) -> ApiResult<HttpResponse> {
+    let filter = list_filter(&params)?;
+    let page = Page::from_params(&params)?;
+    let pa = access::project_for(&state, caller.0.as_ref(), &path).await?;
+    require_read(&pa)?;
+    let pid = pa.project.id;
+    let (rows, total) =
+        state.db.read(move |c| Ok(store::list(c, pid, &filter, page.limit(), page.offset())?)).await?;
+    let base = pagination::base_url(&req, &state);
+    let items: Vec<PipelineBasic> = rows.iter().map(|r| PipelineBasic::new(r, &pa.project, &base)).collect();
+    Ok(pagination::respond(&req, &state, page, total, &items))
+}
+
+/// `GET /projects/:id/pipelines/:pipeline_id`
+async fn get(
+    caller: MaybeCaller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (id, raw) = path.into_inner();
+    let pipeline_id = access::path_id(&raw, "pipeline_id")?;
+    let pa = access::project_for(&state, caller.0.as_ref(), &id).await?;
+    let row = find_pipeline(&state, pa.project.id, pipeline_id).await?;
+    require_read(&pa)?;
+    let base = pagination::base_url(&req, &state);
+    Ok(HttpResponse::Ok().json(Pipeline::new(&row, &pa.project, &base)))
+}
+
+/// `GET /projects/:id/pipelines/latest`: the newest pipeline for `ref` (default: the default
+/// branch) at the commit the ref points to now.
+async fn latest(
+    caller: MaybeCaller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: Params,
+) -> ApiResult<HttpResponse> {
+    let wanted = present(&params, "ref")?;
+    let pa = access::project_for(&state, caller.0.as_ref(), &path).await?;
+    require_read(&pa)?;
+    let Some(wanted) = wanted.or_else(|| pa.project.default_branch.clone()) else {
+        return Err(ApiError::RecordNotFound);
+    };
+    let pid = pa.project.id;
+    let row = state
+        .db
+        .read(move |c| {
+            let Some(r) = store::resolve_ref(c, pid, &wanted)? else { return Ok(None) };
+            Ok(store::latest_for(c, pid, &r.name, &r.sha)?)
+        })
+        .await?
+        .ok_or(ApiError::RecordNotFound)?;
+    let base = pagination::base_url(&req, &state);
+    Ok(HttpResponse::Ok().json(Pipeline::new(&row, &pa.project, &base)))
+}
+
+/// `GET /projects/:id/pipelines/:pipeline_id/variables` (not paginated, as in GitLab).
+async fn variables(
+    caller: MaybeCaller,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (id, raw) = path.into_inner();
+    let pipeline_id = access::path_id(&raw, "pipeline_id")?;
+    let pa = access::project_for(&state, caller.0.as_ref(), &id).await?;
+    let row = find_pipeline(&state, pa.project.id, pipeline_id).await?;
+    let own = row.user_id.is_some() && row.user_id == pa.user_id;
+    if !(pa.at_least(AccessLevel::Maintainer) || (own && pa.at_least(AccessLevel::Developer))) {
+        return Err(ApiError::forbidden());
+    }
+    let vars = state.db.read(move |c| Ok(store::variables(c, pipeline_id)?)).await?;
+    let items: Vec<Variable> = vars
+        .into_iter()
+        .map(|v| Variable { variable_type: v.variable_type, key: v.key, value: v.value })
+        .collect();
+    Ok(HttpResponse::Ok().json(items))
+}
+
+/// Loads the project and pipeline for a write and checks the caller's role (404 before 403).
+async fn for_write(
+    state: &AppState,
+    caller: &Caller,
+    path: (String, String),
+    level: AccessLevel,
+) -> ApiResult<(ProjectAccess, PipelineRow)> {
+    let (id, raw) = path;
+    let pipeline_id = access::path_id(&raw, "pipeline_id")?;
+    let pa = access::project_for(state, Some(caller), &id).await?;
+    let row = find_pipeline(state, pa.project.id, pipeline_id).await?;
+    pa.require(level)?;
+    Ok((pa, row))
+}
+
+/// `POST /projects/:id/pipelines/:pipeline_id/cancel`: a cancelable pipeline becomes `canceled`;
+/// any other is returned unchanged (200 either way).
+async fn cancel(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (pa, row) = for_write(&state, &caller, path.into_inner(), AccessLevel::Developer).await?;
+    let (pid, id, now) = (pa.project.id, row.id, model::now());
+    let row = state
+        .db
+        .write(move |c| {
+            store::cancel(c, id, &now)?;
+            store::find(c, pid, id)?.ok_or(ApiError::RecordNotFound)
+        })
+        .await?;
+    let base = pagination::base_url(&req, &state);
+    Ok(HttpResponse::Ok().json(Pipeline::new(&row, &pa.project, &base)))
+}
+
+/// `POST /projects/:id/pipelines/:pipeline_id/retry`: a failed or canceled pipeline goes back to
+/// `pending` (its `finished_at` cleared); any other is returned unchanged (201 either way).
+async fn retry(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (pa, row) = for_write(&state, &caller, path.into_inner(), AccessLevel::Developer).await?;
+    let (pid, id, now) = (pa.project.id, row.id, model::now());
+    let row = state
+        .db
+        .write(move |c| {
+            store::retry(c, id, &now)?;
+            store::find(c, pid, id)?.ok_or(ApiError::RecordNotFound)
+        })
+        .await?;
+    let base = pagination::base_url(&req, &state);
+    Ok(HttpResponse::Created().json(Pipeline::new(&row, &pa.project, &base)))
+}
+
+/// `DELETE /projects/:id/pipelines/:pipeline_id`: Owner or admin; its variables go with it.
+async fn delete(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (pa, row) = for_write(&state, &caller, path.into_inner(), AccessLevel::Owner).await?;
+    access::check_unmodified_since(&req, &row.updated_at)?;
+    let (pid, id) = (pa.project.id, row.id);
+    let deleted = state.db.write(move |c| Ok(store::delete(c, pid, id)?)).await?;
+    if !deleted {
+        return Err(ApiError::RecordNotFound);
+    }
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,1 +1,447 @@
-//! (to be written)
+//! The `pipelines` and `pipeline_variables` tables, plus the few reads of `triggers` and `refs`
+//! the trigger call makes inside its single write (token lookup and ref resolution happen where
+//! the insert happens, so a trigger call costs one hop to the writer thread).
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::users::UserRow;
+
+/// `before_sha` of a triggered pipeline: GitLab's blank SHA.
+pub const BLANK_SHA: &str = "0000000000000000000000000000000000000000";
+
+/// One pipeline with the user who created it (`None` when there is none, e.g. deleted).
+#[derive(Debug, Clone)]
+pub struct PipelineRow {
+    pub id: i64,
+    pub project_id: i64,
+    pub iid: i64,
+    pub trigger_id: Option<i64>,
+    pub user_id: Option<i64>,
+    pub ref_name: String,
+    pub sha: String,
+    pub before_sha: String,
+    pub tag: bool,
+    pub status: String,
+    pub source: String,
+    pub name: Option<String>,
+    pub yaml_errors: Option<String>,
+    pub inputs: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub committed_at: Option<String>,
+    pub duration: Option<i64>,
+    pub queued_duration: Option<i64>,
+    pub coverage: Option<String>,
+    pub user: Option<UserRow>,
+}
+
+/// Every [`PipelineRow`] column (the user LEFT JOINed as `users`); append `WHERE …`.
+const SELECT: &str = "SELECT p.id, p.project_id, p.iid, p.trigger_id, p.user_id, p.ref, p.sha, p.before_sha, \
+     p.tag, p.status, p.source, p.name, p.yaml_errors, p.inputs, p.created_at, p.updated_at, p.started_at, \
+     p.finished_at, p.committed_at, p.duration, p.queued_duration, p.coverage, \
+     users.id, users.username, users.name, users.email, users.is_admin, users.state, users.created_at \
+     FROM pipelines p LEFT JOIN users ON users.id = p.user_id";
+
+/// Index of `users.id` in [`SELECT`].
+const USER_OFFSET: usize = 22;
+
+impl PipelineRow {
+    fn from_row(r: &Row) -> rusqlite::Result<Self> {
+        let user = match r.get::<_, Option<i64>>(USER_OFFSET)? {
+            Some(_) => Some(UserRow::from_row_at(r, USER_OFFSET)?),
+            None => None,
+        };
+        Ok(PipelineRow {
+            id: r.get(0)?,
+            project_id: r.get(1)?,
+            iid: r.get(2)?,
+            trigger_id: r.get(3)?,
+            user_id: r.get(4)?,
+            ref_name: r.get(5)?,
+            sha: r.get(6)?,
+            before_sha: r.get(7)?,
+            tag: r.get(8)?,
+            status: r.get(9)?,
+            source: r.get(10)?,
+            name: r.get(11)?,
+            yaml_errors: r.get(12)?,
+            inputs: r.get(13)?,
+            created_at: r.get(14)?,
+            updated_at: r.get(15)?,
+            started_at: r.get(16)?,
+            finished_at: r.get(17)?,
+            committed_at: r.get(18)?,
+            duration: r.get(19)?,
+            queued_duration: r.get(20)?,
+            coverage: r.get(21)?,
+            user,
+        })
+    }
+}
+
+/// A pipeline of a project by its global id.
+pub fn find(conn: &Connection, project_id: i64, id: i64) -> rusqlite::Result<Option<PipelineRow>> {
+    conn.prepare_cached(&format!("{SELECT} WHERE p.project_id = ?1 AND p.id = ?2"))?
+        .query_row(params![project_id, id], PipelineRow::from_row)
+        .optional()
+}
+
+/// The newest pipeline of a project for a ref name at a given commit.
+pub fn latest_for(
+    conn: &Connection,
+    project_id: i64,
+    ref_name: &str,
+    sha: &str,
+) -> rusqlite::Result<Option<PipelineRow>> {
+    conn.prepare_cached(&format!(
+        "{SELECT} WHERE p.project_id = ?1 AND p.ref = ?2 AND p.sha = ?3 ORDER BY p.id DESC LIMIT 1"
+    ))?
+    .query_row(params![project_id, ref_name, sha], PipelineRow::from_row)
+    .optional()
+}
+
+/// One pipeline variable.
+#[derive(Debug, Clone)]
+pub struct VariableRow {
+    pub key: String,
+    pub value: String,
+    pub variable_type: String,
+}
+
+/// A pipeline's variables in the order they were sent.
+pub fn variables(conn: &Connection, pipeline_id: i64) -> rusqlite::Result<Vec<VariableRow>> {
+    conn.prepare_cached(
+        "SELECT key, value, variable_type FROM pipeline_variables WHERE pipeline_id = ?1 ORDER BY position",
+    )?
+    .query_map([pipeline_id], |r| {
+        Ok(VariableRow { key: r.get(0)?, value: r.get(1)?, variable_type: r.get(2)? })
+    })?
+    .collect()
+}
+
+/// What the trigger call needs to know about a trigger token.
+#[derive(Debug, Clone)]
+pub struct TriggerAuth {
+    pub id: i64,
+    pub project_id: i64,
+    pub owner_id: i64,
+    pub expires_at: Option<String>,
+    pub digest: Vec<u8>,
+}
+
+/// The trigger whose token has this SHA-256 digest.
+pub fn find_trigger_by_digest(conn: &Connection, digest: &[u8]) -> rusqlite::Result<Option<TriggerAuth>> {
+    conn.prepare_cached(
+        "SELECT id, project_id, owner_id, expires_at, token_digest FROM triggers WHERE token_digest = ?1",
+    )?
+    .query_row([digest], |r| {
+        Ok(TriggerAuth {
+            id: r.get(0)?,
+            project_id: r.get(1)?,
+            owner_id: r.get(2)?,
+            expires_at: r.get(3)?,
+            digest: r.get(4)?,
+        })
+    })
+    .optional()
+}
+
+/// A ref the way a pipeline records it: the short name, its commit and whether it is a tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedRef {
+    pub name: String,
+    pub sha: String,
+    pub tag: bool,
+}
+
+/// Resolves `main`, `refs/heads/main` (branch only), `v1.0`, `refs/tags/v1.0` (tag only) against
+/// the project's branches and tags; a plain name is looked up as a branch first, then as a tag.
+pub fn resolve_ref(
+    conn: &Connection,
+    project_id: i64,
+    wanted: &str,
+) -> rusqlite::Result<Option<ResolvedRef>> {
+    let (branch, tag) = if let Some(name) = wanted.strip_prefix("refs/heads/") {
+        (Some(name), None)
+    } else if let Some(name) = wanted.strip_prefix("refs/tags/") {
+        (None, Some(name))
+    } else {
+        (Some(wanted), Some(wanted))
+    };
+    conn.prepare_cached(
+        "SELECT name, sha, kind = 'tag' FROM refs
+         WHERE project_id = ?1 AND ((kind = 'branch' AND name = ?2) OR (kind = 'tag' AND name = ?3))
+         ORDER BY kind = 'tag' LIMIT 1",
+    )?
+    .query_row(params![project_id, branch, tag], |r| {
+        Ok(ResolvedRef { name: r.get(0)?, sha: r.get(1)?, tag: r.get(2)? })
+    })
+    .optional()
+}
+
+/// A pipeline to create (the remaining columns start out null).
+pub struct NewPipeline<'a> {
+    pub project_id: i64,
+    pub trigger_id: Option<i64>,
+    pub user_id: Option<i64>,
+    pub ref_name: &'a str,
+    pub sha: &'a str,
+    pub tag: bool,
+    pub status: &'a str,
+    pub source: &'a str,
+    pub inputs: Option<&'a str>,
+}
+
+/// A variable to store with a new pipeline.
+pub struct NewVariable<'a> {
+    pub key: &'a str,
+    pub value: &'a str,
+    pub variable_type: &'a str,
+}
+
+/// Inserts a pipeline with the project's next iid (the counter is bumped in the same write) and
+/// its variables in the given order; returns `(id, iid)`.
+pub fn insert(
+    conn: &Connection,
+    p: &NewPipeline,
+    vars: &[NewVariable],
+    now: &str,
+) -> rusqlite::Result<(i64, i64)> {
+    let iid: i64 = conn
+        .prepare_cached(
+            "UPDATE projects SET last_pipeline_iid = last_pipeline_iid + 1 WHERE id = ?1 RETURNING last_pipeline_iid",
+        )?
+        .query_row([p.project_id], |r| r.get(0))?;
+    conn.prepare_cached(
+        "INSERT INTO pipelines (project_id, iid, trigger_id, user_id, ref, sha, before_sha, tag, status, source,
+                                inputs, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
+    )?
+    .execute(params![
+        p.project_id,
+        iid,
+        p.trigger_id,
+        p.user_id,
+        p.ref_name,
+        p.sha,
+        BLANK_SHA,
+        p.tag,
+        p.status,
+        p.source,
+        p.inputs,
+        now
+    ])?;
+    let id = conn.last_insert_rowid();
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO pipeline_variables (pipeline_id, position, key, value, variable_type)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for (position, v) in vars.iter().enumerate() {
+        stmt.execute(params![id, position as i64, v.key, v.value, v.variable_type])?;
+    }
+    Ok((id, iid))
+}
+
+/// `scope` of the pipeline list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Running,
+    Pending,
+    Finished,
+    Branches,
+    Tags,
+}
+
+impl Scope {
+    pub const NAMES: &'static [&'static str] = &["running", "pending", "finished", "branches", "tags"];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "running" => Self::Running,
+            "pending" => Self::Pending,
+            "finished" => Self::Finished,
+            "branches" => Self::Branches,
+            "tags" => Self::Tags,
+            _ => return None,
+        })
+    }
+
+    /// A fixed SQL condition (no user input; `?1` is the project id).
+    fn condition(self) -> &'static str {
+        match self {
+            Self::Running => " AND p.status = 'running'",
+            Self::Pending => " AND p.status = 'pending'",
+            Self::Finished => " AND p.status IN ('success', 'failed', 'canceled', 'skipped')",
+            // GitLab: the newest pipeline of each existing branch (tag).
+            Self::Branches => {
+                " AND p.id IN (SELECT MAX(id) FROM pipelines WHERE project_id = ?1 AND ref IN
+                   (SELECT name FROM refs WHERE project_id = ?1 AND kind = 'branch') GROUP BY ref)"
+            }
+            Self::Tags => {
+                " AND p.id IN (SELECT MAX(id) FROM pipelines WHERE project_id = ?1 AND ref IN
+                   (SELECT name FROM refs WHERE project_id = ?1 AND kind = 'tag') GROUP BY ref)"
+            }
+        }
+    }
+}
+
+/// `order_by` of the pipeline list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderBy {
+    Id,
+    Status,
+    Ref,
+    UpdatedAt,
+    UserId,
+}
+
+impl OrderBy {
+    pub const NAMES: &'static [&'static str] = &["id", "status", "ref", "updated_at", "user_id"];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "id" => Self::Id,
+            "status" => Self::Status,
+            "ref" => Self::Ref,
+            "updated_at" => Self::UpdatedAt,
+            "user_id" => Self::UserId,
+            _ => return None,
+        })
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            Self::Id => "p.id",
+            Self::Status => "p.status",
+            Self::Ref => "p.ref",
+            Self::UpdatedAt => "p.updated_at",
+            Self::UserId => "p.user_id",
+        }
+    }
+}
+
+/// Filters of `GET /projects/:id/pipelines`; timestamps already in the stored format.
+#[derive(Debug, Clone)]
+pub struct ListFilter {
+    pub scope: Option<Scope>,
+    pub status: Option<String>,
+    pub source: Option<String>,
+    pub ref_name: Option<String>,
+    pub sha: Option<String>,
+    pub username: Option<String>,
+    pub yaml_errors: Option<bool>,
+    pub updated_after: Option<String>,
+    pub updated_before: Option<String>,
+    pub created_after: Option<String>,
+    pub created_before: Option<String>,
+    pub name: Option<String>,
+    pub order_by: OrderBy,
+    pub descending: bool,
+}
+
+/// A page of a project's pipelines matching the filter, with the total count.
+pub fn list(
+    conn: &Connection,
+    project_id: i64,
+    f: &ListFilter,
+    limit: i64,
+    offset: i64,
+) -> rusqlite::Result<(Vec<PipelineRow>, i64)> {
+    let mut filter = String::from(
+        "p.project_id = ?1
+         AND (?2 IS NULL OR p.status = ?2)
+         AND (?3 IS NULL OR p.source = ?3)
+         AND (?4 IS NULL OR p.ref = ?4)
+         AND (?5 IS NULL OR p.sha = ?5)
+         AND (?6 IS NULL OR users.username = ?6)
+         AND (?7 IS NULL OR ?7 = (p.yaml_errors IS NOT NULL))
+         AND (?8 IS NULL OR p.updated_at > ?8)
+         AND (?9 IS NULL OR p.updated_at < ?9)
+         AND (?10 IS NULL OR p.created_at > ?10)
+         AND (?11 IS NULL OR p.created_at < ?11)
+         AND (?12 IS NULL OR p.name = ?12)",
+    );
+    if let Some(scope) = f.scope {
+        filter.push_str(scope.condition());
+    }
+    let bound = params![
+        project_id,
+        f.status,
+        f.source,
+        f.ref_name,
+        f.sha,
+        f.username,
+        f.yaml_errors,
+        f.updated_after,
+        f.updated_before,
+        f.created_after,
+        f.created_before,
+        f.name,
+    ];
+    let total: i64 = conn
+        .prepare_cached(&format!(
+            "SELECT COUNT(*) FROM pipelines p LEFT JOIN users ON users.id = p.user_id WHERE {filter}"
+        ))?
+        .query_row(bound, |r| r.get(0))?;
+    let dir = if f.descending { "DESC" } else { "ASC" };
+    let sql = format!(
+        "{SELECT} WHERE {filter} ORDER BY {} {dir}, p.id {dir} LIMIT ?13 OFFSET ?14",
+        f.order_by.column()
+    );
+    let rows = conn
+        .prepare_cached(&sql)?
+        .query_map(
+            params![
+                project_id,
+                f.status,
+                f.source,
+                f.ref_name,
+                f.sha,
+                f.username,
+                f.yaml_errors,
+                f.updated_after,
+                f.updated_before,
+                f.created_after,
+                f.created_before,
+                f.name,
+                limit,
+                offset
+            ],
+            PipelineRow::from_row,
+        )?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok((rows, total))
+}
+
+/// Cancels the pipeline if its status allows it; returns whether it changed.
+pub fn cancel(conn: &Connection, id: i64, now: &str) -> rusqlite::Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE pipelines SET status = 'canceled', finished_at = ?2, updated_at = ?2
+             WHERE id = ?1 AND status IN ('created', 'waiting_for_resource', 'preparing', 'waiting_for_callback',
+                                          'pending', 'running', 'scheduled', 'manual')",
+        )?
+        .execute(params![id, now])?;
+    Ok(n > 0)
+}
+
+/// Retries a failed or canceled pipeline (back to `pending`); returns whether it changed.
+pub fn retry(conn: &Connection, id: i64, now: &str) -> rusqlite::Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE pipelines SET status = 'pending', finished_at = NULL, updated_at = ?2
+             WHERE id = ?1 AND status IN ('failed', 'canceled')",
+        )?
+        .execute(params![id, now])?;
+    Ok(n > 0)
+}
+
+/// Deletes a pipeline (its variables cascade); returns whether it existed.
+pub fn delete(conn: &Connection, project_id: i64, id: i64) -> rusqlite::Result<bool> {
+    Ok(conn
+        .prepare_cached("DELETE FROM pipelines WHERE project_id = ?1 AND id = ?2")?
+        .execute(params![project_id, id])?
+        > 0)
+}

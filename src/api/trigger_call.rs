@@ -1,0 +1,322 @@
+//! The trigger call — the hot path: `POST /projects/:id/trigger/pipeline` and the webhook form
+//! `POST /projects/:id/ref/:ref/trigger/pipeline`. There is no user authentication: the `token`
+//! parameter is the credential, so `PRIVATE-TOKEN` / `Authorization` headers are ignored.
+//!
+//! Order (gitlab-reference.md §1.2): parameter validation (400 `{"error":…}`), the Pipeline Hook
+//! loop guard (403), the variables' shape and limits (400 `{"message":…}`), then — in ONE write
+//! on the writer thread, so a failure creates nothing and concurrent calls share group commits —
+//! project (404), token (404: unknown, expired, another project's), the owner's right to create
+//! pipelines (400), ref resolution (400) and the inserts. 201 only after the commit.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Map, Value};
+
+use super::access::{ProjectRef, find_project};
+use super::pagination;
+use super::params::Params;
+use super::pipelines::Pipeline;
+use super::resource;
+use crate::auth;
+use crate::config::LimitsConfig;
+use crate::db::pipelines::{self as store, BLANK_SHA, NewPipeline, NewVariable, PipelineRow};
+use crate::db::{projects, users};
+use crate::error::{ApiError, ApiResult};
+use crate::model::{self, AccessLevel};
+use crate::state::AppState;
+
+/// Name of the file variable that carries the request's parameters.
+const PAYLOAD_VARIABLE: &str = "TRIGGER_PAYLOAD";
+
+/// Parameters left out of `TRIGGER_PAYLOAD`. GitLab hides only `token`; we also hide the
+/// credential parameters a client might add to the query string, so no secret lands in a
+/// pipeline variable.
+const HIDDEN_PARAMS: &[&str] = &["token", "private_token", "access_token", "job_token"];
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/projects/{id}/trigger/pipeline").route(web::post().to(trigger))).service(
+        resource("/projects/{id}/ref/{ref:.+}/trigger/pipeline").route(web::post().to(trigger_with_ref)),
+    );
+}
+
+/// `POST /projects/:id/trigger/pipeline`
+async fn trigger(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: Params,
+) -> ApiResult<HttpResponse> {
+    run(req, state, path.into_inner(), None, params).await
+}
+
+/// `POST /projects/:id/ref/:ref/trigger/pipeline` (webhook form: the path ref wins over a `ref`
+/// in the body, e.g. a push event's `"ref":"refs/heads/…"`).
+async fn trigger_with_ref(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    params: Params,
+) -> ApiResult<HttpResponse> {
+    let (id, ref_name) = path.into_inner();
+    run(req, state, id, Some(ref_name), params).await
+}
+
+/// A validated trigger request.
+struct TriggerRequest {
+    token: String,
+    ref_name: String,
+    variables: Vec<(String, String)>,
+    inputs: Option<String>,
+    payload: String,
+}
+
+async fn run(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: String,
+    path_ref: Option<String>,
+    mut params: Params,
+) -> ApiResult<HttpResponse> {
+    let payload = trigger_payload(params.as_map(), &id, path_ref.as_deref());
+    if let Some(r) = path_ref {
+        params.set("ref", Value::String(r));
+    }
+    let request = validate(&params, &req, &state.config.limits, payload)?;
+    let digest = auth::digest(&request.token);
+    let pref = ProjectRef::parse(&id);
+    let now = model::now();
+    let (row, project) = state.db.write(move |conn| create(conn, &pref, &digest, request, &now)).await?;
+    let base = pagination::base_url(&req, &state);
+    Ok(HttpResponse::Created().json(Pipeline::new(&row, &project, &base)))
+}
+
+/// Steps 1–3: everything that needs no database.
+fn validate(
+    params: &Params,
+    req: &HttpRequest,
+    limits: &LimitsConfig,
+    payload: String,
+) -> ApiResult<TriggerRequest> {
+    // 1. Grape's validation, in the order GitLab declares the parameters; all failures joined.
+    let mut errors = Vec::new();
+    let ref_name = required(params, "ref", true, &mut errors);
+    let token = required(params, "token", false, &mut errors);
+    for key in ["variables", "inputs"] {
+        if params.get(key).is_some_and(|v| !v.is_object()) {
+            errors.push(format!("{key} is invalid"));
+        }
+    }
+    let (Some(ref_name), Some(token), true) = (ref_name, token, errors.is_empty()) else {
+        return Err(ApiError::Param(errors.join(", ")));
+    };
+    // 2. A pipeline webhook pointed back at the trigger endpoint would loop forever.
+    let event = req.headers().get("x-gitlab-event").and_then(|v| v.to_str().ok());
+    if event == Some("Pipeline Hook") {
+        return Err(ApiError::forbidden());
+    }
+    // 3. Variables: a map of strings to strings, within the configured limits.
+    let variables = user_variables(params, limits)?;
+    let inputs = params.get("inputs").map(Value::to_string);
+    Ok(TriggerRequest { token, ref_name, variables, inputs, payload })
+}
+
+/// A required string parameter; records `<key> is missing` / `is invalid` (and `is empty` when
+/// blanks are not allowed) and returns `None` on failure.
+fn required(params: &Params, key: &str, nonblank: bool, errors: &mut Vec<String>) -> Option<String> {
+    match params.string(key) {
+        Ok(None) => errors.push(format!("{key} is missing")),
+        Ok(Some(s)) if nonblank && s.trim().is_empty() => errors.push(format!("{key} is empty")),
+        Ok(Some(s)) => return Some(s),
+        Err(_) => errors.push(format!("{key} is invalid")),
+    }
+    None
+}
+
+/// The user's variables in the order sent, checked against GitLab's shape rule and our limits.
+fn user_variables(params: &Params, limits: &LimitsConfig) -> ApiResult<Vec<(String, String)>> {
+    let bad = |text: String| ApiError::message(StatusCode::BAD_REQUEST, text);
+    let Some(Value::Object(map)) = params.get("variables") else { return Ok(Vec::new()) };
+    let mut out = Vec::with_capacity(map.len());
+    for (key, value) in map {
+        match value {
+            Value::String(s) => out.push((key.clone(), s.clone())),
+            _ => return Err(bad("variables needs to be a map of key-valued strings".into())),
+        }
+    }
+    if out.len() > limits.max_variables {
+        return Err(bad(format!(
+            "variables must not have more than {} entries (limits.max_variables)",
+            limits.max_variables
+        )));
+    }
+    for (key, value) in &out {
+        if key.chars().count() > limits.max_variable_key_len {
+            return Err(bad(format!(
+                "variable keys must not be longer than {} characters (limits.max_variable_key_len)",
+                limits.max_variable_key_len
+            )));
+        }
+        if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(bad("variable keys may contain only letters, digits and underscores".into()));
+        }
+        if value.len() > limits.max_variable_value_bytes {
+            return Err(bad(format!(
+                "the value of variable {key} must not be larger than {} bytes (limits.max_variable_value_bytes)",
+                limits.max_variable_value_bytes
+            )));
+        }
+    }
+    Ok(out)
+}
+
+/// `TRIGGER_PAYLOAD`: every request parameter except the token, in arrival order, with the
+/// path's `id` (as its string) and `ref` merged in as Grape does, and `variables` `{}` when absent
+/// — e.g. `{"ref":"main","id":"1","variables":{}}`.
+fn trigger_payload(map: &Map<String, Value>, id: &str, path_ref: Option<&str>) -> String {
+    let mut out = Map::with_capacity(map.len() + 2);
+    for (k, v) in map {
+        if !HIDDEN_PARAMS.contains(&k.as_str()) {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    out.insert("id".into(), Value::String(id.to_string()));
+    if let Some(r) = path_ref {
+        out.insert("ref".into(), Value::String(r.to_string()));
+    }
+    if out.get("variables").is_none_or(Value::is_null) {
+        out.insert("variables".into(), Value::Object(Map::new()));
+    }
+    Value::Object(out).to_string()
+}
+
+/// `{"message":{"base":[text]}}`, GitLab's answer for a pipeline it did not create.
+fn not_created(text: &str) -> ApiError {
+    ApiError::validation("base", text)
+}
+
+/// Steps 4–8, inside the writer's transaction: any error rolls back everything this call did.
+fn create(
+    conn: &rusqlite::Connection,
+    pref: &ProjectRef,
+    digest: &[u8],
+    request: TriggerRequest,
+    now: &str,
+) -> ApiResult<(PipelineRow, projects::ProjectRow)> {
+    // 4. The project, without any access check.
+    let project = find_project(conn, pref)?.ok_or(ApiError::NotFound(""))?;
+    // 5. The token: unknown, expired and other projects' tokens all look the same.
+    let trigger = store::find_trigger_by_digest(conn, digest)?
+        .filter(|t| auth::digests_match(&t.digest, digest))
+        .filter(|t| t.project_id == project.id)
+        .filter(|t| !is_expired(t.expires_at.as_deref(), now))
+        .ok_or(ApiError::NotFound(""))?;
+    // 6. The trigger acts as its owner, who must still be allowed to create pipelines.
+    let owner = users::find(conn, trigger.owner_id)?.filter(|u| u.is_active());
+    let allowed = match &owner {
+        Some(u) if u.is_admin => true,
+        Some(u) => projects::member_level(conn, project.id, u.id)?
+            .and_then(AccessLevel::from_i64)
+            .is_some_and(|l| l >= AccessLevel::Developer),
+        None => false,
+    };
+    let Some(owner) = owner.filter(|_| allowed) else {
+        return Err(not_created("Insufficient permissions to create a new pipeline"));
+    };
+    // 7. The ref.
+    let resolved = store::resolve_ref(conn, project.id, &request.ref_name)?
+        .ok_or_else(|| not_created("Reference not found"))?;
+    // GitLab persists a failed pipeline and answers 422 when a user variable is itself named
+    // TRIGGER_PAYLOAD; we refuse the call with 400 and create nothing, which leaves no broken
+    // pipeline behind and keeps "a failed request changes nothing".
+    if request.variables.iter().any(|(k, _)| k == PAYLOAD_VARIABLE) {
+        return Err(not_created("Duplicate variable name: TRIGGER_PAYLOAD"));
+    }
+    // 8. The pipeline, its variables (user variables, then the payload file) and the iid counter.
+    let mut vars: Vec<NewVariable> = request
+        .variables
+        .iter()
+        .map(|(k, v)| NewVariable { key: k, value: v, variable_type: "env_var" })
+        .collect();
+    vars.push(NewVariable { key: PAYLOAD_VARIABLE, value: &request.payload, variable_type: "file" });
+    let new = NewPipeline {
+        project_id: project.id,
+        trigger_id: Some(trigger.id),
+        user_id: Some(owner.id),
+        ref_name: &resolved.name,
+        sha: &resolved.sha,
+        tag: resolved.tag,
+        status: "created",
+        source: "trigger",
+        inputs: request.inputs.as_deref(),
+    };
+    let (id, iid) = store::insert(conn, &new, &vars, now)?;
+    let row = PipelineRow {
+        id,
+        project_id: project.id,
+        iid,
+        trigger_id: Some(trigger.id),
+        user_id: Some(owner.id),
+        ref_name: resolved.name,
+        sha: resolved.sha,
+        before_sha: BLANK_SHA.to_string(),
+        tag: resolved.tag,
+        status: "created".into(),
+        source: "trigger".into(),
+        name: None,
+        yaml_errors: None,
+        inputs: request.inputs,
+        created_at: now.to_string(),
+        updated_at: now.to_string(),
+        started_at: None,
+        finished_at: None,
+        committed_at: None,
+        duration: None,
+        queued_duration: None,
+        coverage: None,
+        user: Some(owner),
+    };
+    Ok((row, project))
+}
+
+/// A trigger expires at `expires_at` (GitLab's `Expirable`: `expires_at <= now`).
+fn is_expired(expires_at: Option<&str>, now: &str) -> bool {
+    let Some(e) = expires_at else { return false };
+    match (model::parse_stored(e), model::parse_stored(now)) {
+        (Some(e), Some(n)) => e <= n,
+        // Not our timestamp format: fall back to a date comparison (`YYYY-MM-DD` sorts the same).
+        _ => e <= now,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_payload_keeps_arrival_order_and_hides_the_token() {
+        let p = json!({"ref": "main", "token": "glptt-x", "private_token": "glpat-y"});
+        let Value::Object(map) = p else { unreachable!() };
+        assert_eq!(trigger_payload(&map, "7", None), r#"{"ref":"main","id":"7","variables":{}}"#);
+    }
+
+    #[test]
+    fn the_path_ref_replaces_a_body_ref_in_place() {
+        let p = json!({"object_kind": "push", "ref": "refs/heads/other", "variables": null});
+        let Value::Object(map) = p else { unreachable!() };
+        assert_eq!(
+            trigger_payload(&map, "owner/demo", Some("main")),
+            r#"{"object_kind":"push","ref":"main","variables":{},"id":"owner/demo"}"#
+        );
+    }
+
+    #[test]
+    fn expiry_is_inclusive_of_now() {
+        let now = "2030-01-01T00:00:00.000Z";
+        assert!(is_expired(Some(now), now));
+        assert!(is_expired(Some("2029-12-31T23:59:59.999Z"), now));
+        assert!(!is_expired(Some("2030-01-01T00:00:00.001Z"), now));
+        assert!(!is_expired(None, now));
+        assert!(is_expired(Some("2029-12-31"), now));
+    }
+}
