@@ -360,7 +360,7 @@ async fn latest(
     let row = state
         .db
         .read(move |c| {
-            let Some(r) = store::resolve_ref(c, pid, &wanted)? else { return Ok(None) };
+            let Some(r) = crate::db::refs::resolve(c, pid, &wanted)? else { return Ok(None) };
             Ok(store::latest_for(c, pid, &r.name, &r.sha)?)
         })
         .await?

@@ -137,7 +137,7 @@ fn resolve_target(c: &rusqlite::Connection, project_id: i64, r: &str) -> rusqlit
     if refs::is_full_sha(r) {
         return Ok(Some(r.to_ascii_lowercase()));
     }
-    Ok(refs::resolve(c, project_id, r)?.map(|(_, sha, _)| sha))
+    Ok(refs::resolve(c, project_id, r)?.map(|r| r.sha))
 }
 
 async fn list_refs(

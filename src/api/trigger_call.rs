@@ -223,7 +223,7 @@ fn create(
         return Err(not_created("Insufficient permissions to create a new pipeline"));
     };
     // 7. The ref.
-    let resolved = store::resolve_ref(conn, project.id, &request.ref_name)?
+    let resolved = crate::db::refs::resolve(conn, project.id, &request.ref_name)?
         .ok_or_else(|| not_created("Reference not found"))?;
     // GitLab persists a failed pipeline and answers 422 when a user variable is itself named
     // TRIGGER_PAYLOAD; we refuse the call with 400 and create nothing, which leaves no broken

@@ -148,39 +148,6 @@ pub fn find_trigger_by_digest(conn: &Connection, digest: &[u8]) -> rusqlite::Res
     .optional()
 }
 
-/// A ref the way a pipeline records it: the short name, its commit and whether it is a tag.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResolvedRef {
-    pub name: String,
-    pub sha: String,
-    pub tag: bool,
-}
-
-/// Resolves `main`, `refs/heads/main` (branch only), `v1.0`, `refs/tags/v1.0` (tag only) against
-/// the project's branches and tags; a plain name is looked up as a branch first, then as a tag.
-pub fn resolve_ref(
-    conn: &Connection,
-    project_id: i64,
-    wanted: &str,
-) -> rusqlite::Result<Option<ResolvedRef>> {
-    let (branch, tag) = if let Some(name) = wanted.strip_prefix("refs/heads/") {
-        (Some(name), None)
-    } else if let Some(name) = wanted.strip_prefix("refs/tags/") {
-        (None, Some(name))
-    } else {
-        (Some(wanted), Some(wanted))
-    };
-    conn.prepare_cached(
-        "SELECT name, sha, kind = 'tag' FROM refs
-         WHERE project_id = ?1 AND ((kind = 'branch' AND name = ?2) OR (kind = 'tag' AND name = ?3))
-         ORDER BY kind = 'tag' LIMIT 1",
-    )?
-    .query_row(params![project_id, branch, tag], |r| {
-        Ok(ResolvedRef { name: r.get(0)?, sha: r.get(1)?, tag: r.get(2)? })
-    })
-    .optional()
-}
-
 /// A pipeline to create (the remaining columns start out null).
 pub struct NewPipeline<'a> {
     pub project_id: i64,

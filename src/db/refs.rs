@@ -63,28 +63,34 @@ pub fn find(conn: &Connection, project_id: i64, kind: &str, name: &str) -> rusql
     .optional()
 }
 
-/// Resolves a ref as the trigger call and branch creation accept it: `main`, `refs/heads/main`,
-/// `v1.0`, `refs/tags/v1.0`. A plain name is looked up as a branch first, then as a tag.
-/// Returns `(short name, sha, is_tag)`.
-pub fn resolve(
-    conn: &Connection,
-    project_id: i64,
-    ref_str: &str,
-) -> rusqlite::Result<Option<(String, String, bool)>> {
-    let found = if let Some(name) = ref_str.strip_prefix("refs/heads/") {
-        find(conn, project_id, BRANCH, name)?
-    } else if let Some(name) = ref_str.strip_prefix("refs/tags/") {
-        find(conn, project_id, TAG, name)?
+/// A resolved ref: its short name, its commit and whether it is a tag.
+#[derive(Debug, Clone)]
+pub struct ResolvedRef {
+    pub name: String,
+    pub sha: String,
+    pub tag: bool,
+}
+
+/// Resolves a ref as the trigger call and branch creation accept it: `main`, `refs/heads/main`
+/// (branch only), `v1.0`, `refs/tags/v1.0` (tag only); a plain name is looked up as a branch
+/// first, then as a tag. One indexed query: this is on the trigger call's hot path.
+pub fn resolve(conn: &Connection, project_id: i64, wanted: &str) -> rusqlite::Result<Option<ResolvedRef>> {
+    let (branch, tag) = if let Some(name) = wanted.strip_prefix("refs/heads/") {
+        (Some(name), None)
+    } else if let Some(name) = wanted.strip_prefix("refs/tags/") {
+        (None, Some(name))
     } else {
-        match find(conn, project_id, BRANCH, ref_str)? {
-            Some(r) => Some(r),
-            None => find(conn, project_id, TAG, ref_str)?,
-        }
+        (Some(wanted), Some(wanted))
     };
-    Ok(found.map(|r| {
-        let is_tag = r.is_tag();
-        (r.name, r.sha, is_tag)
-    }))
+    conn.prepare_cached(
+        "SELECT name, sha, kind = 'tag' FROM refs
+         WHERE project_id = ?1 AND ((kind = 'branch' AND name = ?2) OR (kind = 'tag' AND name = ?3))
+         ORDER BY kind = 'tag' LIMIT 1",
+    )?
+    .query_row(params![project_id, branch, tag], |r| {
+        Ok(ResolvedRef { name: r.get(0)?, sha: r.get(1)?, tag: r.get(2)? })
+    })
+    .optional()
 }
 
 /// Inserts a branch or tag; an existing name of the same kind is a unique violation.
