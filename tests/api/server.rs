@@ -16,6 +16,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_triggerd");
 struct Served {
     child: Child,
     base: String,
+    /// Every line the server has logged so far.
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Drop for Served {
@@ -47,15 +49,18 @@ fn serve(cwd: &Path, env: &[(&str, &str)]) -> Served {
     let mut child = cmd.spawn().unwrap();
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = log.clone();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Some(rest) = line.split("listening on ").nth(1) {
                 let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_string());
             }
+            sink.lock().unwrap().push(line);
         }
     });
     let base = rx.recv_timeout(Duration::from_secs(60)).expect("the server did not report its address");
-    Served { child, base }
+    Served { child, base, log }
 }
 
 fn get(base: &str, path: &str, token: Option<&str>) -> (u16, Value) {
@@ -259,6 +264,54 @@ fn sigterm_stops_the_server_cleanly() {
     let c = rusqlite::Connection::open(&db).unwrap();
     let check: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
     assert_eq!(check, "ok");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn no_token_reaches_the_log_even_when_sent_in_the_query_string() {
+    let dir = temp_dir();
+    let db = dir.join("t.db");
+    let mut s = serve(
+        &dir,
+        &[
+            ("TRIGGERD_DATABASE__PATH", db.to_str().unwrap()),
+            ("TRIGGERD_BOOTSTRAP__ROOT_TOKEN", ROOT_TOKEN),
+            ("RUST_LOG", "debug"),
+        ],
+    );
+    let client = Client::new();
+    let trigger: Value = client
+        .post(format!("{}/api/v4/projects?private_token={ROOT_TOKEN}", s.base))
+        .json(&serde_json::json!({"name": "p", "initialize_with_readme": true}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let pid = trigger["id"].as_i64().unwrap();
+    let created: Value = client
+        .post(format!("{}/api/v4/projects/{pid}/triggers", s.base))
+        .header("Authorization", format!("Bearer {ROOT_TOKEN}"))
+        .json(&serde_json::json!({"description": "d"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let token = created["token"].as_str().unwrap().to_string();
+    let resp = client
+        .post(format!("{}/api/v4/projects/{pid}/trigger/pipeline?token={token}&ref=main", s.base))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    // Rejected credentials are logged as events, never with their value.
+    let bad = "glpat-notavalidtokenatallxyz";
+    assert_eq!(get(&s.base, &format!("/api/v4/user?private_token={bad}"), None).0, 401);
+    let _ = s.child.kill();
+    let _ = s.child.wait();
+    let log = s.log.lock().unwrap().join("\n");
+    assert!(log.contains("/trigger/pipeline"), "the access log has the request:\n{log}");
+    for secret in [ROOT_TOKEN, token.as_str(), bad] {
+        assert!(!log.contains(secret), "{secret} appears in the log:\n{log}");
+    }
     let _ = std::fs::remove_dir_all(dir);
 }
 
