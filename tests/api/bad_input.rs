@@ -169,3 +169,47 @@ fn no_token_or_password_is_stored_in_plaintext() {
         assert!(!bytes.windows(s.len()).any(|w| w == s.as_bytes()), "{s} is stored in plaintext");
     }
 }
+
+#[test]
+fn a_variable_value_of_the_full_64_kib_is_accepted_in_every_body_encoding() {
+    let app = spawn_app();
+    let r = app.roles();
+    app.seed_ref(r.project_id, "branch", "main");
+    let trigger = app.seed_trigger(r.project_id, &r.owner, "big");
+    let value = "v".repeat(64 * 1024);
+    let path = format!("/projects/{}/trigger/pipeline", r.project_id);
+    let urlencoded = format!("token={}&ref=main&variables%5BBIG%5D={value}", trigger.token);
+    let json = json!({"token": trigger.token, "ref": "main", "variables": {"BIG": value}}).to_string();
+    let boundary = "XyZ";
+    let multipart = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"token\"\r\n\r\n{}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"ref\"\r\n\r\nmain\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"variables[BIG]\"\r\n\r\n{value}\r\n--{boundary}--\r\n",
+        trigger.token
+    );
+    let cases = [
+        ("application/x-www-form-urlencoded".to_string(), urlencoded),
+        ("application/json".to_string(), json),
+        (format!("multipart/form-data; boundary={boundary}"), multipart),
+    ];
+    for (ct, body) in cases {
+        let resp =
+            app.request(Method::POST, &path, None).header("Content-Type", &ct).body(body).send().unwrap();
+        let body = json_of(resp, 201);
+        let vars = json_of(
+            app.get(
+                &format!("/projects/{}/pipelines/{}/variables", r.project_id, body["id"]),
+                Some(&r.owner.token),
+            ),
+            200,
+        );
+        assert_eq!(vars[0]["value"].as_str().unwrap().len(), 64 * 1024, "{ct}");
+    }
+    // One byte more is refused with a message naming the limit, and creates nothing.
+    let before = app.count("pipelines");
+    let over = json!({"token": trigger.token, "ref": "main", "variables": {"BIG": format!("{value}v")}});
+    let resp = app.post_json(&path, None, &over);
+    let err = json_of(resp, 400);
+    assert!(err["message"].as_str().unwrap().contains("max_variable_value_bytes"), "{err}");
+    assert_eq!(app.count("pipelines"), before);
+}
