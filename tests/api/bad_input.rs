@@ -213,3 +213,26 @@ fn a_variable_value_of_the_full_64_kib_is_accepted_in_every_body_encoding() {
     assert!(err["message"].as_str().unwrap().contains("max_variable_value_bytes"), "{err}");
     assert_eq!(app.count("pipelines"), before);
 }
+
+#[test]
+fn a_body_that_never_finishes_arriving_gets_a_408_json_error() {
+    use std::io::{Read, Write};
+    let app = spawn_app_with(|c| c.server.body_read_timeout_secs = 1);
+    let r = app.roles();
+    let addr = app.address.trim_start_matches("http://");
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    let head = format!(
+        "POST /api/v4/projects/{}/triggers HTTP/1.1\r\nHost: {addr}\r\nPRIVATE-TOKEN: {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"descr",
+        r.project_id, r.owner.token
+    );
+    conn.write_all(head.as_bytes()).unwrap();
+    // Send nothing more: the server must give up on its own and answer.
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(60))).unwrap();
+    let mut buf = [0u8; 4096];
+    let n = conn.read(&mut buf).unwrap();
+    let answer = String::from_utf8_lossy(&buf[..n]).to_string();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("application/json"), "{answer}");
+    assert_eq!(app.count("triggers"), 0);
+}
