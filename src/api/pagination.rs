@@ -55,16 +55,36 @@ impl Page {
     }
 }
 
-/// The externally visible base URL (no trailing slash): `server.external_url`, else the bound
-/// address, else (bound to an unspecified address) the scheme and `Host` the client used.
+/// The externally visible base URL (no trailing slash): `server.external_url` when configured,
+/// else the scheme and host the client used (`Host`, or a proxy's `Forwarded` / `X-Forwarded-*`),
+/// else (a request naming no host) the bound address. python-gitlab warns on every page whose `Link`
+/// base differs from the URL it was given, e.g. `http://localhost:8080` against a server bound to
+/// `127.0.0.1:8080`, so the client's own host must win over the bound address.
 pub fn base_url(req: &HttpRequest, state: &AppState) -> String {
-    match &state.external_url {
-        Some(url) => url.clone(),
-        None => {
-            let info = req.connection_info();
-            format!("{}://{}", info.scheme(), info.host())
-        }
+    if !state.config.server.external_url.is_empty()
+        && let Some(url) = &state.external_url
+    {
+        return url.clone();
     }
+    let info = req.connection_info();
+    let headers = req.headers();
+    let named = headers.contains_key("host")
+        || headers.contains_key("x-forwarded-host")
+        || req.uri().authority().is_some();
+    match &state.external_url {
+        Some(bound) if !named || !plausible_host(info.host()) => bound.clone(),
+        _ => format!("{}://{}", info.scheme(), info.host()),
+    }
+}
+
+/// A host (and optional port) as a client may name it: a DNS name, IPv4 or bracketed IPv6
+/// address. Anything else (a `Host` header with `/`, `<`, spaces …) falls back to the bound address.
+fn plausible_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 261
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':' | b'[' | b']'))
 }
 
 /// A 200 response with the items as a JSON array and every pagination header GitLab sends.

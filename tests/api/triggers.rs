@@ -291,6 +291,59 @@ fn list_triggers_paginates_and_its_next_link_works_when_followed() {
 }
 
 #[test]
+fn list_triggers_links_use_the_host_the_client_named() {
+    // python-gitlab warns on every page whose Link base differs from its own URL, so a client
+    // that connects as `localhost` must get `localhost` links from a server bound to 127.0.0.1.
+    let app = spawn_app();
+    let r = app.roles();
+    for i in 0..3 {
+        app.seed_trigger(r.project_id, &r.maintainer, &format!("t{i}"));
+    }
+    let port = app.address.rsplit(':').next().unwrap().to_string();
+    let resp = app
+        .request(Method::GET, &format!("{}?per_page=2", triggers_path(&r)), Some(&r.maintainer.token))
+        .header("Host", format!("localhost:{port}"))
+        .send()
+        .unwrap();
+    let links = header(&resp, "link");
+    let base = format!("http://localhost:{port}/api/v4/projects/{}/triggers?", r.project_id);
+    for rel in ["next", "first", "last"] {
+        assert!(link(&links, rel).is_some_and(|u| u.starts_with(&base)), "{rel}: {links}");
+    }
+    let body = json_of(resp, 200);
+    assert_eq!(
+        body[0]["owner"]["web_url"],
+        json!(format!("http://localhost:{port}/{}", r.maintainer.username))
+    );
+}
+
+#[test]
+fn list_triggers_links_fall_back_to_the_bound_address_for_an_implausible_host() {
+    let app = spawn_app();
+    let r = app.roles();
+    let resp = app
+        .request(Method::GET, &triggers_path(&r), Some(&r.maintainer.token))
+        .header("Host", "a b")
+        .send()
+        .unwrap();
+    let first = link(&header(&resp, "link"), "first").unwrap();
+    assert!(first.starts_with(&format!("{}/api/v4/", app.address)), "{first}");
+}
+
+#[test]
+fn list_triggers_links_use_the_configured_external_url_whatever_the_host() {
+    let app = spawn_app_with(|c| c.server.external_url = "https://ci.example.com/".into());
+    let r = app.roles();
+    let resp = app
+        .request(Method::GET, &triggers_path(&r), Some(&r.maintainer.token))
+        .header("Host", "localhost:1")
+        .send()
+        .unwrap();
+    let first = link(&header(&resp, "link"), "first").unwrap();
+    assert!(first.starts_with("https://ci.example.com/api/v4/projects/"), "{first}");
+}
+
+#[test]
 fn list_triggers_returns_the_requested_page() {
     let app = spawn_app();
     let r = app.roles();
