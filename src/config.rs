@@ -25,8 +25,8 @@ pub struct Config {
 pub struct ServerConfig {
     /// Address to bind; port 0 picks a free port.
     pub listen: String,
-    /// Base URL clients use to reach the server (for `web_url` and `Link`); empty = derived
-    /// from the bound address (or the request's `Host` when bound to 0.0.0.0 / [::]).
+    /// Base URL clients use to reach the server (for `web_url` and `Link`); empty = the scheme
+    /// and `Host` the client used, or the bound address for a request naming no usable host.
     pub external_url: String,
     /// HTTP worker threads; 0 = one per core.
     pub workers: usize,

@@ -37,13 +37,9 @@ pub enum StartupError {
 pub fn build(config: Config, listener: TcpListener) -> Result<Server, StartupError> {
     let db = Db::open(&config.database, |conn| bootstrap::root_user(conn, &config))?;
     let addr = listener.local_addr()?;
-    let external_url = if !config.server.external_url.is_empty() {
-        Some(config.server.external_url.trim_end_matches('/').to_string())
-    } else if addr.ip().is_unspecified() {
-        None
-    } else {
-        Some(format!("http://{addr}"))
-    };
+    let external_url =
+        Some(config.server.external_url.trim_end_matches('/')).filter(|u| !u.is_empty()).map(str::to_string);
+    let bound_url = format!("http://{addr}");
     log::info!(
         "listening on http://{addr} (database {}, SQLite {})",
         config.database.path.display(),
@@ -52,6 +48,7 @@ pub fn build(config: Config, listener: TcpListener) -> Result<Server, StartupErr
     let state = web::Data::new(AppState {
         db,
         external_url,
+        bound_url,
         password_hashes: Arc::new(tokio::sync::Semaphore::new(config.limits.max_concurrent_password_hashes)),
         config: Arc::new(config.clone()),
     });

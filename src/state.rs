@@ -11,8 +11,10 @@ use crate::db::Db;
 pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
-    /// Base URL for `web_url` and `Link`; `None` = take it from the request's `Host` header.
+    /// The configured `server.external_url` (no trailing slash), if any.
     pub external_url: Option<String>,
+    /// `http://<bound address>`: the base URL when a request names no usable host.
+    pub bound_url: String,
     /// Bounds concurrent argon2 work (each hash holds ~19 MiB and 25–35 ms of a core).
     pub password_hashes: Arc<Semaphore>,
 }

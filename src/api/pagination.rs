@@ -61,19 +61,18 @@ impl Page {
 /// base differs from the URL it was given, e.g. `http://localhost:8080` against a server bound to
 /// `127.0.0.1:8080`, so the client's own host must win over the bound address.
 pub fn base_url(req: &HttpRequest, state: &AppState) -> String {
-    if !state.config.server.external_url.is_empty()
-        && let Some(url) = &state.external_url
-    {
+    if let Some(url) = &state.external_url {
         return url.clone();
     }
-    let info = req.connection_info();
     let headers = req.headers();
     let named = headers.contains_key("host")
         || headers.contains_key("x-forwarded-host")
         || req.uri().authority().is_some();
-    match &state.external_url {
-        Some(bound) if !named || !plausible_host(info.host()) => bound.clone(),
-        _ => format!("{}://{}", info.scheme(), info.host()),
+    let info = req.connection_info();
+    if named && plausible_host(info.host()) {
+        format!("{}://{}", info.scheme(), info.host())
+    } else {
+        state.bound_url.clone()
     }
 }
 
