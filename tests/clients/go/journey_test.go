@@ -115,7 +115,16 @@ func TestJourney(t *testing.T) {
 			t.Run(name, func(t *testing.T) { t.Skip("skipped: an earlier step failed") })
 			return
 		}
-		if !t.Run(name, fn) {
+		ok := t.Run(name, func(t *testing.T) {
+			// A panic would end the test binary before TestMain stops the server.
+			defer func() {
+				if r := recover(); r != nil {
+					t.Fatalf("panic: %v", r)
+				}
+			}()
+			fn(t)
+		})
+		if !ok {
 			failed = true
 		}
 	}

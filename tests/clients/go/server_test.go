@@ -49,6 +49,8 @@ func startServer() (*server, error) {
 	s := &server{dir: dir, done: make(chan struct{})}
 	s.cmd = exec.Command(binaryPath())
 	s.cmd.Dir = dir // no config.toml here: embedded defaults plus the variables below
+	// If the test binary dies without calling Stop (a panic, a timeout), the server goes too.
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	// RUST_LOG would override the log level, and the address line is logged at info.
 	var env []string
 	for _, kv := range os.Environ() {

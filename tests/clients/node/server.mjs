@@ -32,6 +32,9 @@ export async function startServer({ timeoutMs = 30000 } = {}) {
     env,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  // If this process ends without calling stop() (an uncaught error, process.exit), the server goes too.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
   let log = '';
   const url = await new Promise((resolveUrl, reject) => {
     const timer = setTimeout(() => {
@@ -63,6 +66,7 @@ export async function startServer({ timeoutMs = 30000 } = {}) {
   });
 
   async function stop() {
+    process.removeListener('exit', killOnExit);
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
