@@ -14,3 +14,5 @@ cargo build --release
 export TRIGGERD_BIN="$PWD/target/release/triggerd"
 
 echo "== python-gitlab and curl suites"; tests/clients/python/run.sh -q
+echo "== gitbeaker suite";               tests/clients/node/run.sh
+echo "== go-gitlab suite";               tests/clients/go/run.sh
