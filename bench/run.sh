@@ -7,7 +7,8 @@
 # Options: --pipelines N (default 100000), --runs N (3), --duration SECONDS (10),
 #          --log-level LEVEL (server log filter, default "info" = the shipped default, access log
 #          on, written to a file), --no-build (use the existing target/release/triggerd),
-#          --keep (keep the temp dir with the database, the server log and the raw results).
+#          --keep (keep the temp dir with the database, the server log and the raw results),
+#          --report-only (only rebuild BENCHMARKS.md from the files below).
 #
 # Each invocation writes bench/results/pipelines-N.md and then rebuilds BENCHMARKS.md from
 # bench/analysis.md (the hand-written findings) plus every bench/results/*.md.
@@ -22,6 +23,7 @@ DURATION=10
 LOG_LEVEL=info
 BUILD=1
 KEEP=0
+REPORT_ONLY=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --pipelines) PIPELINES=$2; shift 2 ;;
@@ -30,12 +32,22 @@ while [ $# -gt 0 ]; do
         --log-level) LOG_LEVEL=$2; shift 2 ;;
         --no-build) BUILD=0; shift ;;
         --keep) KEEP=1; shift ;;
-        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+        --report-only) REPORT_ONLY=1; shift ;;
+        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
         *) echo "unknown option: $1" >&2; exit 2 ;;
     esac
 done
 
 say() { printf '[bench] %s\n' "$*" >&2; }
+
+write_report() {
+    {
+        cat "$BENCH/analysis.md"
+        for f in "$BENCH"/results/*.md; do echo; cat "$f"; done
+    } >"$ROOT/BENCHMARKS.md"
+    say "wrote $ROOT/BENCHMARKS.md"
+}
+if [ "$REPORT_ONLY" = 1 ]; then write_report; exit 0; fi
 
 for tool in curl jq sqlite3; do
     command -v "$tool" >/dev/null || { echo "bench: $tool is required" >&2; exit 1; }
@@ -282,9 +294,5 @@ OUT="$BENCH/results/pipelines-$PIPELINES.md"
 } >"$OUT"
 say "wrote $OUT"
 
-{
-    cat "$BENCH/analysis.md"
-    for f in "$BENCH"/results/*.md; do echo; cat "$f"; done
-} >"$ROOT/BENCHMARKS.md"
-say "wrote $ROOT/BENCHMARKS.md"
+write_report
 cat "$OUT"

@@ -391,3 +391,34 @@ fn sigterm_lets_in_flight_trigger_calls_finish_and_keeps_their_pipelines() {
     verify(&db, target.project_id, &acked);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A full disk must answer 503 with GitLab's JSON shape (writes fail; reads keep working and
+/// writes resume once space returns — checked by hand on a small tmpfs, see BENCHMARKS.md).
+/// Filling a real disk needs a mount, too invasive for CI, so this checks the mapping that
+/// every write path and the batch COMMIT go through.
+#[test]
+fn a_full_disk_is_a_503_with_a_json_message() {
+    use actix_web::ResponseError;
+    use triggerd::error::{ApiError, is_disk_full};
+
+    let full = rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+        Some("database or disk is full".into()),
+    );
+    assert!(is_disk_full(&full));
+    let err = ApiError::from(full);
+    assert_eq!(err.status_code().as_u16(), 503);
+    let body = actix_web::rt::System::new()
+        .block_on(actix_web::body::to_bytes(err.error_response().into_body()))
+        .unwrap();
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        body,
+        json!({"message": "503 Service Unavailable - the database disk is full; writes resume when space returns"})
+    );
+    // Other SQLite failures stay internal errors (500), never mistaken for a full disk.
+    let other =
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT), None);
+    assert!(!is_disk_full(&other));
+    assert_eq!(ApiError::from(other).status_code().as_u16(), 500);
+}
