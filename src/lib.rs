@@ -67,7 +67,12 @@ pub fn build(config: Config, listener: TcpListener) -> Result<Server, StartupErr
             .default_service(web::to(api::no_route))
     })
     .shutdown_timeout(config.server.shutdown_timeout_secs)
-    .client_request_timeout(Duration::from_secs(5));
+    .client_request_timeout(Duration::from_secs(5))
+    // Blocking work is reads (at most `pool_size` connections) and argon2 (its own limit): more
+    // threads than that only wait, each with its own stack and malloc arena.
+    .worker_max_blocking_threads(
+        config.database.pool_size as usize + config.limits.max_concurrent_password_hashes,
+    );
     if config.server.workers > 0 {
         server = server.workers(config.server.workers);
     }

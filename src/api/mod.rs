@@ -23,6 +23,9 @@ use crate::error::ApiError;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(health::configure).service(
         web::scope("/api/v4")
+            // The hot path first: actix matches resources in order, one regex each, and no other
+            // route matches `/projects/:id/trigger/pipeline` or `/projects/:id/ref/…/trigger/pipeline`.
+            .configure(trigger_call::configure)
             .configure(users::configure)
             .configure(tokens::configure)
             .configure(projects::configure)
@@ -30,7 +33,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(triggers::configure)
             .configure(refs::configure)
             .configure(pipelines::configure)
-            .configure(trigger_call::configure)
             .default_service(web::to(no_route)),
     );
 }

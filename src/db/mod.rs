@@ -32,6 +32,10 @@ pub type Pool = r2d2::Pool<SqliteConnectionManager>;
 /// SQLite 3.7.0–3.51.2 can corrupt a WAL shared by a pool and a writer (fixed in 3.51.3).
 pub const MIN_SQLITE_VERSION: i32 = 3_051_003;
 
+/// Prepared statements each connection keeps. rusqlite's default of 16 is fewer than the
+/// distinct statements the writer runs (every resource's writes share it), so it would thrash.
+const STATEMENT_CACHE: usize = 128;
+
 /// Handle to the database: the read pool and the writer's queue. Cheap to clone.
 #[derive(Clone)]
 pub struct Db {
@@ -115,6 +119,7 @@ impl Db {
             .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX);
         let busy = cfg.busy_timeout_ms;
         let manager = manager.with_init(move |c| {
+            c.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
             c.busy_timeout(Duration::from_millis(busy))?;
             c.pragma_update(None, "foreign_keys", "ON")
         });
@@ -180,6 +185,7 @@ where
 
 /// Per-connection settings for the writer (and for the admin commands' connections).
 pub fn configure(conn: &Connection, cfg: &DatabaseConfig) -> rusqlite::Result<()> {
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.busy_timeout(Duration::from_millis(cfg.busy_timeout_ms))?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "synchronous", cfg.synchronous.to_ascii_uppercase())?;
@@ -187,11 +193,15 @@ pub fn configure(conn: &Connection, cfg: &DatabaseConfig) -> rusqlite::Result<()
 }
 
 fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> ApiResult<T>) -> ApiResult<T> {
-    conn.execute_batch("SAVEPOINT job")?;
+    // Prepared once and reused: this runs twice for every write request.
+    conn.prepare_cached("SAVEPOINT job")?.execute([])?;
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| f(conn)))
         .unwrap_or_else(|_| Err(ApiError::Internal("a write panicked".into())));
-    let end = if result.is_ok() { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
-    conn.execute_batch(end)?;
+    if result.is_ok() {
+        conn.prepare_cached("RELEASE job")?.execute([])?;
+    } else {
+        conn.execute_batch("ROLLBACK TO job; RELEASE job")?;
+    }
     result
 }
 

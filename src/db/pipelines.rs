@@ -2,7 +2,8 @@
 //! the trigger call makes inside its single write (token lookup and ref resolution happen where
 //! the insert happens, so a trigger call costs one hop to the writer thread).
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
 use super::users::UserRow;
 
@@ -309,6 +310,9 @@ pub struct ListFilter {
 }
 
 /// A page of a project's pipelines matching the filter, with the total count.
+///
+/// Only the filters actually given become SQL conditions, and the count joins `users` only for
+/// the `username` filter: unfiltered, it counts entries of the `pipelines_project` index alone.
 pub fn list(
     conn: &Connection,
     project_id: i64,
@@ -316,68 +320,47 @@ pub fn list(
     limit: i64,
     offset: i64,
 ) -> rusqlite::Result<(Vec<PipelineRow>, i64)> {
-    let mut filter = String::from(
-        "p.project_id = ?1
-         AND (?2 IS NULL OR p.status = ?2)
-         AND (?3 IS NULL OR p.source = ?3)
-         AND (?4 IS NULL OR p.ref = ?4)
-         AND (?5 IS NULL OR p.sha = ?5)
-         AND (?6 IS NULL OR users.username = ?6)
-         AND (?7 IS NULL OR ?7 = (p.yaml_errors IS NOT NULL))
-         AND (?8 IS NULL OR p.updated_at > ?8)
-         AND (?9 IS NULL OR p.updated_at < ?9)
-         AND (?10 IS NULL OR p.created_at > ?10)
-         AND (?11 IS NULL OR p.created_at < ?11)
-         AND (?12 IS NULL OR p.name = ?12)",
-    );
+    let mut filter = String::from("p.project_id = ?1");
+    let mut args: Vec<SqlValue> = vec![SqlValue::Integer(project_id)];
+    // `condition` is fixed SQL with one `?` for the value, which is always bound.
+    let mut add = |condition: &str, value: Option<SqlValue>| {
+        if let Some(v) = value {
+            args.push(v);
+            filter.push_str(" AND ");
+            filter.push_str(&condition.replace('?', &format!("?{}", args.len())));
+        }
+    };
+    let text = |v: &Option<String>| v.clone().map(SqlValue::Text);
+    add("p.status = ?", text(&f.status));
+    add("p.source = ?", text(&f.source));
+    add("p.ref = ?", text(&f.ref_name));
+    add("p.sha = ?", text(&f.sha));
+    add("users.username = ?", text(&f.username));
+    add("(p.yaml_errors IS NOT NULL) = ?", f.yaml_errors.map(|b| SqlValue::Integer(b.into())));
+    add("p.updated_at > ?", text(&f.updated_after));
+    add("p.updated_at < ?", text(&f.updated_before));
+    add("p.created_at > ?", text(&f.created_after));
+    add("p.created_at < ?", text(&f.created_before));
+    add("p.name = ?", text(&f.name));
     if let Some(scope) = f.scope {
         filter.push_str(scope.condition());
     }
-    let bound = params![
-        project_id,
-        f.status,
-        f.source,
-        f.ref_name,
-        f.sha,
-        f.username,
-        f.yaml_errors,
-        f.updated_after,
-        f.updated_before,
-        f.created_after,
-        f.created_before,
-        f.name,
-    ];
+    let join = if f.username.is_some() { " LEFT JOIN users ON users.id = p.user_id" } else { "" };
     let total: i64 = conn
-        .prepare_cached(&format!(
-            "SELECT COUNT(*) FROM pipelines p LEFT JOIN users ON users.id = p.user_id WHERE {filter}"
-        ))?
-        .query_row(bound, |r| r.get(0))?;
+        .prepare_cached(&format!("SELECT COUNT(*) FROM pipelines p{join} WHERE {filter}"))?
+        .query_row(params_from_iter(&args), |r| r.get(0))?;
     let dir = if f.descending { "DESC" } else { "ASC" };
+    // The limit (an integer) is written into the SQL: SQLite re-plans a statement on every
+    // execution whose `LIMIT` is a bound parameter.
+    args.push(SqlValue::Integer(offset));
     let sql = format!(
-        "{SELECT} WHERE {filter} ORDER BY {} {dir}, p.id {dir} LIMIT ?13 OFFSET ?14",
-        f.order_by.column()
+        "{SELECT} WHERE {filter} ORDER BY {} {dir}, p.id {dir} LIMIT {limit} OFFSET ?{}",
+        f.order_by.column(),
+        args.len()
     );
     let rows = conn
         .prepare_cached(&sql)?
-        .query_map(
-            params![
-                project_id,
-                f.status,
-                f.source,
-                f.ref_name,
-                f.sha,
-                f.username,
-                f.yaml_errors,
-                f.updated_after,
-                f.updated_before,
-                f.created_after,
-                f.created_before,
-                f.name,
-                limit,
-                offset
-            ],
-            PipelineRow::from_row,
-        )?
+        .query_map(params_from_iter(&args), PipelineRow::from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok((rows, total))
 }

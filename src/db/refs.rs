@@ -73,7 +73,7 @@ pub struct ResolvedRef {
 
 /// Resolves a ref as the trigger call and branch creation accept it: `main`, `refs/heads/main`
 /// (branch only), `v1.0`, `refs/tags/v1.0` (tag only); a plain name is looked up as a branch
-/// first, then as a tag. One indexed query: this is on the trigger call's hot path.
+/// first, then as a tag. This is on the trigger call's hot path.
 pub fn resolve(conn: &Connection, project_id: i64, wanted: &str) -> rusqlite::Result<Option<ResolvedRef>> {
     let (branch, tag) = if let Some(name) = wanted.strip_prefix("refs/heads/") {
         (Some(name), None)
@@ -82,15 +82,22 @@ pub fn resolve(conn: &Connection, project_id: i64, wanted: &str) -> rusqlite::Re
     } else {
         (Some(wanted), Some(wanted))
     };
-    conn.prepare_cached(
-        "SELECT name, sha, kind = 'tag' FROM refs
-         WHERE project_id = ?1 AND ((kind = 'branch' AND name = ?2) OR (kind = 'tag' AND name = ?3))
-         ORDER BY kind = 'tag' LIMIT 1",
-    )?
-    .query_row(params![project_id, branch, tag], |r| {
-        Ok(ResolvedRef { name: r.get(0)?, sha: r.get(1)?, tag: r.get(2)? })
-    })
-    .optional()
+    // Two probes of the (project_id, kind, name) unique index: cheaper than one OR query with
+    // a sort (measured on the trigger call's hot path).
+    let mut find =
+        conn.prepare_cached("SELECT name, sha FROM refs WHERE project_id = ?1 AND kind = ?2 AND name = ?3")?;
+    for (kind, name) in [(BRANCH, branch), (TAG, tag)] {
+        let Some(name) = name else { continue };
+        let found = find
+            .query_row(params![project_id, kind, name], |r| {
+                Ok(ResolvedRef { name: r.get(0)?, sha: r.get(1)?, tag: kind == TAG })
+            })
+            .optional()?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    Ok(None)
 }
 
 /// Inserts a branch or tag; an existing name of the same kind is a unique violation.

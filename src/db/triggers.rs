@@ -60,6 +60,8 @@ pub fn find(conn: &Connection, project_id: i64, id: i64) -> rusqlite::Result<Opt
 }
 
 /// A page of a project's triggers ordered by id ascending, with the project's trigger count.
+/// The limit is written into the SQL: SQLite re-plans a statement each time a bound `LIMIT`
+/// changes binding, which made every list request re-parse its query.
 pub fn list(
     conn: &Connection,
     project_id: i64,
@@ -68,8 +70,11 @@ pub fn list(
 ) -> rusqlite::Result<(Vec<TriggerRow>, i64)> {
     let total = count(conn, project_id)?;
     let rows = conn
-        .prepare_cached(&format!("{} WHERE t.project_id = ?1 ORDER BY t.id LIMIT ?2 OFFSET ?3", select()))?
-        .query_map(params![project_id, limit, offset], TriggerRow::from_row)?
+        .prepare_cached(&format!(
+            "{} WHERE t.project_id = ?1 ORDER BY t.id LIMIT {limit} OFFSET ?2",
+            select()
+        ))?
+        .query_map(params![project_id, offset], TriggerRow::from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok((rows, total))
 }

@@ -1,0 +1,298 @@
+#!/usr/bin/env bash
+# Benchmarks triggerd over loopback with wrk and regenerates BENCHMARKS.md.
+#
+#   bench/run.sh                        # 100,000 seeded pipelines, 3 runs of 10 s per scenario
+#   bench/run.sh --pipelines 1000000    # the same with 1,000,000 seeded pipelines
+#
+# Options: --pipelines N (default 100000), --runs N (3), --duration SECONDS (10),
+#          --log-level LEVEL (server log filter, default "info" = the shipped default, access log
+#          on, written to a file), --no-build (use the existing target/release/triggerd),
+#          --keep (keep the temp dir with the database, the server log and the raw results),
+#          --report-only (only rebuild BENCHMARKS.md from the files below).
+#
+# Each invocation writes bench/results/pipelines-N.md and then rebuilds BENCHMARKS.md from
+# bench/analysis.md (the hand-written findings) plus every bench/results/*.md.
+# Needs: cargo, curl, jq, sqlite3 (for the bulk seed) and wrk (installed with apt-get if missing).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH="$ROOT/bench"
+PIPELINES=100000
+RUNS=3
+DURATION=10
+LOG_LEVEL=info
+BUILD=1
+KEEP=0
+REPORT_ONLY=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --pipelines) PIPELINES=$2; shift 2 ;;
+        --runs) RUNS=$2; shift 2 ;;
+        --duration) DURATION=$2; shift 2 ;;
+        --log-level) LOG_LEVEL=$2; shift 2 ;;
+        --no-build) BUILD=0; shift ;;
+        --keep) KEEP=1; shift ;;
+        --report-only) REPORT_ONLY=1; shift ;;
+        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        *) echo "unknown option: $1" >&2; exit 2 ;;
+    esac
+done
+
+say() { printf '[bench] %s\n' "$*" >&2; }
+
+write_report() {
+    {
+        cat "$BENCH/analysis.md"
+        for f in "$BENCH"/results/*.md; do echo; cat "$f"; done
+    } >"$ROOT/BENCHMARKS.md"
+    say "wrote $ROOT/BENCHMARKS.md"
+}
+if [ "$REPORT_ONLY" = 1 ]; then write_report; exit 0; fi
+
+for tool in curl jq sqlite3; do
+    command -v "$tool" >/dev/null || { echo "bench: $tool is required" >&2; exit 1; }
+done
+if ! command -v wrk >/dev/null; then
+    say "installing wrk"
+    apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
+fi
+
+if [ "$BUILD" = 1 ]; then
+    say "building the release binary"
+    (cd "$ROOT" && cargo build --release --quiet --bin triggerd)
+fi
+BIN="$ROOT/target/release/triggerd"
+[ -x "$BIN" ] || { echo "bench: $BIN missing (run without --no-build)" >&2; exit 1; }
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/triggerd-bench.XXXXXX")
+DB="$TMP/triggerd.db"
+ROOT_TOKEN="glpat-benchroot$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+PID=""
+SAMPLER=""
+cleanup() {
+    [ -n "$SAMPLER" ] && kill "$SAMPLER" 2>/dev/null || true
+    if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then kill -TERM "$PID"; wait "$PID" 2>/dev/null || true; fi
+    if [ "$KEEP" = 1 ]; then say "kept $TMP"; else rm -rf "$TMP"; fi
+}
+trap cleanup EXIT
+
+free_port() {
+    local p
+    for p in $(shuf -i 20000-60000 -n 100); do
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+    done
+    echo "bench: no free port" >&2; exit 1
+}
+PORT=$(free_port)
+BASE="http://127.0.0.1:$PORT"
+
+# Starts the server (cwd = the temp dir, so no config.toml is picked up) and sets READY_MS to the
+# time from spawning the process to its first successful request.
+start_server() {
+    local t0 t1
+    t0=$(date +%s%N)
+    (cd "$TMP" && exec env TRIGGERD_SERVER__LISTEN="127.0.0.1:$PORT" TRIGGERD_DATABASE__PATH="$DB" \
+        TRIGGERD_BOOTSTRAP__ROOT_TOKEN="$ROOT_TOKEN" TRIGGERD_LOG__LEVEL="$LOG_LEVEL" \
+        "$BIN" serve >>"$SERVER_LOG" 2>&1) &
+    PID=$!
+    until curl -fs -o /dev/null "$BASE/-/liveness"; do
+        kill -0 "$PID" 2>/dev/null || { echo "bench: the server died (log: $SERVER_LOG)" >&2; exit 1; }
+        sleep 0.002
+    done
+    t1=$(date +%s%N)
+    READY_MS=$(( (t1 - t0) / 1000000 ))
+}
+
+stop_server() {
+    kill -TERM "$PID"
+    wait "$PID" 2>/dev/null || true
+    PID=""
+}
+
+status_kib() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$PID/status"; }
+
+api() { curl -fsS -H "PRIVATE-TOKEN: $ROOT_TOKEN" "$@"; }
+
+# --- seed -------------------------------------------------------------------------------------
+say "seeding in $TMP"
+SERVER_LOG="$TMP/server.log"
+start_server
+ROOT_ID=$(api "$BASE/api/v4/user" | jq -r .id)
+LISTED=$(api -X POST "$BASE/api/v4/projects" -d name=listed -d initialize_with_readme=true | jq -r .id)
+HOT=$(api -X POST "$BASE/api/v4/projects" -d name=hot -d initialize_with_readme=true | jq -r .id)
+for i in $(seq 1 20); do
+    api -X POST "$BASE/api/v4/projects/$LISTED/triggers" -d "description=listed trigger $i" >/dev/null
+done
+LISTED_TRIGGER=$(api "$BASE/api/v4/projects/$LISTED/triggers?per_page=1" | jq -r '.[0].id')
+TRIGGER_TOKEN=$(api -X POST "$BASE/api/v4/projects/$HOT/triggers" -d description=bench | jq -r .token)
+PAT=$(api -X POST "$BASE/api/v4/users/$ROOT_ID/personal_access_tokens" -d name=bench -d 'scopes[]=api' | jq -r .token)
+SHA=$(api "$BASE/api/v4/projects/$LISTED/repository/branches/main" | jq -r .commit.id)
+# One trigger call through the API, to copy its variables' shape into the bulk rows.
+curl -fsS -o /dev/null -H 'Content-Type: application/json' \
+    -d "{\"token\":\"$TRIGGER_TOKEN\",\"ref\":\"main\",\"variables\":{\"A\":\"1\"}}" \
+    "$BASE/api/v4/projects/$HOT/trigger/pipeline"
+stop_server
+
+say "bulk-inserting $PIPELINES pipelines (server stopped, one sqlite3 transaction)"
+t0=$(date +%s%N)
+sqlite3 "$DB" >/dev/null <<SQL
+PRAGMA journal_mode = WAL;
+BEGIN IMMEDIATE;
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $PIPELINES)
+INSERT INTO pipelines (project_id, iid, trigger_id, user_id, ref, sha, before_sha, tag, status, source,
+                       created_at, updated_at)
+SELECT $LISTED, i, $LISTED_TRIGGER, $ROOT_ID, 'main', '$SHA', '0000000000000000000000000000000000000000', 0,
+       CASE i % 5 WHEN 0 THEN 'success' WHEN 1 THEN 'failed' WHEN 2 THEN 'created' WHEN 3 THEN 'running'
+                  ELSE 'canceled' END, 'trigger',
+       strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || ($PIPELINES - i) || ' seconds'),
+       strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || ($PIPELINES - i) || ' seconds')
+FROM n;
+INSERT INTO pipeline_variables (pipeline_id, position, key, value, variable_type)
+SELECT p.id, v.position, v.key, v.value, v.variable_type
+FROM pipelines p
+CROSS JOIN (SELECT 0 AS position, 'DEPLOY_ENV' AS key, 'staging' AS value, 'env_var' AS variable_type
+            UNION ALL SELECT 1, 'SERVICE', 'api', 'env_var'
+            UNION ALL SELECT 2, 'BUILD_NOTES', 'seeded by bench/run.sh', 'env_var'
+            UNION ALL SELECT 3, 'TRIGGER_PAYLOAD',
+                   '{"ref":"main","id":"$LISTED","variables":{"DEPLOY_ENV":"staging","SERVICE":"api","BUILD_NOTES":"seeded by bench/run.sh"}}',
+                   'file') v
+WHERE p.project_id = $LISTED;
+UPDATE projects SET last_pipeline_iid = $PIPELINES WHERE id = $LISTED;
+COMMIT;
+PRAGMA wal_checkpoint(TRUNCATE);
+SQL
+SEED_S=$(awk -v n="$(( $(date +%s%N) - t0 ))" 'BEGIN { printf "%.1f", n / 1e9 }')
+DB_MB=$(du -m "$DB" | cut -f1)
+
+# --- measure ----------------------------------------------------------------------------------
+# The access log of millions of requests is not kept (it would be gigabytes) unless --keep.
+if [ "$KEEP" = 1 ]; then SERVER_LOG="$TMP/server-load.log"; else SERVER_LOG=/dev/null; fi
+start_server
+sleep 1
+IDLE_KIB=$(status_kib VmRSS)
+( while kill -0 "$PID" 2>/dev/null; do status_kib VmRSS >>"$TMP/rss.log" 2>/dev/null || true; sleep 0.2; done ) &
+SAMPLER=$!
+
+export BENCH_DIR="$BENCH" BENCH_PAT="$PAT" BENCH_TRIGGER_TOKEN="$TRIGGER_TOKEN"
+RESULTS="$TMP/results.tsv"
+: >"$RESULTS"
+declare -A URL SCRIPT CONNS
+URL[liveness_c32]="$BASE/-/liveness";                           SCRIPT[liveness_c32]=get;     CONNS[liveness_c32]=32
+URL[liveness_c128]="$BASE/-/liveness";                          SCRIPT[liveness_c128]=get;    CONNS[liveness_c128]=128
+URL[trigger_c32]="$BASE/api/v4/projects/$HOT/trigger/pipeline"; SCRIPT[trigger_c32]=trigger;  CONNS[trigger_c32]=32
+URL[trigger_c128]="$BASE/api/v4/projects/$HOT/trigger/pipeline"; SCRIPT[trigger_c128]=trigger; CONNS[trigger_c128]=128
+URL[triggers_list]="$BASE/api/v4/projects/$LISTED/triggers";    SCRIPT[triggers_list]=get;    CONNS[triggers_list]=32
+URL[pipelines_list]="$BASE/api/v4/projects/$LISTED/pipelines";  SCRIPT[pipelines_list]=get;   CONNS[pipelines_list]=32
+SCENARIOS="liveness_c32 liveness_c128 trigger_c32 trigger_c128 triggers_list pipelines_list"
+
+# Sanity: each scenario's request succeeds once, and the list sizes are what we claim.
+[ "$(curl -fsS -H "PRIVATE-TOKEN: $PAT" "${URL[triggers_list]}" | jq length)" = 20 ]
+TOTAL=$(curl -fsS -D - -o /dev/null -H "PRIVATE-TOKEN: $PAT" "${URL[pipelines_list]}" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-total" { print $2 }')
+[ "$TOTAL" = "$PIPELINES" ] || { echo "bench: expected $PIPELINES pipelines, X-Total says $TOTAL" >&2; exit 1; }
+
+wrk_cmd() { # scenario seconds
+    echo "wrk -t2 -c${CONNS[$1]} -d${2}s -s bench/${SCRIPT[$1]}.lua ${URL[$1]}"
+}
+run_wrk() { # scenario seconds -> RESULT line
+    (cd "$ROOT" && wrk -t2 -c"${CONNS[$1]}" -d"${2}s" -s "bench/${SCRIPT[$1]}.lua" "${URL[$1]}") | grep '^RESULT'
+}
+
+say "warm-up (2 s per scenario, discarded)"
+for s in $SCENARIOS; do run_wrk "$s" 2 >/dev/null; done
+for run in $(seq 1 "$RUNS"); do
+    for s in $SCENARIOS; do
+        line=$(run_wrk "$s" "$DURATION")
+        say "run $run $s: ${line#RESULT }"
+        echo "$run $s $line" >>"$RESULTS"
+    done
+done
+PEAK_KIB=$(status_kib VmHWM)
+LOAD_MAX_KIB=$(sort -n "$TMP/rss.log" | tail -1)
+sleep 2
+AFTER_KIB=$(status_kib VmRSS)
+HOT_PIPELINES=$(curl -fsS -D - -o /dev/null -H "PRIVATE-TOKEN: $PAT" "$BASE/api/v4/projects/$HOT/pipelines" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-total" { print $2 }')
+stop_server
+INTEGRITY=$(sqlite3 "$DB" 'PRAGMA integrity_check')
+
+# --- report -----------------------------------------------------------------------------------
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+values() { grep " $1 RESULT" "$RESULTS" | field "$2"; }
+# Per run: the ceiling (a) is the better of the two liveness runs; each ratio uses its own run's (a).
+ceilings() {
+    for run in $(seq 1 "$RUNS"); do
+        a=$(grep "^$run liveness_c32 " "$RESULTS" | field rps)
+        b=$(grep "^$run liveness_c128 " "$RESULTS" | field rps)
+        awk -v a="$a" -v b="$b" 'BEGIN { print (a > b ? a : b) }'
+    done
+}
+ratios() {
+    for run in $(seq 1 "$RUNS"); do
+        c=$(ceilings | sed -n "${run}p")
+        v=$(grep "^$run $1 " "$RESULTS" | field rps)
+        awk -v v="$v" -v c="$c" 'BEGIN { printf "%.3f\n", v / c }'
+    done
+}
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+mkdir -p "$BENCH/results"
+OUT="$BENCH/results/pipelines-$PIPELINES.md"
+{
+    echo "## $(printf "%'d" "$PIPELINES" 2>/dev/null || echo "$PIPELINES") seeded pipelines"
+    echo
+    echo "Generated by \`bench/run.sh --pipelines $PIPELINES --runs $RUNS --duration $DURATION --log-level $LOG_LEVEL\`"
+    echo "on $(date -u '+%Y-%m-%d %H:%M UTC'), commit \`$(cd "$ROOT" && git rev-parse --short HEAD)$(cd "$ROOT" && git diff --quiet HEAD -- src || echo '+local changes')\`."
+    echo
+    echo "Machine: $(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)),"
+    echo "$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, Linux $(uname -r);"
+    echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg). wrk and the server share the same cores."
+    echo "$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), $(cd "$ROOT" && rustc --version), bundled SQLite $(grep -o 'SQLite [0-9.]*' "$TMP/server.log" | head -1 | cut -d' ' -f2),"
+    echo "\`synchronous = FULL\`, default configuration (2 HTTP workers = one per core, 4 read connections, log level \`$LOG_LEVEL\` to a file)."
+    echo
+    echo "Median of $RUNS runs of ${DURATION} s each (after a 2 s discarded warm-up per scenario)."
+    echo "Ratios compare with the liveness ceiling (a) = the better of the two liveness scenarios in the same run."
+    echo
+    echo "| scenario | connections | requests/s | ratio to (a) | p50 ms | p99 ms | errors |"
+    echo "|---|---:|---:|---:|---:|---:|---:|"
+    for s in $SCENARIOS; do
+        case $s in
+            liveness_c32|liveness_c128) name="(a) \`GET /-/liveness\`" ;;
+            trigger_c32|trigger_c128) name="(b) trigger call, JSON, 3 variables" ;;
+            triggers_list) name="(c) \`GET /projects/:id/triggers\` (20 items, PAT)" ;;
+            pipelines_list) name="(c) \`GET /projects/:id/pipelines\` (page 1 of $PIPELINES, PAT)" ;;
+        esac
+        printf '| %s | %s | %.0f | %s | %s | %s | %s |\n' "$name" "${CONNS[$s]}" \
+            "$(values "$s" rps | median)" "$(ratios "$s" | median)" \
+            "$(values "$s" p50_ms | median)" "$(values "$s" p99_ms | median)" \
+            "$(values "$s" errors | awk '{ t += $1 } END { print t " (all runs)" }')"
+    done
+    echo
+    echo "| resource | value |"
+    echo "|---|---|"
+    echo "| binary size (release) | $(mib "$(( $(stat -c %s "$BIN") / 1024 ))") MiB |"
+    echo "| process start → first successful request (${PIPELINES} pipelines in the file) | ${READY_MS} ms |"
+    echo "| RSS idle after start | $(mib "$IDLE_KIB") MiB |"
+    echo "| RSS peak (VmHWM, whole run) | $(mib "$PEAK_KIB") MiB |"
+    echo "| RSS highest sample under load (every 200 ms) | $(mib "$LOAD_MAX_KIB") MiB |"
+    echo "| RSS idle 2 s after the load | $(mib "$AFTER_KIB") MiB |"
+    echo "| database file after the seed | ${DB_MB} MiB (bulk seed took ${SEED_S} s) |"
+    echo "| pipelines created by the trigger runs (other project) | ${HOT_PIPELINES} |"
+    echo "| \`PRAGMA integrity_check\` after the run | ${INTEGRITY} |"
+    echo
+    echo "Per-run figures (requests/s, p50 ms, p99 ms, errors):"
+    echo
+    echo '```'
+    awk '{ printf "run %s %-15s", $1, $2; for (i = 3; i <= NF; i++) if ($i ~ /^(rps|p50_ms|p99_ms|errors)=/) printf " %s", $i; print "" }' "$RESULTS"
+    echo '```'
+    echo
+    echo "Commands (per run, in this order; \`bench/get.lua\` sends \`PRIVATE-TOKEN\` for the list routes):"
+    echo
+    echo '```'
+    for s in $SCENARIOS; do wrk_cmd "$s" "$DURATION"; done
+    echo '```'
+    echo
+} >"$OUT"
+say "wrote $OUT"
+
+write_report
+cat "$OUT"
