@@ -12,7 +12,7 @@
 #
 # Each invocation writes bench/results/pipelines-N.md and then rebuilds BENCHMARKS.md from
 # bench/analysis.md (the hand-written findings) plus every bench/results/*.md.
-# Needs: cargo, curl, jq, sqlite3 (for the bulk seed) and wrk (installed with apt-get if missing).
+# Needs: cargo; curl, jq, sqlite3 (for the bulk seed) and wrk are installed with apt-get if missing.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -49,12 +49,14 @@ write_report() {
 }
 if [ "$REPORT_ONLY" = 1 ]; then write_report; exit 0; fi
 
-for tool in curl jq sqlite3; do
-    command -v "$tool" >/dev/null || { echo "bench: $tool is required" >&2; exit 1; }
+missing=()
+for tool in curl jq sqlite3 wrk; do
+    command -v "$tool" >/dev/null || missing+=("$tool")
 done
-if ! command -v wrk >/dev/null; then
-    say "installing wrk"
-    apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
+if ((${#missing[@]})); then
+    say "installing ${missing[*]}"
+    apt-get install -y "${missing[@]}" >/dev/null 2>&1 \
+        || { apt-get update >/dev/null && apt-get install -y "${missing[@]}" >/dev/null; }
 fi
 
 if [ "$BUILD" = 1 ]; then
