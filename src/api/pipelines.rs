@@ -414,17 +414,8 @@ async fn cancel(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
-    let (pa, row) = for_write(&state, &caller, path.into_inner(), AccessLevel::Developer).await?;
-    let (pid, id, now) = (pa.project.id, row.id, model::now());
-    let row = state
-        .db
-        .write(move |c| {
-            store::cancel(c, id, &now)?;
-            store::find(c, pid, id)?.ok_or(ApiError::RecordNotFound)
-        })
-        .await?;
-    let base = pagination::base_url(&req, &state);
-    Ok(HttpResponse::Ok().json(Pipeline::new(&row, &pa.project, &base)))
+    let row = transition(&caller, &req, &state, path.into_inner(), store::cancel).await?;
+    Ok(HttpResponse::Ok().json(row))
 }
 
 /// `POST /projects/:id/pipelines/:pipeline_id/retry`: a failed or canceled pipeline goes back to
@@ -435,17 +426,28 @@ async fn retry(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
-    let (pa, row) = for_write(&state, &caller, path.into_inner(), AccessLevel::Developer).await?;
+    let row = transition(&caller, &req, &state, path.into_inner(), store::retry).await?;
+    Ok(HttpResponse::Created().json(row))
+}
+
+/// Applies a status change (Developer+) in one write and returns the pipeline as it now is.
+async fn transition(
+    caller: &Caller,
+    req: &HttpRequest,
+    state: &AppState,
+    path: (String, String),
+    change: fn(&rusqlite::Connection, i64, &str) -> rusqlite::Result<bool>,
+) -> ApiResult<Pipeline> {
+    let (pa, row) = for_write(state, caller, path, AccessLevel::Developer).await?;
     let (pid, id, now) = (pa.project.id, row.id, model::now());
     let row = state
         .db
         .write(move |c| {
-            store::retry(c, id, &now)?;
+            change(c, id, &now)?;
             store::find(c, pid, id)?.ok_or(ApiError::RecordNotFound)
         })
         .await?;
-    let base = pagination::base_url(&req, &state);
-    Ok(HttpResponse::Created().json(Pipeline::new(&row, &pa.project, &base)))
+    Ok(Pipeline::new(&row, &pa.project, &pagination::base_url(req, state)))
 }
 
 /// `DELETE /projects/:id/pipelines/:pipeline_id`: Owner or admin; its variables go with it.
