@@ -76,12 +76,13 @@ pub fn list(
         .query_row(params![project_id, query], |r| r.get(0))?;
     let sql = format!(
         "SELECT {}, m.access_level, m.created_at FROM members m JOIN users ON users.id = m.user_id
-         WHERE {filter} ORDER BY m.user_id LIMIT ?3 OFFSET ?4",
-        UserRow::COLUMNS
+         WHERE {filter} ORDER BY m.user_id {} OFFSET ?3",
+        UserRow::COLUMNS,
+        super::limit_clause(limit)
     );
     let rows = conn
         .prepare_cached(&sql)?
-        .query_map(params![project_id, query, limit, offset], |r| {
+        .query_map(params![project_id, query, offset], |r| {
             Ok(MemberRow { user: UserRow::from_row(r)?, access_level: r.get(7)?, created_at: r.get(8)? })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -183,6 +183,13 @@ where
     actix_web::web::block(f).await?
 }
 
+/// `LIMIT <n>` for a list query. The limit (a page size, always an integer) is written into the
+/// SQL rather than bound: SQLite re-prepares a statement on every execution whose `LIMIT` is a
+/// bound parameter, which made each list request re-parse its query. `OFFSET` stays bound.
+pub fn limit_clause(limit: i64) -> String {
+    format!("LIMIT {limit}")
+}
+
 /// Per-connection settings for the writer (and for the admin commands' connections).
 pub fn configure(conn: &Connection, cfg: &DatabaseConfig) -> rusqlite::Result<()> {
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);

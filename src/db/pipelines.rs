@@ -350,12 +350,11 @@ pub fn list(
         .prepare_cached(&format!("SELECT COUNT(*) FROM pipelines p{join} WHERE {filter}"))?
         .query_row(params_from_iter(&args), |r| r.get(0))?;
     let dir = if f.descending { "DESC" } else { "ASC" };
-    // The limit (an integer) is written into the SQL: SQLite re-plans a statement on every
-    // execution whose `LIMIT` is a bound parameter.
     args.push(SqlValue::Integer(offset));
     let sql = format!(
-        "{SELECT} WHERE {filter} ORDER BY {} {dir}, p.id {dir} LIMIT {limit} OFFSET ?{}",
+        "{SELECT} WHERE {filter} ORDER BY {} {dir}, p.id {dir} {} OFFSET ?{}",
         f.order_by.column(),
+        super::limit_clause(limit),
         args.len()
     );
     let rows = conn

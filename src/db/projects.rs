@@ -230,11 +230,11 @@ pub fn list(
         .query_row(filter_params, |r| r.get(0))?;
     let dir = if f.descending { "DESC" } else { "ASC" };
     let sql = format!(
-        "{VIEW_SELECT} WHERE {filter} ORDER BY {col} {dir}, p.id {dir} LIMIT :limit OFFSET :offset",
-        col = f.order.column()
+        "{VIEW_SELECT} WHERE {filter} ORDER BY {col} {dir}, p.id {dir} {limit} OFFSET :offset",
+        col = f.order.column(),
+        limit = super::limit_clause(limit)
     );
     let mut all: Vec<(&str, &dyn rusqlite::ToSql)> = filter_params.to_vec();
-    all.push((":limit", &limit));
     all.push((":offset", &offset));
     let rows = conn
         .prepare_cached(&sql)?

@@ -211,11 +211,14 @@ pub fn list(
     let total: i64 = conn
         .prepare_cached(&format!("SELECT COUNT(*) FROM refs WHERE {filter}"))?
         .query_row(params![project_id, kind, mode, term], |r| r.get(0))?;
-    let sql =
-        format!("SELECT {COLUMNS} FROM refs WHERE {filter} ORDER BY {} LIMIT ?5 OFFSET ?6", order.sql());
+    let sql = format!(
+        "SELECT {COLUMNS} FROM refs WHERE {filter} ORDER BY {} {} OFFSET ?5",
+        order.sql(),
+        super::limit_clause(limit)
+    );
     let rows = conn
         .prepare_cached(&sql)?
-        .query_map(params![project_id, kind, mode, term, limit, offset], RefRow::from_row)?
+        .query_map(params![project_id, kind, mode, term, offset], RefRow::from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok((rows, total))
 }

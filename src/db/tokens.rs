@@ -103,14 +103,12 @@ pub fn list(
         .prepare_cached(&format!("SELECT COUNT(*) FROM personal_access_tokens t WHERE {filter}"))?
         .query_row(args, |r| r.get(0))?;
     let sql = format!(
-        "SELECT {COLUMNS} FROM personal_access_tokens t WHERE {filter} ORDER BY t.id LIMIT ?6 OFFSET ?7"
+        "SELECT {COLUMNS} FROM personal_access_tokens t WHERE {filter} ORDER BY t.id {} OFFSET ?6",
+        super::limit_clause(limit)
     );
     let rows = conn
         .prepare_cached(&sql)?
-        .query_map(
-            params![f.user_id, f.revoked, f.active, f.search, today, limit, offset],
-            TokenRow::from_row,
-        )?
+        .query_map(params![f.user_id, f.revoked, f.active, f.search, today, offset], TokenRow::from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok((rows, total))
 }

@@ -60,8 +60,6 @@ pub fn find(conn: &Connection, project_id: i64, id: i64) -> rusqlite::Result<Opt
 }
 
 /// A page of a project's triggers ordered by id ascending, with the project's trigger count.
-/// The limit is written into the SQL: SQLite re-plans a statement each time a bound `LIMIT`
-/// changes binding, which made every list request re-parse its query.
 pub fn list(
     conn: &Connection,
     project_id: i64,
@@ -71,8 +69,9 @@ pub fn list(
     let total = count(conn, project_id)?;
     let rows = conn
         .prepare_cached(&format!(
-            "{} WHERE t.project_id = ?1 ORDER BY t.id LIMIT {limit} OFFSET ?2",
-            select()
+            "{} WHERE t.project_id = ?1 ORDER BY t.id {} OFFSET ?2",
+            select(),
+            super::limit_clause(limit)
         ))?
         .query_map(params![project_id, offset], TriggerRow::from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -104,10 +104,14 @@ pub fn list(
     let total: i64 = conn
         .prepare_cached(&format!("SELECT COUNT(*) FROM users WHERE {filter}"))?
         .query_row(params![username, search, active_only, blocked_only], |r| r.get(0))?;
-    let sql = format!("SELECT {} FROM users WHERE {filter} ORDER BY id LIMIT ?5 OFFSET ?6", UserRow::COLUMNS);
+    let sql = format!(
+        "SELECT {} FROM users WHERE {filter} ORDER BY id {} OFFSET ?5",
+        UserRow::COLUMNS,
+        super::limit_clause(limit)
+    );
     let rows = conn
         .prepare_cached(&sql)?
-        .query_map(params![username, search, active_only, blocked_only, limit, offset], UserRow::from_row)?
+        .query_map(params![username, search, active_only, blocked_only, offset], UserRow::from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok((rows, total))
 }
