@@ -70,6 +70,25 @@ impl Params {
         self.string(key)?.ok_or_else(|| ApiError::missing(key))
     }
 
+    /// `{"error":"a is missing, b is missing"}` for every absent key, all at once as Grape
+    /// reports them.
+    pub fn check_present(&self, keys: &[&str]) -> ApiResult<()> {
+        let missing: Vec<String> =
+            keys.iter().filter(|k| self.get(k).is_none()).map(|k| format!("{k} is missing")).collect();
+        if missing.is_empty() { Ok(()) } else { Err(ApiError::Param(missing.join(", "))) }
+    }
+
+    /// Several required strings: a present non-string is `<key> is invalid`, and every absent
+    /// key is reported together (see [`Params::check_present`]).
+    pub fn required_strings<const N: usize>(&self, keys: [&str; N]) -> ApiResult<[String; N]> {
+        let mut values = Vec::with_capacity(N);
+        for key in keys {
+            values.push(self.string(key)?.unwrap_or_default());
+        }
+        self.check_present(&keys)?;
+        values.try_into().map_err(|_| ApiError::Internal("required_strings: length mismatch".into()))
+    }
+
     /// A required, non-blank string: blank → `<key> is empty`.
     pub fn required_nonblank(&self, key: &str) -> ApiResult<String> {
         let s = self.required_string(key)?;

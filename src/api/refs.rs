@@ -119,19 +119,6 @@ fn bad_request(text: impl Into<String>) -> ApiError {
     ApiError::message(StatusCode::BAD_REQUEST, text)
 }
 
-/// Every missing required parameter at once, as Grape reports them.
-fn require_all(params: &Params, keys: &[&str]) -> ApiResult<Vec<String>> {
-    let mut values = Vec::new();
-    let mut missing = Vec::new();
-    for key in keys {
-        match params.string(key)? {
-            Some(v) => values.push(v),
-            None => missing.push(format!("{key} is missing")),
-        }
-    }
-    if missing.is_empty() { Ok(values) } else { Err(ApiError::Param(missing.join(", "))) }
-}
-
 /// The SHA a `ref` parameter names: a full SHA as given (lowercased), else a branch or tag.
 fn resolve_target(c: &rusqlite::Connection, project_id: i64, r: &str) -> rusqlite::Result<Option<String>> {
     if refs::is_full_sha(r) {
@@ -222,8 +209,7 @@ async fn create_branch(
     params: Params,
 ) -> ApiResult<HttpResponse> {
     let pa = writable(&state, &caller, &path).await?;
-    let values = require_all(&params, &["branch", "ref"])?;
-    let (name, target) = (values[0].clone(), values[1].clone());
+    let [name, target] = params.required_strings(["branch", "ref"])?;
     if !refs::valid_ref_name(&name) {
         return Err(bad_request("Branch name is invalid"));
     }
@@ -311,8 +297,7 @@ async fn create_tag(
     params: Params,
 ) -> ApiResult<HttpResponse> {
     let pa = writable(&state, &caller, &path).await?;
-    let values = require_all(&params, &["tag_name", "ref"])?;
-    let (name, target) = (values[0].clone(), values[1].clone());
+    let [name, target] = params.required_strings(["tag_name", "ref"])?;
     let message = params.string("message")?.map(|m| m.trim().to_string()).filter(|m| !m.is_empty());
     if !refs::valid_ref_name(&name) {
         return Err(bad_request("Tag name invalid"));

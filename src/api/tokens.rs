@@ -87,14 +87,7 @@ async fn create(
     let user_id = super::access::path_id(&path, "user_id")?;
     // Grape reports every missing required parameter at once.
     let name = params.string("name")?;
-    let missing: Vec<String> = [("name", name.is_none()), ("scopes", params.get("scopes").is_none())]
-        .iter()
-        .filter(|(_, absent)| *absent)
-        .map(|(key, _)| format!("{key} is missing"))
-        .collect();
-    if !missing.is_empty() {
-        return Err(ApiError::Param(missing.join(", ")));
-    }
+    params.check_present(&["name", "scopes"])?;
     let name = name.unwrap_or_default().trim().to_string();
     let scopes = scopes_param(&params)?;
     let expires_at = match params.string("expires_at")?.filter(|s| !s.trim().is_empty()) {
