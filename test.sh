@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, the Rust unit and integration tests, then the
-# real-client suites against the release binary. Client suites whose toolchain is missing are
-# an error, not a skip: .ci/run installs them (see there for the packages).
+# real-client suites against the release binary. It passes on a bare machine of the project's
+# kind: tests/install-tools.sh installs whatever a suite needs and is missing (Debian packages,
+# rustfmt, clippy). A suite whose toolchain cannot be installed is an error, not a skip.
 set -euo pipefail
 cd "$(dirname "$0")"
+
+echo "== tools";                         tests/install-tools.sh
 
 echo "== cargo fmt --check";             cargo fmt --check
 echo "== cargo clippy";                  cargo clippy --all-targets -- -D warnings
