@@ -190,6 +190,52 @@ mod tests {
     }
 
     #[test]
+    fn times_without_a_utc_equivalent_in_years_1_to_9999_do_not_parse() {
+        for bad in [
+            "9999-12-31T23:59:59-01:00",
+            "9999-12-31T23:59:59.999-0001",
+            "0001-01-01T00:00:00+01:00",
+            "0000-06-01",
+            "-0001-01-01T00:00:00Z",
+            "+10000-01-01T00:00:00Z",
+        ] {
+            assert!(parse_datetime(bad).is_none(), "{bad} should not parse");
+        }
+        for bad in ["0000-01-01", "-0001-01-01", "+10000-01-01"] {
+            assert!(parse_date(bad).is_none(), "{bad} should not parse");
+        }
+        let last = parse_datetime("9999-12-31T22:59:59-01:00").unwrap();
+        assert_eq!(format_ts(last), "9999-12-31T23:59:59.000Z");
+        assert_eq!(
+            parse_datetime("0001-01-01T01:00:00+01:00").map(format_ts).unwrap(),
+            "0001-01-01T00:00:00.000Z"
+        );
+    }
+
+    #[test]
+    fn odd_input_never_panics_the_parser() {
+        for odd in [
+            "2050-01-01Tä+01",
+            "2050-01-01T+",
+            "2050-01-01T-",
+            "2050-01-01T12:00:00+99:99",
+            "2050-01-01T12:00:00-9",
+            "2050-01-01 12:00:00+ä",
+            "ä-ö-üTx",
+            "T",
+            " ",
+        ] {
+            let _ = parse_datetime(odd);
+        }
+    }
+
+    #[test]
+    fn formatting_saturates_instead_of_overflowing() {
+        let t = PrimitiveDateTime::MAX.assume_offset(UtcOffset::from_hms(-1, 0, 0).unwrap());
+        assert_eq!(format_ts(t), "9999-12-31T23:59:59.999Z");
+    }
+
+    #[test]
     fn a_basic_offset_is_applied() {
         let t = parse_datetime("1990-01-12T00:00:48-0600").unwrap();
         assert_eq!(format_ts(t), "1990-01-12T06:00:48.000Z");
