@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use rusqlite::{Connection, TransactionBehavior};
 
+use crate::api::limits;
 use crate::config::Config;
 use crate::db::{self, sync_dir, tokens, users};
 use crate::{auth, model};
@@ -75,6 +76,7 @@ pub fn main() -> ExitCode {
         }
     };
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(&config.log.level)).init();
+    crate::api::panic_guard::install_panic_hook();
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config),
         Command::CreateUser { username, email, name, password, admin } => {
@@ -125,8 +127,14 @@ fn create_user(
     password: Option<&str>,
     admin: bool,
 ) -> Result<(), String> {
+    check_len("username", username, limits::USERNAME)?;
+    check_len("email", email, limits::EMAIL)?;
+    check_len("name", name.unwrap_or(username), limits::USER_NAME)?;
+    check_len("password", password.unwrap_or_default(), limits::PASSWORD)?;
     let hash = match password {
-        Some(p) if p.chars().count() < 8 => return Err("the password must have at least 8 characters".into()),
+        Some(p) if p.chars().count() < limits::PASSWORD_MIN => {
+            return Err(format!("the password must have at least {} characters", limits::PASSWORD_MIN));
+        }
         Some(p) => Some(auth::hash_password(p).map_err(|e| e.to_string())?),
         None => None,
     };
@@ -155,6 +163,11 @@ fn create_user(
     Ok(())
 }
 
+/// The API's length limits apply to the admin commands too.
+fn check_len(field: &str, value: &str, limit: limits::Limit) -> Result<(), String> {
+    limit.error(value).map_or(Ok(()), |e| Err(format!("{field} {e}")))
+}
+
 fn create_token(
     config: &Config,
     username: &str,
@@ -167,9 +180,14 @@ fn create_token(
     if scopes.is_empty() || scopes.iter().any(|s| s != "api" && s != "read_api") {
         return Err("scopes must be a comma-separated list of api and read_api".into());
     }
-    if let Some(e) = expires_at {
-        model::parse_date(e).ok_or("expires_at must be a date, YYYY-MM-DD")?;
-    }
+    let expires_at = match expires_at {
+        Some(e) => {
+            Some(model::format_date(model::parse_date(e).ok_or("expires_at must be a date, YYYY-MM-DD")?))
+        }
+        None => None,
+    };
+    let expires_at = expires_at.as_deref();
+    check_len("name", name, limits::TOKEN_NAME)?;
     let mut conn = open(config)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| e.to_string())?;
     let user = users::find_by_username(&tx, username).map_err(|e| e.to_string())?.ok_or("no such user")?;

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{Compress, DefaultHeaders, Logger};
+use actix_web::middleware::{Compress, DefaultHeaders, Logger, from_fn};
 use actix_web::{App, HttpServer, web};
 
 use crate::config::Config;
@@ -31,6 +31,13 @@ pub enum StartupError {
     #[error("cannot listen: {0}")]
     Listen(#[from] std::io::Error),
 }
+
+/// Headers on every response (names in lower case). The panic guard adds them to its 500 too.
+pub const RESPONSE_HEADERS: &[(&str, &str)] = &[
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "SAMEORIGIN"),
+    ("cache-control", "no-store"),
+];
 
 /// Opens the database (creating and bootstrapping it on first start) and builds the HTTP
 /// server on an already-bound listener. The server runs when the returned future is awaited.
@@ -55,13 +62,10 @@ pub fn build(config: Config, listener: TcpListener) -> Result<Server, StartupErr
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            // Innermost: a panicking handler still gets the headers, compression and access log.
+            .wrap(from_fn(api::panic_guard::catch_panics))
             .wrap(Compress::default())
-            .wrap(
-                DefaultHeaders::new()
-                    .add(("X-Content-Type-Options", "nosniff"))
-                    .add(("X-Frame-Options", "SAMEORIGIN"))
-                    .add(("Cache-Control", "no-store")),
-            )
+            .wrap(RESPONSE_HEADERS.iter().fold(DefaultHeaders::new(), |h, pair| h.add(*pair)))
             .wrap(access_log())
             .configure(api::configure)
             .default_service(web::to(api::no_route))

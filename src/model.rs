@@ -55,9 +55,21 @@ impl Visibility {
     }
 }
 
+/// The years a timestamp from input may have: four digits, as the stored format and GitLab's
+/// JSON write them. Anything outside is `<param> is invalid`, never an overflow.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
+
 /// Formats a time as GitLab does: `2016-01-07T09:53:58.235Z` (UTC, milliseconds).
+///
+/// Times from input arrive already in UTC (see [`parse_datetime`]); a time that has no UTC
+/// equivalent (an offset pushing it past year 9999) saturates to the nearest representable one
+/// instead of panicking as `to_offset` would.
 pub fn format_ts(t: OffsetDateTime) -> String {
-    let t = t.to_offset(UtcOffset::UTC);
+    let t = t.checked_to_offset(UtcOffset::UTC).unwrap_or(if t.year() > 0 {
+        PrimitiveDateTime::MAX.assume_utc()
+    } else {
+        PrimitiveDateTime::MIN.assume_utc()
+    });
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
         t.year(),
@@ -85,15 +97,25 @@ pub fn format_date(d: Date) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
-/// Parses a date `YYYY-MM-DD`.
+/// Parses a date `YYYY-MM-DD` with a year in [`YEARS`].
 pub fn parse_date(s: &str) -> Option<Date> {
-    Date::parse(s.trim(), format_description!("[year]-[month]-[day]")).ok()
+    Date::parse(s.trim(), format_description!("[year]-[month]-[day]"))
+        .ok()
+        .filter(|d| YEARS.contains(&d.year()))
 }
 
 /// Parses an ISO-8601 date-time as clients send it: RFC 3339 (`2026-01-02T03:04:05.678Z`,
 /// `…+02:00`), a basic offset (`1990-01-12T00:00:48-0600`), no offset (taken as UTC), or a bare
-/// date (midnight UTC). Anything else (`01/01/2050`, `2308`, `abc`) is `None`.
+/// date (midnight UTC). Anything else (`01/01/2050`, `2308`, `abc`) is `None`, and so is a time
+/// whose UTC equivalent falls outside years 1–9999 (`9999-12-31T23:59:59-01:00`). The result is
+/// always in UTC, so later arithmetic and formatting cannot overflow.
 pub fn parse_datetime(s: &str) -> Option<OffsetDateTime> {
+    parse_datetime_any_offset(s)
+        .and_then(|t| t.checked_to_offset(UtcOffset::UTC))
+        .filter(|t| YEARS.contains(&t.year()))
+}
+
+fn parse_datetime_any_offset(s: &str) -> Option<OffsetDateTime> {
     let s = s.trim();
     if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
         return Some(t);
@@ -165,6 +187,52 @@ mod tests {
         for bad in ["abc", "01/01/2050", "25/26/27", "2308", "", "2050-13-01", "2050-01-01T25:00:00Z"] {
             assert!(parse_datetime(bad).is_none(), "{bad} should not parse");
         }
+    }
+
+    #[test]
+    fn times_without_a_utc_equivalent_in_years_1_to_9999_do_not_parse() {
+        for bad in [
+            "9999-12-31T23:59:59-01:00",
+            "9999-12-31T23:59:59.999-0001",
+            "0001-01-01T00:00:00+01:00",
+            "0000-06-01",
+            "-0001-01-01T00:00:00Z",
+            "+10000-01-01T00:00:00Z",
+        ] {
+            assert!(parse_datetime(bad).is_none(), "{bad} should not parse");
+        }
+        for bad in ["0000-01-01", "-0001-01-01", "+10000-01-01"] {
+            assert!(parse_date(bad).is_none(), "{bad} should not parse");
+        }
+        let last = parse_datetime("9999-12-31T22:59:59-01:00").unwrap();
+        assert_eq!(format_ts(last), "9999-12-31T23:59:59.000Z");
+        assert_eq!(
+            parse_datetime("0001-01-01T01:00:00+01:00").map(format_ts).unwrap(),
+            "0001-01-01T00:00:00.000Z"
+        );
+    }
+
+    #[test]
+    fn odd_input_never_panics_the_parser() {
+        for odd in [
+            "2050-01-01Tä+01",
+            "2050-01-01T+",
+            "2050-01-01T-",
+            "2050-01-01T12:00:00+99:99",
+            "2050-01-01T12:00:00-9",
+            "2050-01-01 12:00:00+ä",
+            "ä-ö-üTx",
+            "T",
+            " ",
+        ] {
+            let _ = parse_datetime(odd);
+        }
+    }
+
+    #[test]
+    fn formatting_saturates_instead_of_overflowing() {
+        let t = PrimitiveDateTime::MAX.assume_offset(UtcOffset::from_hms(-1, 0, 0).unwrap());
+        assert_eq!(format_ts(t), "9999-12-31T23:59:59.999Z");
     }
 
     #[test]

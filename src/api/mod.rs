@@ -4,8 +4,10 @@
 pub mod access;
 pub mod entities;
 pub mod health;
+pub mod limits;
 pub mod members;
 pub mod pagination;
+pub mod panic_guard;
 pub mod params;
 pub mod pipelines;
 pub mod projects;

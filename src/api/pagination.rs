@@ -39,9 +39,10 @@ impl Page {
         self.per_page
     }
 
-    /// SQL `OFFSET` (saturating: an absurd page number just gives an empty page).
+    /// SQL `OFFSET` (saturating: an absurd page number such as `i64::MAX` just gives an empty
+    /// page, never an overflow).
     pub fn offset(&self) -> i64 {
-        (self.page - 1).saturating_mul(self.per_page)
+        self.page.saturating_sub(1).max(0).saturating_mul(self.per_page.max(0))
     }
 
     /// Rejects `pagination=keyset`, as GitLab does for resources without keyset support.
@@ -94,9 +95,11 @@ pub fn respond<T: Serialize>(
     total: i64,
     items: &[T],
 ) -> HttpResponse {
-    let total_pages = ((total + page.per_page - 1) / page.per_page).max(1);
-    let next = (page.page < total_pages).then_some(page.page + 1);
-    let prev = (page.page > 1).then(|| (page.page - 1).min(total_pages));
+    // Checked arithmetic: `page` may be anything up to `i64::MAX` (an empty page past the end).
+    let per_page = page.per_page.max(1);
+    let total_pages = (total.max(0) / per_page + i64::from(total.max(0) % per_page != 0)).max(1);
+    let next = page.page.checked_add(1).filter(|_| page.page < total_pages);
+    let prev = page.page.checked_sub(1).filter(|p| *p >= 1).map(|p| p.min(total_pages));
     let link_to = |n: i64| page_url(req, state, n, page.per_page);
     let mut links = Vec::new();
     if let Some(p) = prev {
@@ -119,15 +122,47 @@ pub fn respond<T: Serialize>(
         .json(items)
 }
 
-/// The request's URL on the external base, its query kept but `page` / `per_page` replaced.
+/// Query parameters that carry a credential: never copied into a response (a `Link` header is
+/// logged by proxies, cached, and shown by clients). Compared case-insensitively.
+pub const CREDENTIAL_PARAMS: &[&str] = &["private_token", "access_token", "job_token", "token"];
+
+/// True for a query key that carries a credential (see [`CREDENTIAL_PARAMS`]).
+pub fn is_credential_param(key: &str) -> bool {
+    CREDENTIAL_PARAMS.iter().any(|c| c.eq_ignore_ascii_case(key))
+}
+
+/// The request's URL on the external base, its query kept but `page` / `per_page` replaced and
+/// every credential ([`CREDENTIAL_PARAMS`]) dropped.
 fn page_url(req: &HttpRequest, state: &AppState, page: i64, per_page: i64) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
     for (k, v) in form_urlencoded::parse(req.query_string().as_bytes()) {
-        if k != "page" && k != "per_page" {
+        if k != "page" && k != "per_page" && !is_credential_param(&k) {
             query.append_pair(&k, &v);
         }
     }
     query.append_pair("page", &page.to_string());
     query.append_pair("per_page", &per_page.to_string());
     format!("{}{}?{}", base_url(req, state), req.uri().path(), query.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_absurd_page_number_saturates_instead_of_overflowing() {
+        assert_eq!(Page { page: i64::MAX, per_page: 100 }.offset(), i64::MAX);
+        assert_eq!(Page { page: 1, per_page: 100 }.offset(), 0);
+        assert_eq!(Page { page: 3, per_page: 20 }.offset(), 40);
+    }
+
+    #[test]
+    fn credential_keys_are_recognised_in_any_case() {
+        for key in ["private_token", "PRIVATE_TOKEN", "access_token", "job_token", "token"] {
+            assert!(is_credential_param(key), "{key}");
+        }
+        for key in ["search", "tokens", "page", "token_name"] {
+            assert!(!is_credential_param(key), "{key}");
+        }
+    }
 }

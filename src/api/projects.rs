@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
 
 use super::access;
+use super::limits;
 use super::pagination::{self, Page};
 use super::params::Params;
 use crate::auth::{Caller, MaybeCaller};
@@ -29,8 +30,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 const VISIBILITIES: &[&str] = &["private", "internal", "public"];
 const DEFAULT_BRANCH: &str = "main";
-const MAX_NAME: usize = 255;
-const MAX_DESCRIPTION: usize = 2000;
 
 const PATH_FORMAT: &str = "can contain only letters, digits, '_', '-' and '.'. Cannot start with '-', \
                            end in '.git' or end in '.atom'";
@@ -440,10 +439,6 @@ impl Errors {
     }
 }
 
-fn too_long(max: usize) -> String {
-    format!("is too long (maximum is {max} characters)")
-}
-
 /// GitLab's project name rule: letters, digits, emoji, `_`, `.`, `+`, dashes, spaces; starting
 /// with a letter, digit, emoji or `_`.
 fn name_errors(name: &str) -> Vec<String> {
@@ -458,9 +453,7 @@ fn name_errors(name: &str) -> Vec<String> {
     if !first_ok || !rest_ok {
         out.push(NAME_FORMAT.into());
     }
-    if name.chars().count() > MAX_NAME {
-        out.push(too_long(MAX_NAME));
-    }
+    out.extend(limits::PROJECT_NAME.error(name));
     out
 }
 
@@ -482,14 +475,12 @@ fn path_errors(path: &str) -> Vec<String> {
     if charset_ok && (edges || doubled) {
         out.push(PATH_SPECIAL.into());
     }
-    if chars.len() > MAX_NAME {
-        out.push(too_long(MAX_NAME));
-    }
+    out.extend(limits::PROJECT_PATH.error(path));
     out
 }
 
 fn description_errors(description: &str) -> Vec<String> {
-    if description.chars().count() > MAX_DESCRIPTION { vec![too_long(MAX_DESCRIPTION)] } else { Vec::new() }
+    limits::PROJECT_DESCRIPTION.error(description).into_iter().collect()
 }
 
 /// A branch name git would accept (`git check-ref-format --branch`, simplified).
@@ -497,8 +488,10 @@ fn branch_errors(branch: &str) -> Vec<String> {
     let bad_char = |c: char| {
         c.is_control() || c.is_whitespace() || matches!(c, '~' | '^' | ':' | '?' | '*' | '[' | '\\')
     };
+    if let Some(too_long) = limits::REF_NAME.error(branch) {
+        return vec![too_long];
+    }
     let ok = !branch.is_empty()
-        && branch.len() <= 255
         && !branch.starts_with(['-', '/', '.'])
         && !branch.ends_with(['/', '.'])
         && !branch.ends_with(".lock")

@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::access::{self, ProjectAccess};
+use super::limits;
 use super::pagination::{self, Page};
 use super::params::Params;
 use crate::auth::{Caller, MaybeCaller};
@@ -210,6 +211,8 @@ async fn create_branch(
 ) -> ApiResult<HttpResponse> {
     let pa = writable(&state, &caller, &path).await?;
     let [name, target] = params.required_strings(["branch", "ref"])?;
+    limits::REF_NAME.check("branch", &name)?;
+    limits::REF_NAME.check("ref", &target)?;
     if !refs::valid_ref_name(&name) {
         return Err(bad_request("Branch name is invalid"));
     }
@@ -299,6 +302,9 @@ async fn create_tag(
     let pa = writable(&state, &caller, &path).await?;
     let [name, target] = params.required_strings(["tag_name", "ref"])?;
     let message = params.string("message")?.map(|m| m.trim().to_string()).filter(|m| !m.is_empty());
+    limits::REF_NAME.check("tag_name", &name)?;
+    limits::REF_NAME.check("ref", &target)?;
+    limits::TAG_MESSAGE.check_opt("message", message.as_deref())?;
     if !refs::valid_ref_name(&name) {
         return Err(bad_request("Tag name invalid"));
     }

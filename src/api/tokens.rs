@@ -16,7 +16,6 @@ use crate::state::AppState;
 
 /// The scopes triggerd knows.
 const SCOPES: &[&str] = &["api", "read_api"];
-const MAX_NAME: usize = 255;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // `self` is registered before `{id}` so it is not read as an id.
@@ -103,9 +102,7 @@ async fn create(
     if name.is_empty() {
         return Err(ApiError::validation("name", "can't be blank"));
     }
-    if name.chars().count() > MAX_NAME {
-        return Err(ApiError::validation("name", format!("is too long (maximum is {MAX_NAME} characters)")));
-    }
+    super::limits::TOKEN_NAME.check("name", &name)?;
     let secret = auth::new_personal_access_token()?;
     let digest = auth::digest(&secret);
     let now = model::now();

@@ -28,11 +28,6 @@ use crate::state::AppState;
 /// Name of the file variable that carries the request's parameters.
 const PAYLOAD_VARIABLE: &str = "TRIGGER_PAYLOAD";
 
-/// Parameters left out of `TRIGGER_PAYLOAD`. GitLab hides only `token`; we also hide the
-/// credential parameters a client might add to the query string, so no secret lands in a
-/// pipeline variable.
-const HIDDEN_PARAMS: &[&str] = &["token", "private_token", "access_token", "job_token"];
-
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/projects/{id}/trigger/pipeline").route(web::post().to(trigger))).service(
         resource("/projects/{id}/ref/{ref:.+}/trigger/pipeline").route(web::post().to(trigger_with_ref)),
@@ -175,7 +170,9 @@ fn user_variables(params: &Params, limits: &LimitsConfig) -> ApiResult<Vec<(Stri
 fn trigger_payload(map: &Map<String, Value>, id: &str, path_ref: Option<&str>) -> String {
     let mut out = Map::with_capacity(map.len() + 2);
     for (k, v) in map {
-        if !HIDDEN_PARAMS.contains(&k.as_str()) {
+        // GitLab hides only `token`; we hide every credential parameter a client might add
+        // (`private_token`, …), so no secret lands in a pipeline variable.
+        if !pagination::is_credential_param(k) {
             out.insert(k.clone(), v.clone());
         }
     }

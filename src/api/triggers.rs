@@ -11,6 +11,7 @@ use serde_json::json;
 
 use super::access::{self, ProjectAccess};
 use super::entities::UserBasic;
+use super::limits;
 use super::pagination::{self, Page};
 use super::params::Params;
 use crate::auth::{self, Caller};
@@ -127,6 +128,7 @@ async fn create(
     let pa = maintained_project(&state, &caller, &path).await?;
     let description = params.required_string("description")?;
     let expires_at = expires_at_param(&params)?;
+    limits::TRIGGER_DESCRIPTION.check("description", &description)?;
 
     let token = auth::new_trigger_token()?;
     let token_digest = auth::digest(&token);
@@ -165,9 +167,8 @@ fn expires_at_param(params: &Params) -> ApiResult<Option<String>> {
     let Some(raw) = params.string("expires_at")?.filter(|s| !s.trim().is_empty()) else {
         return Ok(None);
     };
-    let at = model::parse_datetime(&raw)
-        .filter(|t| (1..=9999).contains(&t.to_offset(time::UtcOffset::UTC).year()))
-        .ok_or_else(|| ApiError::invalid("expires_at"))?;
+    // In UTC and within years 1–9999, or `None`: nothing below can overflow.
+    let at = model::parse_datetime(&raw).ok_or_else(|| ApiError::invalid("expires_at"))?;
     let max = model::today().saturating_add(time::Duration::days(MAX_LIFETIME_DAYS));
     if at >= max.midnight().assume_utc() {
         let errors = json!({"expires_at": [format!("must be before {}", model::format_date(max))]});
@@ -196,7 +197,9 @@ async fn update(
             "The current user is not authorized to update the pipeline trigger token".into(),
         )));
     }
-    let trigger = match params.string("description")? {
+    let description = params.string("description")?;
+    limits::TRIGGER_DESCRIPTION.check_opt("description", description.as_deref())?;
+    let trigger = match description {
         None => trigger,
         Some(description) => {
             let project_id = pa.project.id;

@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::entities::UserBasic;
+use super::limits::{self, PASSWORD_MIN};
 use super::pagination::{self, Page};
 use super::params::Params;
 use crate::auth::{self, Caller};
@@ -13,13 +14,6 @@ use crate::db::users::{self, NewUser, UserRow};
 use crate::error::{ApiError, ApiResult};
 use crate::model;
 use crate::state::AppState;
-
-/// GitLab's limits on user fields.
-const MAX_USERNAME: usize = 255;
-const MAX_NAME: usize = 255;
-const MAX_EMAIL: usize = 255;
-const MIN_PASSWORD: usize = 8;
-const MAX_PASSWORD: usize = 128;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(super::resource("/user").route(web::get().to(current)))
@@ -103,8 +97,8 @@ async fn current(caller: Caller, req: HttpRequest, state: web::Data<AppState>) -
     Ok(HttpResponse::Ok().json(detailed_json(&caller.user, &base)))
 }
 
-/// `GET /users`: users ordered by id; filters `username` (exact, case-insensitive), `search`,
-/// `active`, `blocked`.
+/// `GET /users`: users ordered by id; filters `username` (exact, case-insensitive), `search`
+/// (username or name; also e-mail for admins), `active`, `blocked`.
 async fn list(
     caller: Caller,
     req: HttpRequest,
@@ -116,6 +110,8 @@ async fn list(
     let search = params.string("search")?.filter(|s| !s.is_empty());
     let active = params.bool("active")?.unwrap_or(false);
     let blocked = params.bool("blocked")?.unwrap_or(false);
+    // E-mail addresses are private: only admins may find users by them (as in GitLab).
+    let search_email = caller.is_admin();
     let (rows, total) = state
         .db
         .read(move |c| {
@@ -123,6 +119,7 @@ async fn list(
                 c,
                 username.as_deref(),
                 search.as_deref(),
+                search_email,
                 active,
                 blocked,
                 page.limit(),
@@ -157,8 +154,8 @@ fn username_error(username: &str) -> Option<String> {
     if username.trim().is_empty() {
         return Some("can't be blank".into());
     }
-    if username.chars().count() > MAX_USERNAME {
-        return Some(format!("is too long (maximum is {MAX_USERNAME} characters)"));
+    if let Some(too_long) = limits::USERNAME.error(username) {
+        return Some(too_long);
     }
     let charset_ok = username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
     let lower = username.to_ascii_lowercase();
@@ -234,32 +231,25 @@ async fn create(
     if email.is_empty() {
         return Err(ApiError::validation("email", "can't be blank"));
     }
-    if email.chars().count() > MAX_EMAIL || !email_valid(&email) {
+    limits::EMAIL.check("email", &email)?;
+    if !email_valid(&email) {
         return Err(ApiError::validation("email", "is invalid"));
     }
     if name.is_empty() {
         return Err(ApiError::validation("name", "can't be blank"));
     }
-    if name.chars().count() > MAX_NAME {
-        return Err(ApiError::validation("name", format!("is too long (maximum is {MAX_NAME} characters)")));
-    }
+    limits::USER_NAME.check("name", &name)?;
     if let Some(err) = username_error(&username) {
         return Err(ApiError::validation("username", err));
     }
     // reset_password / force_random_password: no usable password (sign-in is by token only).
     let password_hash = match password {
         Some(pw) => {
-            let len = pw.chars().count();
-            if len < MIN_PASSWORD {
+            limits::PASSWORD.check("password", &pw)?;
+            if pw.chars().count() < PASSWORD_MIN {
                 return Err(ApiError::validation(
                     "password",
-                    format!("is too short (minimum is {MIN_PASSWORD} characters)"),
-                ));
-            }
-            if len > MAX_PASSWORD {
-                return Err(ApiError::validation(
-                    "password",
-                    format!("is too long (maximum is {MAX_PASSWORD} characters)"),
+                    format!("is too short (minimum is {PASSWORD_MIN} characters)"),
                 ));
             }
             // Cheap uniqueness pre-check so a duplicate does not cost an argon2 hash; the write

@@ -87,11 +87,14 @@ pub fn delete(conn: &Connection, id: i64) -> rusqlite::Result<bool> {
 }
 
 /// A page of users ordered by id, optionally filtered by exact username or a search term
-/// (username, name or email containing it), with the total count.
+/// (username or name containing it; also the email when `search_email`, which only admins may
+/// ask for, as e-mail addresses are private), with the total count.
+#[allow(clippy::too_many_arguments)]
 pub fn list(
     conn: &Connection,
     username: Option<&str>,
     search: Option<&str>,
+    search_email: bool,
     active_only: bool,
     blocked_only: bool,
     limit: i64,
@@ -99,19 +102,22 @@ pub fn list(
 ) -> rusqlite::Result<(Vec<UserRow>, i64)> {
     let filter = "(?1 IS NULL OR username = ?1)
          AND (?2 IS NULL OR instr(lower(username), lower(?2)) > 0 OR instr(lower(name), lower(?2)) > 0
-              OR instr(lower(email), lower(?2)) > 0)
+              OR (?5 AND instr(lower(email), lower(?2)) > 0))
          AND (?3 = 0 OR state = 'active') AND (?4 = 0 OR state = 'blocked')";
     let total: i64 = conn
         .prepare_cached(&format!("SELECT COUNT(*) FROM users WHERE {filter}"))?
-        .query_row(params![username, search, active_only, blocked_only], |r| r.get(0))?;
+        .query_row(params![username, search, active_only, blocked_only, search_email], |r| r.get(0))?;
     let sql = format!(
-        "SELECT {} FROM users WHERE {filter} ORDER BY id {} OFFSET ?5",
+        "SELECT {} FROM users WHERE {filter} ORDER BY id {} OFFSET ?6",
         UserRow::COLUMNS,
         super::limit_clause(limit)
     );
     let rows = conn
         .prepare_cached(&sql)?
-        .query_map(params![username, search, active_only, blocked_only, offset], UserRow::from_row)?
+        .query_map(
+            params![username, search, active_only, blocked_only, search_email, offset],
+            UserRow::from_row,
+        )?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok((rows, total))
 }

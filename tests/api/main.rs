@@ -6,6 +6,7 @@
 mod helpers;
 
 mod bad_input;
+mod hardening;
 mod health;
 mod members;
 mod pipelines;
