@@ -142,8 +142,8 @@ async fn show(
     Ok(HttpResponse::Ok().json(project_json(&view, &pagination::base_url(&req, &state), user.is_some())))
 }
 
-/// `PUT /projects/:id` — (Maintainer+) changes name, path, description, visibility or default
-/// branch; an empty request changes nothing.
+/// `PUT /projects/:id` — (Maintainer+) changes path, description or default branch; `name` and
+/// `visibility` need an Owner. An empty request changes nothing.
 async fn update(
     caller: Caller,
     req: HttpRequest,
@@ -158,6 +158,11 @@ async fn update(
     let default_branch = params.string("default_branch")?;
     let pa = access::project_for(&state, Some(&caller), &path.into_inner()).await?;
     pa.require(AccessLevel::Maintainer)?;
+    // GitLab's `authorize! :change_visibility_level` and `:rename_project`: sending `visibility`
+    // (even unchanged) or `name` needs an Owner; admins pass as everywhere.
+    if visibility.is_some() || name.is_some() {
+        pa.require(AccessLevel::Owner)?;
+    }
 
     let mut errors = Errors::default();
     if let Some(n) = &name {

@@ -658,11 +658,28 @@ fn stored(app: &TestApp, id: i64) -> (String, String, Option<String>, String, Op
 }
 
 #[test]
-fn maintainers_owners_and_admins_update_a_project() {
+fn maintainers_update_a_projects_description_but_only_owners_and_admins_rename_it_or_change_its_visibility() {
     let app = spawn_app();
     let r = app.roles();
     let path = format!("/projects/{}", r.project_id);
-    for (i, user) in [&r.maintainer, &r.owner, &r.admin].into_iter().enumerate() {
+    let body = json_of(
+        app.put_json(&path, Some(&r.maintainer.token), &json!({"description": "by maintainer"})),
+        200,
+    );
+    assert_eq!(body["description"], "by maintainer");
+    let before = stored(&app, r.project_id);
+    for change in
+        [json!({"visibility": "public"}), json!({"visibility": "private"}), json!({"name": "Renamed"})]
+    {
+        assert_error(
+            app.put_json(&path, Some(&r.maintainer.token), &change),
+            403,
+            "message",
+            json!("403 Forbidden"),
+        );
+    }
+    assert_eq!(stored(&app, r.project_id), before, "a refused update changes nothing");
+    for (i, user) in [&r.owner, &r.admin].into_iter().enumerate() {
         let name = format!("Renamed {i}");
         let body = json_of(
             app.put_json(
