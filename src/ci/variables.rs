@@ -1,0 +1,61 @@
+//! An ordered set of variables (`KEY` → value): declaration order is kept, a later `set` of the
+//! same key replaces the value in place. Used for YAML variables, for the variables a pipeline is
+//! planned against, and for the variables a planned job carries.
+
+use serde::Serialize;
+
+/// Variables in declaration order, keys unique.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Variables(Vec<(String, String)>);
+
+impl Variables {
+    pub fn new() -> Self {
+        Variables(Vec::new())
+    }
+
+    /// The value of `key`, if set.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// Sets `key`, replacing an earlier value in place.
+    pub fn set(&mut self, key: impl Into<String>, value: impl Into<String>) {
+        let (key, value) = (key.into(), value.into());
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((key, value)),
+        }
+    }
+
+    /// A copy with every variable of `other` set over these (`other` wins).
+    pub fn overlaid(&self, other: &Variables) -> Variables {
+        let mut out = self.clone();
+        for (k, v) in other.iter() {
+            out.set(k, v);
+        }
+        out
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Variables {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        let mut vars = Variables::new();
+        for (k, v) in iter {
+            vars.set(k, v);
+        }
+        vars
+    }
+}
