@@ -272,7 +272,7 @@ fn expand(
     let mut merged = Yaml::Map(Vec::new());
     for parent in parents {
         if chain.iter().any(|c| c == parent) {
-            return Err(format!("{name}: circular dependency detected in `extends`"));
+            return Err(format!("{parent}: circular dependency detected in `extends`"));
         }
         let Some((_, parent_raw)) = jobs.iter().find(|(n, _)| *n == parent) else {
             return Err(format!("{name}: unknown key in `extends`"));

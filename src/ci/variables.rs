@@ -2,12 +2,21 @@
 //! same key replaces the value in place. Used for YAML variables, for the variables a pipeline is
 //! planned against, and for the variables a planned job carries.
 
-use serde::Serialize;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 
-/// Variables in declaration order, keys unique.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
+/// Variables in declaration order, keys unique. Serializes as a JSON object in that order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Variables(Vec<(String, String)>);
+
+impl Serialize for Variables {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
 
 impl Variables {
     pub fn new() -> Self {
