@@ -3,6 +3,7 @@
 //! collected (GitLab's `yaml_errors`), in GitLab's words where GitLab has words for them.
 
 use super::entry::{self, Rule, When};
+use super::extends::{Budget, expand};
 use super::variables::Variables;
 use super::yaml::{self, Limits, Yaml};
 
@@ -86,7 +87,6 @@ const UNSUPPORTED_JOB_KEYS: [&str; 13] = [
     "run",
     "manual_confirmation",
 ];
-const MAX_EXTENDS_DEPTH: usize = 11;
 
 /// Parses and validates a `.gitlab-ci.yml`.
 pub fn parse(text: &str, limits: &Limits) -> Result<CiConfig, ConfigErrors> {
@@ -142,7 +142,7 @@ pub fn parse(text: &str, limits: &Limits) -> Result<CiConfig, ConfigErrors> {
         tags: defaults.tags,
         timeout_secs: defaults.timeout_secs,
     };
-    let mut budget = Budget { nodes: 0, bytes: 0, limits };
+    let mut budget = Budget::new(limits);
     let mut parsed = Vec::new();
     for (name, raw) in visible {
         let expanded = match expand(name, raw, &jobs, &mut Vec::new(), &mut budget) {
@@ -179,8 +179,9 @@ fn all_stages(listed: Option<&[String]>) -> Vec<String> {
         None => DEFAULT_STAGES.iter().map(|s| s.to_string()).collect(),
     };
     let mut stages = vec![".pre".to_string()];
+    let mut seen = std::collections::HashSet::new();
     for stage in listed {
-        if stage != ".pre" && stage != ".post" && !stages.contains(&stage) {
+        if stage != ".pre" && stage != ".post" && seen.insert(stage.clone()) {
             stages.push(stage);
         }
     }
@@ -227,100 +228,6 @@ fn parse_workflow(value: &Yaml, errors: &mut Vec<String>) -> Option<Vec<Rule>> {
         }
     }
     rules
-}
-
-/// Counts what `extends:` copies, so that chains of extends cannot multiply the document.
-struct Budget<'l> {
-    nodes: usize,
-    bytes: usize,
-    limits: &'l Limits,
-}
-
-impl Budget<'_> {
-    fn charge(&mut self, nodes: usize, bytes: usize) -> Result<(), String> {
-        self.nodes = self.nodes.saturating_add(nodes);
-        self.bytes = self.bytes.saturating_add(bytes);
-        if self.nodes > self.limits.max_nodes || self.bytes > self.limits.max_expanded_bytes {
-            return Err("The parsed YAML is too big: the jobs expand to more than the size limit".to_string());
-        }
-        Ok(())
-    }
-}
-
-/// The job with its `extends:` parents deep-merged underneath it (GitLab's `Extendable`).
-fn expand(
-    name: &str,
-    raw: &Yaml,
-    jobs: &[(&str, &Yaml)],
-    chain: &mut Vec<String>,
-    budget: &mut Budget,
-) -> Result<Yaml, String> {
-    budget.charge(1, 0)?;
-    let Yaml::Map(entries) = raw else { return Ok(raw.clone()) };
-    let Some(parents) = raw.get("extends") else { return Ok(raw.clone()) };
-    let parents: Vec<&str> = match parents {
-        Yaml::Str(s) => vec![s.as_str()],
-        Yaml::Seq(items) if items.iter().all(|i| matches!(i, Yaml::Str(_))) => {
-            items.iter().filter_map(|i| if let Yaml::Str(s) = i { Some(s.as_str()) } else { None }).collect()
-        }
-        _ => return Err(format!("jobs:{name}:extends config should be a string or an array of strings")),
-    };
-    if chain.len() >= MAX_EXTENDS_DEPTH {
-        return Err(format!("{name}: nesting too deep in `extends`"));
-    }
-    chain.push(name.to_string());
-    let mut merged = Yaml::Map(Vec::new());
-    for parent in parents {
-        if chain.iter().any(|c| c == parent) {
-            return Err(format!("{parent}: circular dependency detected in `extends`"));
-        }
-        let Some((_, parent_raw)) = jobs.iter().find(|(n, _)| *n == parent) else {
-            return Err(format!("{name}: unknown key in `extends`"));
-        };
-        let base = expand(parent, parent_raw, jobs, chain, budget)?;
-        merged = deep_merge(merged, base);
-    }
-    chain.pop();
-    let own = Yaml::Map(entries.iter().filter(|(k, _)| k != "extends").cloned().collect());
-    let result = deep_merge(merged, own);
-    let (nodes, bytes) = cost(&result);
-    budget.charge(nodes, bytes)?;
-    Ok(result)
-}
-
-/// Hashes merge key by key (recursively); anything else in `over` replaces `base`.
-fn deep_merge(base: Yaml, over: Yaml) -> Yaml {
-    match (base, over) {
-        (Yaml::Map(mut base), Yaml::Map(over)) => {
-            for (k, v) in over {
-                match base.iter().position(|(bk, _)| *bk == k) {
-                    Some(i) => {
-                        let old = std::mem::replace(&mut base[i].1, Yaml::Null);
-                        base[i].1 = deep_merge(old, v);
-                    }
-                    None => base.push((k, v)),
-                }
-            }
-            Yaml::Map(base)
-        }
-        (_, over) => over,
-    }
-}
-
-/// Nodes and scalar bytes of a tree (its depth is bounded by the loader).
-fn cost(value: &Yaml) -> (usize, usize) {
-    match value {
-        Yaml::Seq(items) => items.iter().map(cost).fold((1, 0), |a, b| (a.0 + b.0, a.1 + b.1)),
-        Yaml::Map(entries) => entries
-            .iter()
-            .map(|(k, v)| {
-                let (nodes, bytes) = cost(v);
-                (nodes, bytes + k.len())
-            })
-            .fold((1, 0), |a, b| (a.0 + b.0, a.1 + b.1)),
-        Yaml::Str(s) | Yaml::Float(s) => (1, s.len()),
-        _ => (1, 8),
-    }
 }
 
 fn job_bytes(job: &Job) -> usize {

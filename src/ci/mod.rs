@@ -27,6 +27,7 @@
 pub mod config;
 pub mod duration;
 pub mod entry;
+mod extends;
 pub mod plan;
 pub mod rules;
 pub mod status;

@@ -44,7 +44,8 @@ pub enum PlanError {
     /// `workflow:rules` matched nothing, or matched with `when: never`.
     #[error("Pipeline filtered out by workflow rules.")]
     FilteredByWorkflowRules,
-    /// Every job's `rules` left it out (GitLab's failure reason `filtered_by_rules`).
+    /// Every job's `rules` left it out, or only `.pre`/`.post` jobs are left (GitLab's failure
+    /// reason `filtered_by_rules`).
     #[error(
         "Pipeline will not run for the selected trigger. The rules configuration prevented any jobs from being added to the pipeline."
     )]
@@ -98,7 +99,8 @@ pub fn plan(config: &CiConfig, vars: &Variables) -> Result<PipelinePlan, PlanErr
     }
     let mut jobs: Vec<PlannedJob> =
         config.jobs.iter().filter_map(|job| plan_job(job, &config.stages, &variables, vars)).collect();
-    if jobs.is_empty() {
+    // Jobs only in `.pre`/`.post` are not a pipeline either (gitlab-org/gitlab#198518).
+    if jobs.iter().all(|j| j.stage == ".pre" || j.stage == ".post") {
         return Err(PlanError::NoJobs);
     }
     jobs.sort_by_key(|j| j.stage_idx);

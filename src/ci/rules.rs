@@ -14,7 +14,8 @@
 //! Evaluation follows GitLab's Ruby semantics: an undefined variable is `null`; `&&` and `||`
 //! return one of their operands (so `"" || $X` is `""`); the statement holds when its value is
 //! "present" (not null, not false, not the empty string). Regexes use the `regex` crate (RE2-like,
-//! linear time) with a bounded compiled size.
+//! linear time) with a small bounded compiled size. A pattern is compiled once to validate it and
+//! again when evaluated, then dropped: a configuration full of patterns holds no compiled regexes.
 
 use regex::{Regex, RegexBuilder};
 
@@ -23,7 +24,7 @@ use super::variables::Variables;
 /// Deepest accepted nesting of parentheses.
 pub const MAX_PARENS: usize = 50;
 /// Largest compiled size of one regex, in bytes.
-const REGEX_SIZE_LIMIT: usize = 1 << 20;
+const REGEX_SIZE_LIMIT: usize = 32 * 1024;
 /// Longest accepted expression, in bytes.
 const MAX_EXPRESSION_BYTES: usize = 64 * 1024;
 
@@ -39,7 +40,8 @@ enum Node {
     Var(String),
     Str(String),
     Null,
-    Pattern(Box<Regex>),
+    /// `/body/flags`, validated at parse time.
+    Pattern(String, String),
     Compare(Op, Box<Node>, Box<Node>),
     /// `a && b && …`, flat so that long chains do not nest.
     And(Vec<Node>),
@@ -73,7 +75,7 @@ enum Value<'a> {
     Null,
     Str(&'a str),
     Bool(bool),
-    Pattern(&'a Regex),
+    Pattern(&'a str, &'a str),
 }
 
 impl Value<'_> {
@@ -247,9 +249,6 @@ impl Parser {
         if let Some(Token::Op(op)) = self.peek().cloned() {
             self.pos += 1;
             let right = self.operand()?;
-            if matches!(op, Op::Match | Op::NoMatch) && !matches!(right, Node::Pattern(_) | Node::Var(_)) {
-                return Err("the right side of =~ and !~ must be a /pattern/ or a variable".to_string());
-            }
             return Ok(Node::Compare(op, Box::new(left), Box::new(right)));
         }
         Ok(left)
@@ -262,7 +261,10 @@ impl Parser {
             Token::Var(name) => Ok(Node::Var(name)),
             Token::Str(s) => Ok(Node::Str(s)),
             Token::Null => Ok(Node::Null),
-            Token::Pattern(body, flags) => Ok(Node::Pattern(Box::new(compile_pattern(&body, &flags)?))),
+            Token::Pattern(body, flags) => {
+                compile_pattern(&body, &flags)?;
+                Ok(Node::Pattern(body, flags))
+            }
             Token::Open => {
                 self.depth += 1;
                 if self.depth > MAX_PARENS {
@@ -286,7 +288,7 @@ fn eval<'a>(node: &'a Node, vars: &'a Variables) -> Value<'a> {
         Node::Var(name) => vars.get(name).map_or(Value::Null, Value::Str),
         Node::Str(s) => Value::Str(s),
         Node::Null => Value::Null,
-        Node::Pattern(re) => Value::Pattern(re),
+        Node::Pattern(body, flags) => Value::Pattern(body, flags),
         Node::And(terms) => {
             let mut last = Value::Bool(true);
             for term in terms {
@@ -324,23 +326,23 @@ fn equal(l: &Value, r: &Value) -> bool {
         (Value::Null, Value::Null) => true,
         (Value::Str(a), Value::Str(b)) => a == b,
         (Value::Bool(a), Value::Bool(b)) => a == b,
-        (Value::Pattern(a), Value::Pattern(b)) => a.as_str() == b.as_str(),
+        (Value::Pattern(a, af), Value::Pattern(b, bf)) => a == b && af == bf,
         _ => false,
     }
 }
 
-/// `text =~ pattern`. A variable on the right holding `/…/flags` text is compiled on the fly;
-/// anything else on the right never matches.
+/// `text =~ pattern`. A variable or string on the right holding `/…/flags` text is compiled on
+/// the fly; anything else on the right never matches.
 fn matches(l: &Value, r: &Value) -> bool {
     let text = match l {
         Value::Null => "",
         Value::Str(s) => s,
         Value::Bool(true) => "true",
         Value::Bool(false) => "false",
-        Value::Pattern(re) => re.as_str(),
+        Value::Pattern(body, _) => body,
     };
     match r {
-        Value::Pattern(re) => re.is_match(text),
+        Value::Pattern(body, flags) => compile_pattern(body, flags).is_ok_and(|re| re.is_match(text)),
         Value::Str(s) => match split_pattern(s) {
             Some((body, flags, len)) if len == s.len() => {
                 compile_pattern(&body, &flags).is_ok_and(|re| re.is_match(text))

@@ -2,11 +2,22 @@
 //! same key replaces the value in place. Used for YAML variables, for the variables a pipeline is
 //! planned against, and for the variables a planned job carries.
 
+use std::collections::HashMap;
+
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 /// Variables in declaration order, keys unique. Serializes as a JSON object in that order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Variables(Vec<(String, String)>);
+/// Lookups and `set` go through a key index, so building large sets stays linear.
+#[derive(Debug, Clone, Default)]
+pub struct Variables(Vec<(String, String)>, HashMap<String, usize>);
+
+impl PartialEq for Variables {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Eq for Variables {}
 
 impl Serialize for Variables {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -20,20 +31,23 @@ impl Serialize for Variables {
 
 impl Variables {
     pub fn new() -> Self {
-        Variables(Vec::new())
+        Variables::default()
     }
 
     /// The value of `key`, if set.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.1.get(key).map(|&i| self.0[i].1.as_str())
     }
 
     /// Sets `key`, replacing an earlier value in place.
     pub fn set(&mut self, key: impl Into<String>, value: impl Into<String>) {
         let (key, value) = (key.into(), value.into());
-        match self.0.iter_mut().find(|(k, _)| *k == key) {
-            Some(slot) => slot.1 = value,
-            None => self.0.push((key, value)),
+        match self.1.get(&key) {
+            Some(&i) => self.0[i].1 = value,
+            None => {
+                self.1.insert(key.clone(), self.0.len());
+                self.0.push((key, value));
+            }
         }
     }
 

@@ -251,10 +251,10 @@ fn too_deep(limits: &Limits) -> String {
 }
 
 /// Pairs keys and values; `<<` merges mappings in (explicit keys win); a repeated key keeps
-/// its first position and its last value (as Psych).
+/// its first position and its last value (as Psych). Linear in the number of keys.
 fn build_map(items: Vec<Yaml>, merge_keys: &[bool]) -> Result<Vec<(String, Yaml)>, String> {
-    let mut explicit: Vec<(String, Yaml)> = Vec::new();
-    let mut merged: Vec<(String, Yaml)> = Vec::new();
+    let mut explicit = Entries::default();
+    let mut merged = Entries::default();
     let mut iter = items.into_iter();
     let mut index = 0;
     while let (Some(key), Some(value)) = (iter.next(), iter.next()) {
@@ -268,9 +268,7 @@ fn build_map(items: Vec<Yaml>, merge_keys: &[bool]) -> Result<Vec<(String, Yaml)
                     return Err("(<unknown>): a merge key (<<) must refer to a mapping".to_string());
                 };
                 for (k, v) in entries {
-                    if !merged.iter().any(|(m, _)| *m == k) {
-                        merged.push((k, v));
-                    }
+                    merged.insert_if_absent(k, v);
                 }
             }
         } else {
@@ -281,20 +279,50 @@ fn build_map(items: Vec<Yaml>, merge_keys: &[bool]) -> Result<Vec<(String, Yaml)
                 }
                 scalar => scalar.scalar_text().unwrap_or_default(),
             };
-            upsert(&mut explicit, key, value);
+            explicit.upsert(key, value);
         }
         index += 1;
     }
-    for (k, v) in explicit {
-        upsert(&mut merged, k, v);
+    for (k, v) in explicit.entries {
+        merged.upsert(k, v);
     }
-    Ok(merged)
+    Ok(merged.entries)
 }
 
-fn upsert(entries: &mut Vec<(String, Yaml)>, key: String, value: Yaml) {
-    match entries.iter_mut().find(|(k, _)| *k == key) {
-        Some(slot) => slot.1 = value,
-        None => entries.push((key, value)),
+/// Mapping entries in order, with a key index so that building a mapping stays linear.
+#[derive(Default)]
+pub(super) struct Entries {
+    pub(super) entries: Vec<(String, Yaml)>,
+    index: HashMap<String, usize>,
+}
+
+impl Entries {
+    pub(super) fn from_vec(entries: Vec<(String, Yaml)>) -> Self {
+        let index = entries.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect();
+        Entries { entries, index }
+    }
+
+    /// The value of `key`, replaced in place or appended.
+    pub(super) fn slot(&mut self, key: String) -> &mut Yaml {
+        let i = match self.index.get(&key) {
+            Some(&i) => i,
+            None => {
+                self.index.insert(key.clone(), self.entries.len());
+                self.entries.push((key, Yaml::Null));
+                self.entries.len() - 1
+            }
+        };
+        &mut self.entries[i].1
+    }
+
+    pub(super) fn upsert(&mut self, key: String, value: Yaml) {
+        *self.slot(key) = value;
+    }
+
+    fn insert_if_absent(&mut self, key: String, value: Yaml) {
+        if !self.index.contains_key(&key) {
+            self.upsert(key, value);
+        }
     }
 }
 

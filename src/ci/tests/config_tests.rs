@@ -234,3 +234,25 @@ fn ignored_job_keywords_are_accepted() {
         "build:\n  script: x\n  artifacts: { paths: [a] }\n  retry: 2\n  interruptible: true\n  services: [redis]\n",
     );
 }
+
+#[test]
+fn a_document_at_the_size_limit_with_many_keys_compiles_quickly() {
+    // Quadratic key handling would take minutes here; linear takes well under a second.
+    let mut text = String::from("stages:\n");
+    for i in 0..20_000 {
+        text.push_str(&format!("  - s{i}\n"));
+    }
+    text.push_str("variables:\n");
+    for i in 0..20_000 {
+        text.push_str(&format!("  V{i}: x\n"));
+    }
+    for i in 0..30_000 {
+        text.push_str(&format!(".k{i}: 1\n"));
+    }
+    text.push_str("job:\n  stage: s19999\n  script: x\n");
+    assert!(text.len() <= Limits::default().max_bytes, "{}", text.len());
+    let started = std::time::Instant::now();
+    let config = ok(&text);
+    assert_eq!((config.stages.len(), config.variables.len()), (20_002, 20_000));
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
+}

@@ -127,3 +127,11 @@ fn a_planned_job_carries_its_scripts_image_tags_and_timeout() {
     assert_eq!((job.image.as_deref(), job.tags.as_slice()), (Some("alpine:3"), &["linux".to_string()][..]));
     assert_eq!(job.timeout_secs, Some(3600));
 }
+
+#[test]
+fn jobs_only_in_pre_and_post_are_not_a_pipeline() {
+    let text = "first:\n  stage: .pre\n  script: x\nlast:\n  stage: .post\n  script: x\n";
+    assert_eq!(plan_for(text, TRIGGER), Err(PlanError::NoJobs));
+    let plan = plan_for(&format!("{text}main:\n  script: x\n"), TRIGGER).unwrap();
+    assert_eq!(plan.stages, [".pre", "test", ".post"]);
+}

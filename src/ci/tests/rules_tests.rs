@@ -54,6 +54,8 @@ fn a_variable_holding_a_pattern_can_be_matched_against() {
     assert!(!holds("$REF =~ $NOT_A_PATTERN", &source));
     assert!(holds("$REF !~ $NOT_A_PATTERN", &source));
     assert!(!holds("$REF =~ $UNDEFINED", &source));
+    assert!(holds("$REF =~ \"/^release/\"", &source));
+    assert!(!holds("$REF =~ \"release\"", &source));
 }
 
 #[test]
@@ -69,7 +71,6 @@ fn malformed_expressions_are_rejected_at_parse_time() {
         "($A",
         "$A)",
         "$A $B",
-        "$A =~ \"text\"",
         "$A =~ /(unclosed/",
         "$A =~ //",
         "$A = \"x\"",
