@@ -4,6 +4,7 @@
 pub mod api;
 pub mod auth;
 pub mod bootstrap;
+pub mod ci;
 pub mod cli;
 pub mod config;
 pub mod db;
