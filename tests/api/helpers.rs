@@ -336,3 +336,17 @@ impl TestApp {
         sha
     }
 }
+
+/// Sends two requests at the same moment from two threads; returns their statuses in order.
+pub fn at_once(a: RequestBuilder, b: RequestBuilder) -> [u16; 2] {
+    let barrier = std::sync::Barrier::new(2);
+    let send = |req: RequestBuilder| {
+        barrier.wait();
+        req.send().unwrap().status().as_u16()
+    };
+    std::thread::scope(|s| {
+        let first = s.spawn(|| send(a));
+        let second = s.spawn(|| send(b));
+        [first.join().unwrap(), second.join().unwrap()]
+    })
+}
