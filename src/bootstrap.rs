@@ -65,7 +65,8 @@ pub fn root_user(conn: &Connection, config: &Config) -> Result<(), OpenError> {
     Ok(())
 }
 
-/// Writes a secret with mode 0600 and fsyncs the file and its directory.
+/// Writes a secret with mode 0600 and fsyncs the file and its directory. A file left from an
+/// earlier database is set to 0600 before the new secret goes into it.
 fn write_secret_file(path: &std::path::Path, secret: &str) -> std::io::Result<()> {
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
@@ -75,6 +76,11 @@ fn write_secret_file(path: &std::path::Path, secret: &str) -> std::io::Result<()
         opts.mode(0o600);
     }
     let mut f = opts.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
     f.write_all(secret.as_bytes())?;
     f.write_all(b"\n")?;
     f.sync_all()?;

@@ -12,6 +12,7 @@ mod pipelines;
 mod projects;
 mod refs;
 mod server;
+mod storage;
 mod tokens;
 mod triggers;
 mod users;
