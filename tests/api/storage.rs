@@ -80,3 +80,104 @@ fn an_existing_world_readable_database_is_made_private_at_start() {
     assert_eq!(json_of(app.get("/user", Some(token.trim())), 200)["username"], json!("root"));
     drop(keep_open);
 }
+
+// ---- ids are never reused -----------------------------------------------------------------------
+
+/// `POST`s `body` to `path` as root and returns the new resource's `id`.
+fn create(app: &TestApp, path: &str, body: serde_json::Value) -> i64 {
+    json_of(app.post_json(path, Some(ROOT_TOKEN), &body), 201)["id"].as_i64().unwrap()
+}
+
+#[track_caller]
+fn assert_fresh(what: &str, deleted: i64, next: i64) {
+    assert!(next > deleted, "{what}: {deleted} was deleted and the next one got {next}");
+}
+
+#[test]
+fn a_deleted_newest_trigger_pipeline_project_user_or_token_id_is_never_handed_out_again() {
+    let app = spawn_app();
+    let pid = create(&app, "/projects", json!({"name": "demo"}));
+    app.seed_ref(pid, "branch", "main");
+
+    let triggers = format!("/projects/{pid}/triggers");
+    let trigger = json_of(app.post_json(&triggers, Some(ROOT_TOKEN), &json!({"description": "t"})), 201);
+    let first = trigger["id"].as_i64().unwrap();
+    assert_eq!(app.delete(&format!("{triggers}/{first}"), Some(ROOT_TOKEN)).status(), 204);
+    let trigger = json_of(app.post_json(&triggers, Some(ROOT_TOKEN), &json!({"description": "t"})), 201);
+    assert_fresh("trigger", first, trigger["id"].as_i64().unwrap());
+
+    let call = json!({"token": trigger["token"], "ref": "main"});
+    let run = |app: &TestApp| -> i64 {
+        json_of(app.post_json(&format!("/projects/{pid}/trigger/pipeline"), None, &call), 201)["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let first = run(&app);
+    assert_eq!(app.delete(&format!("/projects/{pid}/pipelines/{first}"), Some(ROOT_TOKEN)).status(), 204);
+    assert_fresh("pipeline", first, run(&app));
+
+    let first = create(&app, "/projects", json!({"name": "gone"}));
+    assert_eq!(app.delete(&format!("/projects/{first}"), Some(ROOT_TOKEN)).status(), 202);
+    assert_fresh("project", first, create(&app, "/projects", json!({"name": "next"})));
+
+    let user = |name: &str| json!({"username": name, "name": name, "email": format!("{name}@example.org"), "password": "long enough pw"});
+    let token = json!({"name": "t", "scopes": ["api"]});
+    let first_user = create(&app, "/users", user("gone"));
+    let first_token = create(&app, &format!("/users/{first_user}/personal_access_tokens"), token.clone());
+    // Deleting the user deletes their tokens too: both were the newest.
+    assert_eq!(app.delete(&format!("/users/{first_user}"), Some(ROOT_TOKEN)).status(), 204);
+    let next_user = create(&app, "/users", user("next"));
+    assert_fresh("user", first_user, next_user);
+    assert_fresh(
+        "token",
+        first_token,
+        create(&app, &format!("/users/{next_user}/personal_access_tokens"), token),
+    );
+}
+
+#[test]
+fn a_version_1_database_is_upgraded_at_start_and_keeps_its_rows() {
+    let app = spawn_app_with(|c| {
+        let conn = rusqlite::Connection::open(&c.database.path).unwrap();
+        conn.execute_batch(include_str!("../../src/db/schema_v1.sql")).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        let now = triggerd::model::now();
+        let root = triggerd::db::users::insert(
+            &conn,
+            &triggerd::db::users::NewUser {
+                username: "root",
+                name: "Administrator",
+                email: "admin@example.com",
+                password_hash: None,
+                is_admin: true,
+            },
+            &now,
+        )
+        .unwrap();
+        triggerd::db::tokens::insert(
+            &conn,
+            &triggerd::db::tokens::NewToken {
+                user_id: root.id,
+                name: "bootstrap",
+                digest: &triggerd::auth::digest(ROOT_TOKEN),
+                scopes: &["api".to_string()],
+                expires_at: None,
+            },
+            &now,
+        )
+        .unwrap();
+        conn.execute_batch(
+            "INSERT INTO projects (id, namespace_id, creator_id, name, path, visibility, last_pipeline_iid,
+                                   created_at, updated_at)
+                 VALUES (3, 1, 1, 'old', 'old', 'private', 0, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z');
+             INSERT INTO members (project_id, user_id, access_level, created_at)
+                 VALUES (3, 1, 50, '2026-01-01T00:00:00.000Z');",
+        )
+        .unwrap();
+    });
+    let version: i64 = app.db().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, 2);
+    assert_eq!(json_of(app.get("/projects/root%2Fold", Some(ROOT_TOKEN)), 200)["id"], json!(3));
+    assert_eq!(app.delete("/projects/3", Some(ROOT_TOKEN)).status(), 202);
+    assert_fresh("project", 3, create(&app, "/projects", json!({"name": "new"})));
+}
