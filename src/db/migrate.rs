@@ -26,21 +26,23 @@ fn to_v2(tx: &Transaction) -> rusqlite::Result<()> {
 }
 
 /// Brings the database to [`SCHEMA_VERSION`], or refuses a database from a newer triggerd.
+/// Safe when two processes open a new or old file at once (the server and an admin command):
+/// the version is read again inside each write transaction.
 pub fn run(conn: &Connection) -> Result<(), OpenError> {
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if version > SCHEMA_VERSION {
-        return Err(OpenError::Schema(format!(
-            "the database has schema version {version}, but this triggerd only knows versions up to \
-             {SCHEMA_VERSION}: it was written by a newer triggerd; run that version or restore a backup"
-        )));
-    }
+    let mut version = user_version(conn)?;
+    refuse_newer(version)?;
     if version == 0 {
-        let tx = Connection::unchecked_transaction(conn)?;
-        tx.execute_batch(SCHEMA)?;
-        set_version(&tx, SCHEMA_VERSION)?;
-        tx.commit()?;
-        log::info!("created a new database with schema version {SCHEMA_VERSION}");
-        return Ok(());
+        let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+        version = user_version(&tx)?;
+        if version == 0 {
+            tx.execute_batch(SCHEMA)?;
+            set_version(&tx, SCHEMA_VERSION)?;
+            tx.commit()?;
+            log::info!("created a new database with schema version {SCHEMA_VERSION}");
+            return Ok(());
+        }
+        tx.commit()?; // created by another process meanwhile
+        refuse_newer(version)?;
     }
     if version == SCHEMA_VERSION {
         return Ok(());
@@ -52,6 +54,20 @@ pub fn run(conn: &Connection) -> Result<(), OpenError> {
     upgraded
 }
 
+fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+}
+
+fn refuse_newer(version: i64) -> Result<(), OpenError> {
+    if version > SCHEMA_VERSION {
+        return Err(OpenError::Schema(format!(
+            "the database has schema version {version}, but this triggerd only knows versions up to \
+             {SCHEMA_VERSION}: it was written by a newer triggerd; run that version or restore a backup"
+        )));
+    }
+    Ok(())
+}
+
 /// Runs the steps after `version`, one transaction each (foreign keys are off).
 fn upgrade(conn: &Connection, version: i64) -> Result<(), OpenError> {
     for (i, step) in UPGRADES.iter().enumerate().skip((version - 1) as usize) {
@@ -59,8 +75,7 @@ fn upgrade(conn: &Connection, version: i64) -> Result<(), OpenError> {
         log::info!("upgrading the database from schema version {from} to {to}");
         let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
         // Another process (an admin command next to the server) may have upgraded meanwhile.
-        let now: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        if now >= to {
+        if user_version(&tx)? >= to {
             continue;
         }
         step(&tx)?;

@@ -181,3 +181,45 @@ fn a_version_1_database_is_upgraded_at_start_and_keeps_its_rows() {
     assert_eq!(app.delete("/projects/3", Some(ROOT_TOKEN)).status(), 202);
     assert_fresh("project", 3, create(&app, "/projects", json!({"name": "new"})));
 }
+
+#[test]
+fn processes_opening_a_new_database_at_once_create_one_schema_and_one_root() {
+    for round in 0..8 {
+        let app_dir = std::env::temp_dir().join(format!("triggerd-open-race-{}-{round}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&app_dir);
+        let mut config = triggerd::config::Config::default();
+        config.database.path = app_dir.join("triggerd.db");
+        let barrier = std::sync::Barrier::new(4);
+        let results: Vec<Result<(), String>> = std::thread::scope(|s| {
+            let opens: Vec<_> = (0..4)
+                .map(|_| {
+                    s.spawn(|| {
+                        barrier.wait();
+                        triggerd::db::Db::open(&config.database, |c| {
+                            triggerd::bootstrap::root_user(c, &config)
+                        })
+                        .map(drop)
+                        .map_err(|e| e.to_string())
+                    })
+                })
+                .collect();
+            opens.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for r in &results {
+            assert!(r.is_ok(), "round {round}: {results:?}");
+        }
+        let conn = rusqlite::Connection::open(&config.database.path).unwrap();
+        let users: i64 = conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0)).unwrap();
+        assert_eq!(users, 1, "round {round}");
+        let token = std::fs::read_to_string(beside(&config.database.path, ".root-token")).unwrap();
+        let digest = triggerd::auth::digest(token.trim());
+        let known: i64 = conn
+            .query_row("SELECT COUNT(*) FROM personal_access_tokens WHERE token_digest = ?1", [digest], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(known, 1, "round {round}: the token file holds the stored token");
+        drop(conn);
+        std::fs::remove_dir_all(&app_dir).unwrap();
+    }
+}
