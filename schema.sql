@@ -1,13 +1,16 @@
 -- triggerd schema: applied as a whole to a new database file.
--- The schema version lives in PRAGMA user_version (set by src/db/migrate.rs, not here);
--- later versions add ordered upgrade steps after this file instead of editing history.
+-- This file is always the current schema. Its version lives in PRAGMA user_version (set by
+-- src/db/migrate.rs, not here), and migrate.rs holds the ordered steps that upgrade older files.
+--
+-- Every table with a public id uses AUTOINCREMENT: GitLab never reuses an id, and without it
+-- SQLite hands the id of a deleted newest row to the next insert.
 --
 -- Timestamps are TEXT in GitLab's wire format, `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC, fixed width),
 -- so they sort and compare correctly as strings and need no conversion on the way out.
 -- Secrets are never stored: tokens are kept as their SHA-256 digest, passwords as argon2id PHC strings.
 
 CREATE TABLE users (
-    id            INTEGER PRIMARY KEY,
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
     username      TEXT    NOT NULL UNIQUE COLLATE NOCASE,
     name          TEXT    NOT NULL,
     email         TEXT    NOT NULL UNIQUE COLLATE NOCASE,
@@ -18,7 +21,7 @@ CREATE TABLE users (
 );
 
 CREATE TABLE personal_access_tokens (
-    id           INTEGER PRIMARY KEY,
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
     user_id      INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     name         TEXT    NOT NULL,
     token_digest BLOB    NOT NULL UNIQUE,                 -- SHA-256 of the whole token string
@@ -32,7 +35,7 @@ CREATE INDEX personal_access_tokens_user ON personal_access_tokens (user_id);
 
 -- A project lives in its creator's personal namespace: path_with_namespace = namespace/path.
 CREATE TABLE projects (
-    id                INTEGER PRIMARY KEY,
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
     namespace_id      INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     creator_id        INTEGER REFERENCES users (id) ON DELETE SET NULL,
     name              TEXT    NOT NULL,
@@ -57,7 +60,7 @@ CREATE INDEX members_user ON members (user_id);
 
 -- Branches and tags without a repository: each is a name pointing at a 40-hex commit SHA.
 CREATE TABLE refs (
-    id         INTEGER PRIMARY KEY,
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
     project_id INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
     kind       TEXT    NOT NULL CHECK (kind IN ('branch', 'tag')),
     name       TEXT    NOT NULL,
@@ -68,7 +71,7 @@ CREATE TABLE refs (
 );
 
 CREATE TABLE triggers (
-    id           INTEGER PRIMARY KEY,
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
     project_id   INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
     owner_id     INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     description  TEXT,
@@ -82,7 +85,7 @@ CREATE INDEX triggers_project ON triggers (project_id, id);
 CREATE INDEX triggers_owner ON triggers (owner_id);
 
 CREATE TABLE pipelines (
-    id              INTEGER PRIMARY KEY,
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
     project_id      INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
     iid             INTEGER NOT NULL,
     trigger_id      INTEGER REFERENCES triggers (id) ON DELETE SET NULL,

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::auth;
 use crate::config::Config;
@@ -20,7 +20,10 @@ pub fn root_token_path(config: &Config) -> PathBuf {
 
 /// Creates `root` and its token when the database has no users; does nothing otherwise.
 pub fn root_user(conn: &Connection, config: &Config) -> Result<(), OpenError> {
-    if users::count(conn)? > 0 {
+    // Counted inside the write transaction: an admin command opening a new file while the server
+    // starts must not create a second root (and overwrite the token file).
+    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+    if users::count(&tx)? > 0 {
         return Ok(());
     }
     let fail = |e: crate::error::ApiError| OpenError::Schema(format!("bootstrap: {e}"));
@@ -29,7 +32,6 @@ pub fn root_user(conn: &Connection, config: &Config) -> Result<(), OpenError> {
         given => (given.to_string(), false),
     };
     let now = model::now();
-    let tx = conn.unchecked_transaction()?;
     let root = users::insert(
         &tx,
         &users::NewUser {
@@ -65,7 +67,8 @@ pub fn root_user(conn: &Connection, config: &Config) -> Result<(), OpenError> {
     Ok(())
 }
 
-/// Writes a secret with mode 0600 and fsyncs the file and its directory.
+/// Writes a secret with mode 0600 and fsyncs the file and its directory. A file left from an
+/// earlier database is set to 0600 before the new secret goes into it.
 fn write_secret_file(path: &std::path::Path, secret: &str) -> std::io::Result<()> {
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
@@ -75,6 +78,11 @@ fn write_secret_file(path: &std::path::Path, secret: &str) -> std::io::Result<()
         opts.mode(0o600);
     }
     let mut f = opts.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
     f.write_all(secret.as_bytes())?;
     f.write_all(b"\n")?;
     f.sync_all()?;

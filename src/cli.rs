@@ -212,14 +212,26 @@ fn create_token(
 
 /// `VACUUM INTO` reads one snapshot (it does not restart when others write, unlike the online
 /// backup API), then the copy and its directory are fsynced and the copy is integrity-checked.
-fn backup(config: &Config, destination: &Path) -> Result<(), String> {
-    if destination.exists() {
-        return Err(format!("{} already exists", destination.display()));
-    }
+/// The copy is private from its first byte: an empty 0600 file is created first (which
+/// `VACUUM INTO` accepts as its output) and removed again if the backup fails.
+pub fn backup(config: &Config, destination: &Path) -> Result<(), String> {
     let dest = destination.to_str().ok_or("the destination path must be valid UTF-8")?;
     let conn = open(config)?;
-    conn.execute("VACUUM INTO ?1", [dest]).map_err(|e| format!("backup failed: {e}"))?;
-    std::fs::File::open(destination).and_then(|f| f.sync_all()).map_err(|e| format!("fsync: {e}"))?;
+    match db::private_file_options().open(destination) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(format!("{} already exists", destination.display()));
+        }
+        Err(e) => return Err(format!("cannot create {}: {e}", destination.display())),
+    }
+    let written =
+        conn.execute("VACUUM INTO ?1", [dest]).map_err(|e| format!("backup failed: {e}")).and_then(|_| {
+            std::fs::File::open(destination).and_then(|f| f.sync_all()).map_err(|e| format!("fsync: {e}"))
+        });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(destination);
+        return Err(e);
+    }
     sync_dir(destination);
     let copy = Connection::open(destination).map_err(|e| e.to_string())?;
     let check: String =

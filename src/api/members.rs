@@ -9,13 +9,13 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
-use super::access::{self, ProjectAccess};
+use super::access;
 use super::entities::UserBasic;
 use super::pagination::{self, Page};
 use super::params::Params;
 use crate::auth::Caller;
 use crate::db::members::{self, MemberRow};
-use crate::db::users;
+use crate::db::{projects, users};
 use crate::error::{ApiError, ApiResult};
 use crate::model::{self, AccessLevel};
 use crate::state::AppState;
@@ -149,12 +149,13 @@ async fn update(
     let level = access_level(&params)?;
     check_expires_at(&params)?;
     let pa = access::project_for(&state, Some(&caller), &id).await?;
-    let rights = Rights::of(&pa);
     let pid = pa.project.id;
+    let me = caller.user.id;
     let member = state
         .db
         .write(move |c| {
             let target = members::find(c, pid, user_id)?.ok_or(ApiError::RecordNotFound)?;
+            let rights = Rights::current(c, pid, me)?;
             let owner = AccessLevel::Owner as i64;
             if !rights.maintainer || ((target.access_level == owner || level == owner) && !rights.owner) {
                 return Err(ApiError::forbidden());
@@ -181,13 +182,14 @@ async fn destroy(
     let (id, user_id) = path.into_inner();
     let user_id = access::path_id(&user_id, "user_id")?;
     let pa = access::project_for(&state, Some(&caller), &id).await?;
-    let rights = Rights::of(&pa);
-    let is_self = pa.user_id == Some(user_id);
+    let me = caller.user.id;
+    let is_self = me == user_id;
     let pid = pa.project.id;
     state
         .db
         .write(move |c| {
             let target = members::find(c, pid, user_id)?.ok_or(ApiError::RecordNotFound)?;
+            let rights = Rights::current(c, pid, me)?;
             let target_is_owner = target.access_level == AccessLevel::Owner as i64;
             let allowed =
                 if target_is_owner { rights.owner || is_self } else { rights.maintainer || is_self };
@@ -204,7 +206,9 @@ async fn destroy(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// What the caller may do to memberships, decided before the write.
+/// What the caller may do to memberships. Read inside the write, in the same transaction as
+/// the change: a caller demoted, removed or blocked by a concurrent request acts with the rights
+/// they have now, not those they had when the request was authenticated.
 #[derive(Clone, Copy)]
 struct Rights {
     maintainer: bool,
@@ -212,8 +216,16 @@ struct Rights {
 }
 
 impl Rights {
-    fn of(pa: &ProjectAccess) -> Rights {
-        Rights { maintainer: pa.at_least(AccessLevel::Maintainer), owner: pa.at_least(AccessLevel::Owner) }
+    fn current(c: &rusqlite::Connection, project_id: i64, user_id: i64) -> ApiResult<Rights> {
+        let Some(user) = users::find(c, user_id)?.filter(|u| u.is_active()) else {
+            return Ok(Rights { maintainer: false, owner: false });
+        };
+        let level = projects::member_level(c, project_id, user_id)?.unwrap_or(0);
+        let admin = user.is_admin;
+        Ok(Rights {
+            maintainer: admin || level >= AccessLevel::Maintainer as i64,
+            owner: admin || level >= AccessLevel::Owner as i64,
+        })
     }
 }
 

@@ -10,7 +10,7 @@ use super::limits::{self, PASSWORD_MIN};
 use super::pagination::{self, Page};
 use super::params::Params;
 use crate::auth::{self, Caller};
-use crate::db::users::{self, NewUser, UserRow};
+use crate::db::users::{self, AdminChange, NewUser, UserRow};
 use crate::error::{ApiError, ApiResult};
 use crate::model;
 use crate::state::AppState;
@@ -296,7 +296,8 @@ fn check_unique(c: &rusqlite::Connection, email: &str, username: &str) -> ApiRes
     Ok(())
 }
 
-/// Sets a user's state for block/unblock: `201 true`.
+/// Sets a user's state for block/unblock: `201 true`. The rules that depend on other rows (the
+/// caller is still an active admin, an active admin remains) are checked inside the write.
 async fn set_state(
     caller: Caller,
     state: web::Data<AppState>,
@@ -308,11 +309,25 @@ async fn set_state(
     if to == "blocked" && id == caller.user.id {
         return Err(ApiError::Forbidden(Some("you cannot block yourself".into())));
     }
-    let found = state.db.write(move |c| Ok(users::set_state(c, id, to)?)).await?;
-    if !found {
-        return Err(ApiError::NotFound("User"));
-    }
+    let actor = caller.user.id;
+    let change = state.db.write(move |c| Ok(users::set_state_as(c, actor, id, to)?)).await?;
+    admin_change(change, "cannot block the last active admin")?;
     Ok(HttpResponse::Created().json(true))
+}
+
+/// Maps a refused [`AdminChange`] to GitLab's error; `last_admin` is the reason for a 403 when
+/// the change would leave no active admin.
+fn admin_change(change: AdminChange, last_admin: &str) -> ApiResult<()> {
+    match change {
+        AdminChange::Done => Ok(()),
+        AdminChange::ActorNotAdmin => Err(ApiError::forbidden()),
+        AdminChange::NoSuchUser => Err(ApiError::NotFound("User")),
+        AdminChange::LastActiveAdmin => Err(ApiError::Forbidden(Some(last_admin.into()))),
+        AdminChange::SoleOwner(project) => Err(ApiError::message(
+            StatusCode::CONFLICT,
+            format!("User cannot be removed while is the sole-owner of a project ({project})"),
+        )),
+    }
 }
 
 /// `POST /users/:id/block` (admins): the user's tokens stop working.
@@ -334,7 +349,8 @@ async fn unblock(
 }
 
 /// `DELETE /users/:id` (admins): deletes the user with their personal projects, memberships,
-/// tokens and triggers; the last active admin cannot be deleted.
+/// tokens and triggers; the last active admin cannot be deleted, nor the only Owner of a
+/// project outside their namespace (`409`, as GitLab refuses the sole owner of a group).
 async fn delete(
     caller: Caller,
     state: web::Data<AppState>,
@@ -342,17 +358,9 @@ async fn delete(
 ) -> ApiResult<HttpResponse> {
     admin_only(&caller)?;
     let id = user_id(&path)?;
-    state
-        .db
-        .write(move |c| {
-            let user = users::find(c, id)?.ok_or(ApiError::NotFound("User"))?;
-            if user.is_admin && user.is_active() && users::count_active_admins_except(c, id)? == 0 {
-                return Err(ApiError::Forbidden(Some("cannot delete the last admin".into())));
-            }
-            users::delete(c, id)?;
-            Ok(())
-        })
-        .await?;
+    let actor = caller.user.id;
+    let change = state.db.write(move |c| Ok(users::delete_as(c, actor, id)?)).await?;
+    admin_change(change, "cannot delete the last admin")?;
     Ok(HttpResponse::NoContent().finish())
 }
 

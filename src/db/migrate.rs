@@ -1,44 +1,95 @@
 //! Schema versioning: `schema.sql` creates a new database; `PRAGMA user_version` records the
 //! version, older databases run the ordered upgrade steps, newer ones are refused.
+//!
+//! Each step runs in its own transaction with foreign keys off (SQLite's table rebuild needs
+//! that, and the setting cannot change inside a transaction), must leave
+//! `PRAGMA foreign_key_check` empty, and commits together with its new version number: a step
+//! that fails leaves the file at the previous version, unchanged.
 
-use rusqlite::{Connection, Transaction};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::OpenError;
 
 /// The schema this binary writes and understands.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The whole current schema, applied to a new file.
 pub const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// Upgrade steps: `UPGRADES[i]` takes a database from version `i + 1` to `i + 2`.
 type Upgrade = fn(&Transaction) -> rusqlite::Result<()>;
-const UPGRADES: &[Upgrade] = &[];
+const UPGRADES: &[Upgrade] = &[to_v2];
+
+/// Version 2: ids are never reused (AUTOINCREMENT on every table with a public id).
+fn to_v2(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(include_str!("upgrade_v2.sql"))
+}
 
 /// Brings the database to [`SCHEMA_VERSION`], or refuses a database from a newer triggerd.
+/// Safe when two processes open a new or old file at once (the server and an admin command):
+/// the version is read again inside each write transaction.
 pub fn run(conn: &Connection) -> Result<(), OpenError> {
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let mut version = user_version(conn)?;
+    refuse_newer(version)?;
+    if version == 0 {
+        let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+        version = user_version(&tx)?;
+        if version == 0 {
+            tx.execute_batch(SCHEMA)?;
+            set_version(&tx, SCHEMA_VERSION)?;
+            tx.commit()?;
+            log::info!("created a new database with schema version {SCHEMA_VERSION}");
+            return Ok(());
+        }
+        tx.commit()?; // created by another process meanwhile
+        refuse_newer(version)?;
+    }
+    if version == SCHEMA_VERSION {
+        return Ok(());
+    }
+    let foreign_keys: bool = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
+    conn.pragma_update(None, "foreign_keys", false)?;
+    let upgraded = upgrade(conn, version);
+    conn.pragma_update(None, "foreign_keys", foreign_keys)?;
+    upgraded
+}
+
+fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+}
+
+fn refuse_newer(version: i64) -> Result<(), OpenError> {
     if version > SCHEMA_VERSION {
         return Err(OpenError::Schema(format!(
             "the database has schema version {version}, but this triggerd only knows versions up to \
              {SCHEMA_VERSION}: it was written by a newer triggerd; run that version or restore a backup"
         )));
     }
-    let mut conn_tx = Connection::unchecked_transaction(conn)?;
-    if version == 0 {
-        conn_tx.execute_batch(SCHEMA)?;
-        set_version(&conn_tx, SCHEMA_VERSION)?;
-        conn_tx.commit()?;
-        log::info!("created a new database with schema version {SCHEMA_VERSION}");
-        return Ok(());
-    }
+    Ok(())
+}
+
+/// Runs the steps after `version`, one transaction each (foreign keys are off).
+fn upgrade(conn: &Connection, version: i64) -> Result<(), OpenError> {
     for (i, step) in UPGRADES.iter().enumerate().skip((version - 1) as usize) {
-        step(&conn_tx)?;
-        set_version(&conn_tx, i as i64 + 2)?;
-        conn_tx.commit()?;
-        conn_tx = Connection::unchecked_transaction(conn)?;
+        let (from, to) = (i as i64 + 1, i as i64 + 2);
+        log::info!("upgrading the database from schema version {from} to {to}");
+        let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+        // Another process (an admin command next to the server) may have upgraded meanwhile.
+        if user_version(&tx)? >= to {
+            continue;
+        }
+        step(&tx)?;
+        let broken: i64 = tx.query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| r.get(0))?;
+        if broken > 0 {
+            return Err(OpenError::Schema(format!(
+                "upgrading the database to schema version {to} left {broken} broken foreign keys; \
+                 nothing was changed"
+            )));
+        }
+        set_version(&tx, to)?;
+        tx.commit()?;
+        log::info!("the database is now at schema version {to}");
     }
-    conn_tx.commit()?;
     Ok(())
 }
 
@@ -71,5 +122,215 @@ mod tests {
         conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
         let err = run(&conn).unwrap_err().to_string();
         assert!(err.contains("newer triggerd"), "{err}");
+    }
+
+    // ---- version 1 -> 2 ------------------------------------------------------------------------
+
+    use rusqlite::types::Value;
+
+    /// The version-1 schema, frozen (never applied to a new database).
+    const SCHEMA_V1: &str = include_str!("schema_v1.sql");
+
+    const TABLES: [&str; 8] = [
+        "users",
+        "personal_access_tokens",
+        "projects",
+        "members",
+        "refs",
+        "triggers",
+        "pipelines",
+        "pipeline_variables",
+    ];
+    /// The tables with a public id, and an INSERT of a fresh row for each (`?1` = a unique text).
+    const ID_TABLES: [(&str, &str); 6] = [
+        ("users", "INSERT INTO users (username, name, email, created_at) VALUES (?1, 'N', ?1 || '@x.org', 't')"),
+        (
+            "personal_access_tokens",
+            "INSERT INTO personal_access_tokens (user_id, name, token_digest, scopes, created_at)
+             VALUES (1, 'n', ?1, 'api', 't')",
+        ),
+        (
+            "projects",
+            "INSERT INTO projects (namespace_id, name, path, created_at, updated_at) VALUES (1, ?1, ?1, 't', 't')",
+        ),
+        ("refs", "INSERT INTO refs (project_id, kind, name, sha, created_at) VALUES (1, 'branch', ?1, 's', 't')"),
+        (
+            "triggers",
+            "INSERT INTO triggers (project_id, owner_id, token_digest, short_token, created_at, updated_at)
+             VALUES (1, 1, ?1, 'abcd', 't', 't')",
+        ),
+        (
+            "pipelines",
+            "INSERT INTO pipelines (project_id, iid, ref, sha, before_sha, tag, status, source, created_at,
+                                    updated_at)
+             VALUES (1, 1000 + (SELECT COUNT(*) FROM pipelines), ?1, 's', 's', 0, 'created', 'trigger', 't', 't')",
+        ),
+    ];
+
+    /// A version-1 database with rows in every table, some of them deleted (gaps in the ids).
+    fn version_1_database() -> Connection {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(SCHEMA_V1).unwrap();
+        c.pragma_update(None, "user_version", 1).unwrap();
+        c.pragma_update(None, "foreign_keys", true).unwrap();
+        c.execute_batch(
+            "INSERT INTO users (id, username, name, email, password_hash, is_admin, created_at) VALUES
+                 (1, 'root', 'Admin', 'root@x.org', NULL, 1, 't1'),
+                 (2, 'alice', 'Alice', 'alice@x.org', '$argon2id$x', 0, 't2'),
+                 (5, 'bob', 'Bob', 'bob@x.org', NULL, 0, 't3');
+             UPDATE users SET state = 'blocked' WHERE id = 5;
+             INSERT INTO personal_access_tokens (id, user_id, name, token_digest, scopes, expires_at, revoked,
+                                                 last_used_at, created_at) VALUES
+                 (1, 1, 'boot', x'01', 'api', NULL, 0, 't9', 't1'),
+                 (3, 2, 'ci', x'02', 'api,read_api', '2030-01-01', 1, NULL, 't2');
+             INSERT INTO projects (id, namespace_id, creator_id, name, path, description, visibility,
+                                   default_branch, last_pipeline_iid, created_at, updated_at) VALUES
+                 (1, 1, 1, 'P', 'p', 'd', 'public', 'main', 7, 't1', 't2'),
+                 (4, 2, 2, 'Q', 'q', NULL, 'private', NULL, 0, 't3', 't3');
+             INSERT INTO members (project_id, user_id, access_level, created_at) VALUES
+                 (1, 1, 50, 't1'), (1, 2, 30, 't2'), (4, 2, 50, 't3'), (4, 5, 10, 't4');
+             INSERT INTO refs (id, project_id, kind, name, sha, message, created_at) VALUES
+                 (1, 1, 'branch', 'main', 'aa', NULL, 't1'), (2, 1, 'tag', 'v1', 'aa', 'msg', 't2');
+             INSERT INTO triggers (id, project_id, owner_id, description, token_digest, short_token, expires_at,
+                                   created_at, updated_at) VALUES
+                 (1, 1, 1, 'one', x'11', 'abcd', NULL, 't1', 't1'), (6, 4, 2, NULL, x'12', 'efgh', 't5', 't2', 't3');
+             INSERT INTO pipelines (id, project_id, iid, trigger_id, user_id, ref, sha, before_sha, tag, status,
+                                    source, name, yaml_errors, inputs, created_at, updated_at, started_at,
+                                    finished_at, committed_at, duration, queued_duration, coverage) VALUES
+                 (1, 1, 1, 1, 1, 'main', 'aa', '00', 0, 'created', 'trigger', NULL, NULL, '{\"a\":1}', 't1', 't1',
+                  NULL, NULL, NULL, NULL, NULL, NULL),
+                 (7, 1, 7, NULL, NULL, 'v1', 'aa', '00', 1, 'canceled', 'api', 'n', 'e', NULL, 't2', 't3', 't2',
+                  't3', 't0', 5, 1, '9.5');
+             INSERT INTO pipeline_variables (pipeline_id, position, key, value, variable_type) VALUES
+                 (1, 0, 'K', 'V', 'env_var'), (1, 1, 'F', 'body', 'file'), (7, 0, 'X', 'Y', 'env_var');",
+        )
+        .unwrap();
+        c
+    }
+
+    fn rows(c: &Connection, table: &str) -> Vec<Vec<Value>> {
+        let mut stmt = c.prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2")).unwrap();
+        let n = stmt.column_count();
+        stmt.query_map([], |r| (0..n).map(|i| r.get::<_, Value>(i)).collect::<rusqlite::Result<Vec<_>>>())
+            .unwrap()
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .unwrap()
+    }
+
+    /// Every table and index definition, as SQLite stores it (a renamed table's name is quoted).
+    fn schema(c: &Connection) -> Vec<(String, String, String)> {
+        let mut stmt = c
+            .prepare("SELECT type, name, sql FROM sqlite_schema WHERE sql IS NOT NULL ORDER BY type, name")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)?)))
+            .unwrap()
+            .map(|row| {
+                let (kind, name, sql): (String, String, String) = row.unwrap();
+                (kind, name.clone(), sql.replacen(&format!("\"{name}\""), &name, 1))
+            })
+            .collect()
+    }
+
+    fn assert_clean(c: &Connection) {
+        let check: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+        assert_eq!(check, "ok");
+        let broken: i64 =
+            c.query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).unwrap();
+        assert_eq!(broken, 0);
+    }
+
+    /// Deletes the newest row of each table with a public id, inserts another and checks it got
+    /// an id above the deleted one.
+    fn assert_ids_are_never_reused(c: &Connection) {
+        for (n, (table, insert)) in ID_TABLES.iter().enumerate() {
+            let newest: i64 = c.query_row(&format!("SELECT MAX(id) FROM {table}"), [], |r| r.get(0)).unwrap();
+            c.execute(&format!("DELETE FROM {table} WHERE id = ?1"), [newest]).unwrap();
+            c.execute(insert, [format!("fresh{n}")]).unwrap();
+            let next = c.last_insert_rowid();
+            assert!(next > newest, "{table}: deleted id {newest}, next insert got {next}");
+        }
+    }
+
+    #[test]
+    fn the_version_1_fixture_reuses_ids_which_is_what_version_2_fixes() {
+        let c = version_1_database();
+        c.execute("DELETE FROM pipelines WHERE id = 7", []).unwrap();
+        c.execute(ID_TABLES[5].1, ["again"]).unwrap();
+        assert!(c.last_insert_rowid() <= 7, "version 1 hands out max(id) + 1");
+    }
+
+    #[test]
+    fn a_version_1_database_upgrades_to_version_2_keeping_every_row_index_and_foreign_key() {
+        let c = version_1_database();
+        let before: Vec<_> = TABLES.iter().map(|t| rows(&c, t)).collect();
+        run(&c).unwrap();
+
+        let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, 2);
+        let after: Vec<_> = TABLES.iter().map(|t| rows(&c, t)).collect();
+        assert_eq!(before, after);
+        assert_clean(&c);
+        let foreign_keys: bool = c.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        assert!(foreign_keys, "foreign keys are back on");
+        // The same tables, indexes and constraints as a new database.
+        let fresh = Connection::open_in_memory().unwrap();
+        run(&fresh).unwrap();
+        assert_eq!(schema(&c), schema(&fresh));
+        // The upgraded tables still cascade: deleting a user removes their tokens and projects.
+        c.execute("DELETE FROM users WHERE id = 2", []).unwrap();
+        let left: i64 = c
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM personal_access_tokens WHERE user_id = 2)
+                      + (SELECT COUNT(*) FROM projects WHERE namespace_id = 2)
+                      + (SELECT COUNT(*) FROM triggers WHERE project_id = 4)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(left, 0);
+        assert_clean(&c);
+    }
+
+    #[test]
+    fn after_the_upgrade_a_deleted_newest_rows_id_is_never_handed_out_again() {
+        let c = version_1_database();
+        run(&c).unwrap();
+        assert_ids_are_never_reused(&c);
+        // Twice: the counter keeps climbing.
+        assert_ids_are_never_reused(&c);
+        assert_clean(&c);
+    }
+
+    #[test]
+    fn a_new_database_never_hands_out_a_deleted_newest_rows_id_again() {
+        let fresh = Connection::open_in_memory().unwrap();
+        run(&fresh).unwrap();
+        fresh.pragma_update(None, "foreign_keys", true).unwrap();
+        fresh.execute_batch("INSERT INTO users (username, name, email, created_at) VALUES ('r', 'R', 'r@x', 't');
+             INSERT INTO projects (namespace_id, name, path, created_at, updated_at) VALUES (1, 'p', 'p', 't', 't');
+             INSERT INTO triggers (project_id, owner_id, token_digest, short_token, created_at, updated_at)
+                 VALUES (1, 1, x'00', 'abcd', 't', 't');").unwrap();
+        for (n, (_, insert)) in ID_TABLES.iter().enumerate() {
+            fresh.execute(insert, [format!("seed{n}")]).unwrap();
+        }
+        assert_ids_are_never_reused(&fresh);
+    }
+
+    #[test]
+    fn an_upgrade_that_would_leave_broken_foreign_keys_changes_nothing() {
+        let c = version_1_database();
+        c.pragma_update(None, "foreign_keys", false).unwrap();
+        c.execute("DELETE FROM users WHERE id = 5", []).unwrap(); // its membership now points nowhere
+        c.pragma_update(None, "foreign_keys", true).unwrap();
+        let before: Vec<_> = TABLES.iter().map(|t| rows(&c, t)).collect();
+        let err = run(&c).unwrap_err().to_string();
+        assert!(err.contains("broken foreign keys"), "{err}");
+        let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, 1);
+        let after: Vec<_> = TABLES.iter().map(|t| rows(&c, t)).collect();
+        assert_eq!(before, after);
+        let sql: String =
+            c.query_row("SELECT sql FROM sqlite_schema WHERE name = 'users'", [], |r| r.get(0)).unwrap();
+        assert!(!sql.contains("AUTOINCREMENT"), "{sql}");
     }
 }

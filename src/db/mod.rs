@@ -80,6 +80,8 @@ pub enum OpenError {
     OldSqlite(String),
     #[error("cannot create the database directory {0}: {1}")]
     Directory(String, std::io::Error),
+    #[error("cannot create the database file {0}: {1}")]
+    File(String, std::io::Error),
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("connection pool: {0}")]
@@ -103,7 +105,14 @@ impl Db {
         let path = cfg.path.as_path();
         let is_new = !path.exists();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| OpenError::Directory(dir.display().to_string(), e))?;
+            create_private_dir(dir).map_err(|e| OpenError::Directory(dir.display().to_string(), e))?;
+        }
+        if is_new {
+            // SQLite would create it 0644, and gives `-wal`, `-shm` and `-journal` the main file's
+            // mode: an empty 0600 file first keeps all of them private.
+            create_private_file(path).map_err(|e| OpenError::File(path.display().to_string(), e))?;
+        } else {
+            tighten_permissions(path);
         }
         let writer = Connection::open(path)?;
         configure(&writer, cfg)?;
@@ -252,4 +261,93 @@ pub fn sync_dir(path: &Path) {
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
+}
+
+/// Creates a directory (and missing parents) with mode 0700, fsyncing the parent of each new
+/// one; an existing directory is left as it is.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent().filter(|d| !d.as_os_str().is_empty()) {
+        create_private_dir(parent)?;
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    match builder.create(dir) {
+        Ok(()) => {
+            sync_dir(dir);
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Creates an empty file with mode 0600 and fsyncs its directory; one that appeared meanwhile
+/// is left as it is.
+pub fn create_private_file(path: &Path) -> std::io::Result<()> {
+    match private_file_options().open(path) {
+        Ok(f) => {
+            f.sync_all()?;
+            sync_dir(path);
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Options that create a new file (never an existing one) readable by its owner only.
+pub fn private_file_options() -> std::fs::OpenOptions {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts
+}
+
+/// Sets an existing database and its `-wal`, `-shm` and `-journal` to 0600 when others may read
+/// them (databases created before triggerd made them private), logging each change. Only files
+/// this process's user owns are changed, so a root run never locks the real owner out.
+#[cfg(unix)]
+fn tighten_permissions(path: &Path) {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let Some(me) = effective_uid() else { return };
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let file = Path::new(&name);
+        let Ok(meta) = std::fs::metadata(file) else { continue };
+        let mode = meta.mode() & 0o777;
+        if !meta.is_file() || mode & 0o077 == 0 {
+            continue;
+        }
+        if meta.uid() != me {
+            log::warn!("{} has mode {mode:o} but belongs to another user; left as it is", file.display());
+            continue;
+        }
+        match std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600)) {
+            Ok(()) => log::warn!("{} had mode {mode:o}; set it to 600", file.display()),
+            Err(e) => log::warn!("{} has mode {mode:o} and could not be set to 600: {e}", file.display()),
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn tighten_permissions(_path: &Path) {}
+
+/// This process's effective user id: the owner of `/proc/self` (Linux). `None` elsewhere, where
+/// existing files are then left alone.
+#[cfg(unix)]
+fn effective_uid() -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").ok().map(|m| m.uid())
 }

@@ -141,3 +141,164 @@ pub fn count_active_admins_except(conn: &Connection, except: i64) -> rusqlite::R
     conn.prepare_cached("SELECT COUNT(*) FROM users WHERE is_admin = 1 AND state = 'active' AND id <> ?1")?
         .query_row([except], |r| r.get(0))
 }
+
+/// Whether `id` is an admin whose account is active, read in the caller's transaction.
+pub fn is_active_admin(conn: &Connection, id: i64) -> rusqlite::Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM users WHERE id = ?1 AND is_admin = 1 AND state = 'active'")?
+        .query_row([id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// What an admin's block, unblock or delete of a user did, or why it changed nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminChange {
+    Done,
+    /// The acting user is no longer an active admin (blocked, demoted or deleted meanwhile).
+    ActorNotAdmin,
+    NoSuchUser,
+    /// The change would leave no active admin.
+    LastActiveAdmin,
+    /// Deleting the user would leave this project (`namespace/path`) without an Owner.
+    SoleOwner(String),
+}
+
+/// Blocks (`blocked`) or unblocks (`active`) `id` on behalf of `actor`. Every rule that depends
+/// on other rows is checked here, in the same transaction as the write, so two admins blocking
+/// each other at the same time cannot both succeed: the actor must still be an active admin,
+/// and at least one active admin must remain.
+pub fn set_state_as(conn: &Connection, actor: i64, id: i64, state: &str) -> rusqlite::Result<AdminChange> {
+    if !is_active_admin(conn, actor)? {
+        return Ok(AdminChange::ActorNotAdmin);
+    }
+    let Some(user) = find(conn, id)? else { return Ok(AdminChange::NoSuchUser) };
+    if state != "active" && user.is_admin && user.is_active() && count_active_admins_except(conn, id)? == 0 {
+        return Ok(AdminChange::LastActiveAdmin);
+    }
+    set_state(conn, id, state)?;
+    Ok(AdminChange::Done)
+}
+
+/// Deletes `id` on behalf of `actor` (see [`delete`]), checking in the same transaction that
+/// the actor is still an active admin, that an active admin remains, and that no project outside
+/// the user's own namespace (those go with the user) loses its last Owner.
+pub fn delete_as(conn: &Connection, actor: i64, id: i64) -> rusqlite::Result<AdminChange> {
+    if !is_active_admin(conn, actor)? {
+        return Ok(AdminChange::ActorNotAdmin);
+    }
+    let Some(user) = find(conn, id)? else { return Ok(AdminChange::NoSuchUser) };
+    if user.is_admin && user.is_active() && count_active_admins_except(conn, id)? == 0 {
+        return Ok(AdminChange::LastActiveAdmin);
+    }
+    if let Some(project) = sole_owned_project(conn, id)? {
+        return Ok(AdminChange::SoleOwner(project));
+    }
+    delete(conn, id)?;
+    Ok(AdminChange::Done)
+}
+
+/// A project outside `id`'s own namespace whose only Owner is `id`, as `namespace/path`.
+fn sole_owned_project(conn: &Connection, id: i64) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached(
+        "SELECT u.username || '/' || p.path
+         FROM members m JOIN projects p ON p.id = m.project_id JOIN users u ON u.id = p.namespace_id
+         WHERE m.user_id = ?1 AND m.access_level = 50 AND p.namespace_id <> ?1
+           AND NOT EXISTS (SELECT 1 FROM members o
+                           WHERE o.project_id = m.project_id AND o.access_level = 50 AND o.user_id <> ?1)
+         ORDER BY p.id LIMIT 1",
+    )?
+    .query_row([id], |r| r.get(0))
+    .optional()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn db() -> Connection {
+        let c = Connection::open_in_memory().unwrap();
+        c.pragma_update(None, "foreign_keys", "ON").unwrap();
+        super::super::migrate::run(&c).unwrap();
+        c
+    }
+
+    fn user(c: &Connection, name: &str, admin: bool) -> i64 {
+        let email = format!("{name}@example.com");
+        let new = NewUser { username: name, name, email: &email, password_hash: None, is_admin: admin };
+        insert(c, &new, "2026-01-01T00:00:00.000Z").unwrap().id
+    }
+
+    fn state_of(c: &Connection, id: i64) -> String {
+        find(c, id).unwrap().unwrap().state
+    }
+
+    #[test]
+    fn an_admin_blocked_by_another_can_no_longer_block_or_delete_anyone() {
+        let c = db();
+        let (a, b, x) = (user(&c, "a", true), user(&c, "b", true), user(&c, "x", true));
+        assert_eq!(set_state_as(&c, a, b, "blocked").unwrap(), AdminChange::Done);
+        // `b`'s request was authenticated before the block; its write comes after it.
+        assert_eq!(set_state_as(&c, b, a, "blocked").unwrap(), AdminChange::ActorNotAdmin);
+        assert_eq!(set_state_as(&c, b, x, "blocked").unwrap(), AdminChange::ActorNotAdmin);
+        assert_eq!(set_state_as(&c, b, b, "active").unwrap(), AdminChange::ActorNotAdmin);
+        assert_eq!(delete_as(&c, b, x).unwrap(), AdminChange::ActorNotAdmin);
+        assert_eq!(
+            (state_of(&c, a), state_of(&c, b), state_of(&c, x)),
+            ("active".into(), "blocked".into(), "active".into())
+        );
+    }
+
+    #[test]
+    fn the_last_active_admin_can_be_neither_blocked_nor_deleted() {
+        let c = db();
+        let (a, b) = (user(&c, "a", true), user(&c, "b", true));
+        let plain = user(&c, "plain", false);
+        assert_eq!(set_state_as(&c, a, b, "blocked").unwrap(), AdminChange::Done);
+        // `a` is the only active admin left: not even `a` may remove `a`.
+        assert_eq!(set_state_as(&c, a, a, "blocked").unwrap(), AdminChange::LastActiveAdmin);
+        assert_eq!(delete_as(&c, a, a).unwrap(), AdminChange::LastActiveAdmin);
+        assert_eq!(state_of(&c, a), "active");
+        // Non-admins and blocked admins are not protected by the rule.
+        assert_eq!(set_state_as(&c, a, plain, "blocked").unwrap(), AdminChange::Done);
+        assert_eq!(delete_as(&c, a, b).unwrap(), AdminChange::Done);
+        assert_eq!(set_state_as(&c, a, 999, "blocked").unwrap(), AdminChange::NoSuchUser);
+        // With a second active admin, `a` may go.
+        let d = user(&c, "d", true);
+        assert_eq!(delete_as(&c, d, a).unwrap(), AdminChange::Done);
+    }
+
+    #[test]
+    fn a_user_who_is_the_only_owner_of_someone_elses_project_cannot_be_deleted() {
+        let c = db();
+        let admin = user(&c, "admin", true);
+        let (y, x) = (user(&c, "y", false), user(&c, "x", false));
+        let now = "2026-01-01T00:00:00.000Z";
+        let p = super::super::projects::insert(
+            &c,
+            &super::super::projects::NewProject {
+                namespace_id: y,
+                creator_id: y,
+                name: "p",
+                path: "p",
+                description: None,
+                visibility: "private",
+                default_branch: None,
+            },
+            now,
+        )
+        .unwrap();
+        super::super::members::upsert(&c, p.id, x, 50, now).unwrap();
+        // Both own it: either may go.
+        assert_eq!(sole_owned_project(&c, x).unwrap(), None);
+        super::super::members::delete(&c, p.id, y).unwrap();
+        assert_eq!(delete_as(&c, admin, x).unwrap(), AdminChange::SoleOwner("y/p".into()));
+        assert!(find(&c, x).unwrap().is_some());
+        // The namespace's user takes their own projects with them.
+        super::super::members::upsert(&c, p.id, y, 50, now).unwrap();
+        super::super::members::delete(&c, p.id, x).unwrap();
+        assert_eq!(delete_as(&c, admin, y).unwrap(), AdminChange::Done);
+    }
+}

@@ -66,12 +66,13 @@ pub fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let _ = env_logger::builder().is_test(true).try_init();
     let dir = std::env::temp_dir().join(format!("triggerd-test-{}", random_suffix()));
     std::fs::create_dir_all(&dir).unwrap();
-    let db_path = dir.join("triggerd.db");
     let mut config = Config::default();
-    config.database.path = db_path.clone();
+    config.database.path = dir.join("triggerd.db");
     config.bootstrap.root_token = ROOT_TOKEN.into();
     config.server.workers = 2;
     adjust(&mut config);
+    // A test may move the database (somewhere under `dir`, which is removed on drop).
+    let db_path = config.database.path.clone();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let (tx, rx) = std::sync::mpsc::channel();
@@ -335,4 +336,18 @@ impl TestApp {
             .unwrap();
         sha
     }
+}
+
+/// Sends two requests at the same moment from two threads; returns their statuses in order.
+pub fn at_once(a: RequestBuilder, b: RequestBuilder) -> [u16; 2] {
+    let barrier = std::sync::Barrier::new(2);
+    let send = |req: RequestBuilder| {
+        barrier.wait();
+        req.send().unwrap().status().as_u16()
+    };
+    std::thread::scope(|s| {
+        let first = s.spawn(|| send(a));
+        let second = s.spawn(|| send(b));
+        [first.join().unwrap(), second.join().unwrap()]
+    })
 }

@@ -13,6 +13,7 @@ mod pipelines;
 mod projects;
 mod refs;
 mod server;
+mod storage;
 mod tokens;
 mod triggers;
 mod users;

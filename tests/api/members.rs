@@ -541,3 +541,41 @@ fn removing_an_owner_takes_an_owner_and_never_the_last_one() {
     assert_eq!(app.delete(&owner_path, Some(&r.admin.token)).status().as_u16(), 204);
     assert_eq!(level_of(&app, r.project_id, r.owner.id), None);
 }
+
+// ------------------------------------------------ rules on other rows are checked inside the write
+
+#[test]
+fn two_owners_removing_or_demoting_each_other_at_the_same_time_always_leave_an_owner() {
+    let app = spawn_app();
+    let first = app.create_user("first");
+    let second = app.create_user("second");
+    for round in 0..40 {
+        let pid = app.create_project(&first, &format!("p{round}"), "private");
+        app.add_member(pid, &second, OWNER);
+        let path = |u: &TestUser| format!("/projects/{pid}/members/{}", u.id);
+        let (a, b) = if round % 2 == 0 {
+            (
+                app.request(Method::DELETE, &path(&second), Some(&first.token)),
+                app.request(Method::DELETE, &path(&first), Some(&second.token)),
+            )
+        } else {
+            let demote = json!({"access_level": MAINTAINER});
+            (
+                app.request(Method::PUT, &path(&second), Some(&first.token)).json(&demote),
+                app.request(Method::PUT, &path(&first), Some(&second.token)).json(&demote),
+            )
+        };
+        let statuses = at_once(a, b);
+        let owners: i64 = app
+            .db()
+            .query_row(
+                "SELECT COUNT(*) FROM members WHERE project_id = ?1 AND access_level = 50",
+                [pid],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(owners, 1, "round {round}: statuses {statuses:?}");
+        // The one that came second found a single Owner left (403), or was no longer a member.
+        assert!(statuses.iter().any(|s| matches!(s, 403 | 404)), "round {round}: {statuses:?}");
+    }
+}

@@ -718,3 +718,74 @@ fn deleting_a_user_keeps_pipelines_they_started_without_a_user() {
     let user: Option<i64> = app.db().query_row("SELECT user_id FROM pipelines", [], |r| r.get(0)).unwrap();
     assert_eq!(user, None);
 }
+
+// ---- rules that depend on other rows are checked inside the write --------------------------------
+
+fn active_admins(app: &TestApp) -> i64 {
+    app.db()
+        .query_row("SELECT COUNT(*) FROM users WHERE is_admin = 1 AND state = 'active'", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn two_admins_blocking_each_other_at_the_same_time_always_leave_one_active_admin() {
+    let app = spawn_app();
+    let mut survivor = app.root();
+    for round in 0..20 {
+        let a = app.create_admin(&format!("a{round}"));
+        let b = app.create_admin(&format!("b{round}"));
+        // Leave `a` and `b` as the only active admins.
+        let resp = app.post_json(&format!("/users/{}/block", survivor.id), Some(&a.token), &json!({}));
+        assert_eq!(resp.status(), 201, "round {round}");
+        let mut statuses = at_once(
+            app.request(Method::POST, &format!("/users/{}/block", b.id), Some(&a.token)),
+            app.request(Method::POST, &format!("/users/{}/block", a.id), Some(&b.token)),
+        );
+        statuses.sort();
+        assert_eq!(active_admins(&app), 1, "round {round}: statuses {statuses:?}");
+        // One block went through; the other admin was blocked first and is refused.
+        assert_eq!(statuses[0], 201, "round {round}");
+        assert!(matches!(statuses[1], 401 | 403), "round {round}: {statuses:?}");
+        let a_state: String =
+            app.db().query_row("SELECT state FROM users WHERE id = ?1", [a.id], |r| r.get(0)).unwrap();
+        survivor = if a_state == "active" { a } else { b };
+    }
+}
+
+#[test]
+fn an_admin_blocked_meanwhile_cannot_block_the_admin_who_blocked_them() {
+    let app = spawn_app();
+    let other = app.create_admin("other");
+    let resp = app.post_json(&format!("/users/{}/block", other.id), Some(ROOT_TOKEN), &json!({}));
+    assert_eq!(json_of(resp, 201), json!(true));
+    // The blocked admin's token no longer acts at all.
+    assert_error(
+        app.post_json("/users/1/block", Some(&other.token), &json!({})),
+        401,
+        "message",
+        json!("401 Unauthorized"),
+    );
+    assert_error(app.delete("/users/1", Some(&other.token)), 401, "message", json!("401 Unauthorized"));
+    assert_eq!(active_admins(&app), 1);
+    assert_eq!(json_of(app.get("/user", Some(ROOT_TOKEN)), 200)["state"], "active");
+}
+
+#[test]
+fn the_only_owner_of_a_project_outside_their_namespace_cannot_be_deleted() {
+    let app = spawn_app();
+    let alice = app.create_user("alice");
+    let bob = app.create_user("bob");
+    let pid = app.create_project(&alice, "shared", "private");
+    app.add_member(pid, &bob, OWNER);
+    app.db().execute("DELETE FROM members WHERE user_id = ?1", [alice.id]).unwrap();
+    assert_error(
+        app.delete(&format!("/users/{}", bob.id), Some(ROOT_TOKEN)),
+        409,
+        "message",
+        json!("User cannot be removed while is the sole-owner of a project (alice/shared)"),
+    );
+    assert_eq!(app.count("members"), 1);
+    // Once someone else owns it too, bob may go.
+    app.add_member(pid, &alice, OWNER);
+    assert_eq!(app.delete(&format!("/users/{}", bob.id), Some(ROOT_TOKEN)).status(), 204);
+}

@@ -1,0 +1,123 @@
+-- FROZEN copy of schema.sql at schema version 1, kept only as a test fixture: the migration
+-- tests build a version-1 database from it. Never applied to a new database; never edit.
+--
+-- triggerd schema: applied as a whole to a new database file.
+-- The schema version lives in PRAGMA user_version (set by src/db/migrate.rs, not here);
+-- later versions add ordered upgrade steps after this file instead of editing history.
+--
+-- Timestamps are TEXT in GitLab's wire format, `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC, fixed width),
+-- so they sort and compare correctly as strings and need no conversion on the way out.
+-- Secrets are never stored: tokens are kept as their SHA-256 digest, passwords as argon2id PHC strings.
+
+CREATE TABLE users (
+    id            INTEGER PRIMARY KEY,
+    username      TEXT    NOT NULL UNIQUE COLLATE NOCASE,
+    name          TEXT    NOT NULL,
+    email         TEXT    NOT NULL UNIQUE COLLATE NOCASE,
+    password_hash TEXT,                                   -- argon2id PHC string; NULL = cannot sign in
+    is_admin      INTEGER NOT NULL DEFAULT 0 CHECK (is_admin IN (0, 1)),
+    state         TEXT    NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'blocked')),
+    created_at    TEXT    NOT NULL
+);
+
+CREATE TABLE personal_access_tokens (
+    id           INTEGER PRIMARY KEY,
+    user_id      INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    name         TEXT    NOT NULL,
+    token_digest BLOB    NOT NULL UNIQUE,                 -- SHA-256 of the whole token string
+    scopes       TEXT    NOT NULL,                        -- comma-separated: api, read_api
+    expires_at   TEXT,                                    -- YYYY-MM-DD; the token stops working on that day
+    revoked      INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1)),
+    last_used_at TEXT,
+    created_at   TEXT    NOT NULL
+);
+CREATE INDEX personal_access_tokens_user ON personal_access_tokens (user_id);
+
+-- A project lives in its creator's personal namespace: path_with_namespace = namespace/path.
+CREATE TABLE projects (
+    id                INTEGER PRIMARY KEY,
+    namespace_id      INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    creator_id        INTEGER REFERENCES users (id) ON DELETE SET NULL,
+    name              TEXT    NOT NULL,
+    path              TEXT    NOT NULL,
+    description       TEXT,
+    visibility        TEXT    NOT NULL DEFAULT 'private' CHECK (visibility IN ('private', 'internal', 'public')),
+    default_branch    TEXT,
+    last_pipeline_iid INTEGER NOT NULL DEFAULT 0,         -- per-project pipeline iid counter; never reused
+    created_at        TEXT    NOT NULL,
+    updated_at        TEXT    NOT NULL,
+    UNIQUE (namespace_id, path COLLATE NOCASE)
+);
+
+CREATE TABLE members (
+    project_id   INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    user_id      INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    access_level INTEGER NOT NULL CHECK (access_level IN (10, 20, 30, 40, 50)),
+    created_at   TEXT    NOT NULL,
+    PRIMARY KEY (project_id, user_id)
+) WITHOUT ROWID;
+CREATE INDEX members_user ON members (user_id);
+
+-- Branches and tags without a repository: each is a name pointing at a 40-hex commit SHA.
+CREATE TABLE refs (
+    id         INTEGER PRIMARY KEY,
+    project_id INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    kind       TEXT    NOT NULL CHECK (kind IN ('branch', 'tag')),
+    name       TEXT    NOT NULL,
+    sha        TEXT    NOT NULL,
+    message    TEXT,                                      -- annotated tags only
+    created_at TEXT    NOT NULL,
+    UNIQUE (project_id, kind, name)
+);
+
+CREATE TABLE triggers (
+    id           INTEGER PRIMARY KEY,
+    project_id   INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    owner_id     INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    description  TEXT,
+    token_digest BLOB    NOT NULL UNIQUE,                 -- SHA-256 of the whole `glptt-…` token
+    short_token  TEXT    NOT NULL,                        -- first 4 characters after `glptt-`
+    expires_at   TEXT,
+    created_at   TEXT    NOT NULL,
+    updated_at   TEXT    NOT NULL
+);
+CREATE INDEX triggers_project ON triggers (project_id, id);
+CREATE INDEX triggers_owner ON triggers (owner_id);
+
+CREATE TABLE pipelines (
+    id              INTEGER PRIMARY KEY,
+    project_id      INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    iid             INTEGER NOT NULL,
+    trigger_id      INTEGER REFERENCES triggers (id) ON DELETE SET NULL,
+    user_id         INTEGER REFERENCES users (id) ON DELETE SET NULL,
+    ref             TEXT    NOT NULL,
+    sha             TEXT    NOT NULL,
+    before_sha      TEXT    NOT NULL,
+    tag             INTEGER NOT NULL CHECK (tag IN (0, 1)),
+    status          TEXT    NOT NULL,
+    source          TEXT    NOT NULL,
+    name            TEXT,
+    yaml_errors     TEXT,
+    inputs          TEXT,                                 -- JSON object as sent, kept with the pipeline
+    created_at      TEXT    NOT NULL,
+    updated_at      TEXT    NOT NULL,
+    started_at      TEXT,
+    finished_at     TEXT,
+    committed_at    TEXT,
+    duration        INTEGER,
+    queued_duration INTEGER,
+    coverage        TEXT,
+    UNIQUE (project_id, iid)
+);
+CREATE INDEX pipelines_project ON pipelines (project_id, id);
+CREATE INDEX pipelines_trigger ON pipelines (trigger_id, id);
+CREATE INDEX pipelines_user ON pipelines (user_id);
+
+CREATE TABLE pipeline_variables (
+    pipeline_id   INTEGER NOT NULL REFERENCES pipelines (id) ON DELETE CASCADE,
+    position      INTEGER NOT NULL,
+    key           TEXT    NOT NULL,
+    value         TEXT    NOT NULL,
+    variable_type TEXT    NOT NULL CHECK (variable_type IN ('env_var', 'file')),
+    PRIMARY KEY (pipeline_id, position)
+) WITHOUT ROWID;
