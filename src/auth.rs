@@ -22,6 +22,13 @@ use crate::state::AppState;
 pub const TRIGGER_TOKEN_PREFIX: &str = "glptt-";
 /// Prefix of personal access tokens.
 pub const PAT_PREFIX: &str = "glpat-";
+/// Prefix of runner authentication tokens (GitLab's `CREATED_RUNNER_TOKEN_PREFIX`).
+pub const RUNNER_TOKEN_PREFIX: &str = "glrt-";
+/// Prefix of runner registration tokens (GitLab's `RUNNERS_TOKEN_PREFIX`).
+pub const RUNNER_REGISTRATION_TOKEN_PREFIX: &str = "GR1348941";
+
+/// URL-safe alphabet of 64 characters: a random byte masked to 6 bits picks one uniformly.
+const URL_SAFE: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /// SHA-256 of the whole token string: the lookup key stored instead of the token.
 pub fn digest(token: &str) -> Vec<u8> {
@@ -54,9 +61,27 @@ pub fn short_token(token: &str) -> String {
 
 /// A new personal access token: `glpat-` + 32 URL-safe characters (~190 bits).
 pub fn new_personal_access_token() -> ApiResult<String> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let body: String = os_random::<32>()?.iter().map(|b| ALPHABET[(*b & 63) as usize] as char).collect();
-    Ok(format!("{PAT_PREFIX}{body}"))
+    Ok(format!("{PAT_PREFIX}{}", url_safe::<32>()?))
+}
+
+/// `N` URL-safe characters from the OS RNG (6 bits each).
+fn url_safe<const N: usize>() -> ApiResult<String> {
+    Ok(os_random::<N>()?.iter().map(|b| URL_SAFE[(*b & 63) as usize] as char).collect())
+}
+
+/// A new runner authentication token: `glrt-` + 32 URL-safe characters (192 bits).
+pub fn new_runner_token() -> ApiResult<String> {
+    Ok(format!("{RUNNER_TOKEN_PREFIX}{}", url_safe::<32>()?))
+}
+
+/// The 8 characters after `glrt-` a runner keeps for display (GitLab's `short_sha`).
+pub fn runner_short_token(token: &str) -> String {
+    token.strip_prefix(RUNNER_TOKEN_PREFIX).unwrap_or(token).chars().take(8).collect()
+}
+
+/// A new project runner registration token: `GR1348941` + 20 URL-safe characters (120 bits).
+pub fn new_runner_registration_token() -> ApiResult<String> {
+    Ok(format!("{RUNNER_REGISTRATION_TOKEN_PREFIX}{}", url_safe::<20>()?))
 }
 
 /// Hashes a password with argon2id (blocking: call through [`hash_password_async`] on requests).
@@ -222,6 +247,18 @@ mod tests {
         let t = new_personal_access_token().unwrap();
         assert!(t.starts_with("glpat-") && t.len() >= 26);
         assert!(t[6..].chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+    }
+
+    #[test]
+    fn runner_tokens_are_glrt_plus_32_url_safe_characters_and_registration_tokens_gr1348941_plus_20() {
+        let t = new_runner_token().unwrap();
+        assert!(t.starts_with("glrt-") && t.len() == 37, "{t}");
+        assert!(t[5..].chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert_ne!(t, new_runner_token().unwrap());
+        assert_eq!(runner_short_token(&t), &t[5..13]);
+        let r = new_runner_registration_token().unwrap();
+        assert!(r.starts_with("GR1348941") && r.len() == 29, "{r}");
+        assert_ne!(r, new_runner_registration_token().unwrap());
     }
 
     #[test]

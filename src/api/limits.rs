@@ -97,6 +97,14 @@ pub const TAG_MESSAGE: Limit = Limit::chars(65_535);
 /// A pipeline trigger's `description` (GitLab sets none; triggerd keeps it to a line).
 pub const TRIGGER_DESCRIPTION: Limit = Limit::chars(255);
 
+/// A runner's `description` and `maintenance_note` (GitLab's `Ci::Runner` validations: 1024).
+pub const RUNNER_DESCRIPTION: Limit = Limit::chars(1024);
+pub const RUNNER_MAINTENANCE_NOTE: Limit = Limit::chars(1024);
+/// One runner tag (GitLab's `ci_tags.name` is a 255-character string).
+pub const RUNNER_TAG: Limit = Limit::chars(255);
+/// What a runner reports about itself in `info` (`name`, `version`, …) is cut to this length.
+pub const RUNNER_INFO: Limit = Limit::chars(255);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,6 +12,7 @@ pub mod params;
 pub mod pipelines;
 pub mod projects;
 pub mod refs;
+pub mod runners;
 pub mod tokens;
 pub mod trigger_call;
 pub mod triggers;
@@ -35,6 +36,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(triggers::configure)
             .configure(refs::configure)
             .configure(pipelines::configure)
+            .configure(runners::configure)
             .default_service(web::to(no_route)),
     );
 }

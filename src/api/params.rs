@@ -21,16 +21,31 @@ use crate::state::AppState;
 #[derive(Debug, Clone, Default)]
 pub struct Params {
     map: Map<String, Value>,
+    /// Every value of a plain key sent more than once (`tag_list=a&tag_list=b`): `map` keeps the
+    /// last one as Rack does, [`Params::string_list`] reads them all.
+    repeated: Map<String, Value>,
 }
 
 impl Params {
     /// Builds parameters from `(key, value)` pairs with bracket-key nesting.
     pub fn from_pairs<K: AsRef<str>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
         let mut map = Map::new();
+        let mut repeated = Map::new();
         for (k, v) in pairs {
-            insert_bracketed(&mut map, k.as_ref(), Value::String(v.into()));
+            let (k, v) = (k.as_ref(), v.into());
+            if !k.contains('[')
+                && let Some(Value::String(previous)) = map.get(k)
+            {
+                let all = repeated
+                    .entry(k.to_string())
+                    .or_insert_with(|| Value::Array(vec![previous.clone().into()]));
+                if let Value::Array(items) = all {
+                    items.push(Value::String(v.clone()));
+                }
+            }
+            insert_bracketed(&mut map, k, Value::String(v));
         }
-        Params { map }
+        Params { map, repeated }
     }
 
     /// The raw value, `None` when absent or JSON `null`.
@@ -135,7 +150,11 @@ impl Params {
 
     /// A list of strings: a JSON array, repeated `key[]=` fields, or a comma-separated string.
     pub fn string_list(&self, key: &str) -> ApiResult<Option<Vec<String>>> {
-        match self.get(key) {
+        let value = match self.repeated.get(key) {
+            Some(all) => Some(all),
+            None => self.get(key),
+        };
+        match value {
             None => Ok(None),
             Some(Value::String(s)) => {
                 Ok(Some(s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()))
@@ -234,8 +253,10 @@ async fn parse(req: HttpRequest, payload: Payload) -> ApiResult<Params> {
         ));
     };
     for (k, v) in body_params.map {
+        params.repeated.remove(&k);
         params.map.insert(k, v);
     }
+    params.repeated.extend(body_params.repeated);
     Ok(params)
 }
 
@@ -303,7 +324,7 @@ async fn read_body(
 
 fn parse_json(body: &[u8]) -> ApiResult<Params> {
     match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(map)) => Ok(Params { map }),
+        Ok(Value::Object(map)) => Ok(Params { map, repeated: Map::new() }),
         Ok(Value::Null) => Ok(Params::default()),
         Ok(_) => Err(ApiError::Param("the JSON body must be an object".into())),
         Err(e) => Err(ApiError::Param(format!("the JSON body is malformed: {e}"))),
@@ -345,6 +366,14 @@ mod tests {
             Value::Object(p.map),
             json!({"ref": "main", "variables": {"A": "1", "B": "two", "C": ["x", "y"]}, "list": ["a"]})
         );
+    }
+
+    #[test]
+    fn a_repeated_plain_key_is_the_last_value_but_a_list_of_all_of_them() {
+        let p = Params::from_pairs([("tag_list", "a"), ("x", "1"), ("tag_list", "b,c"), ("tag_list", "d")]);
+        assert_eq!(p.string("tag_list").unwrap().as_deref(), Some("d"));
+        assert_eq!(p.string_list("tag_list").unwrap().unwrap(), vec!["a", "b,c", "d"]);
+        assert_eq!(p.string_list("x").unwrap().unwrap(), vec!["1"]);
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod migrate;
 pub mod pipelines;
 pub mod projects;
 pub mod refs;
+pub mod runners;
 pub mod tokens;
 pub mod triggers;
 pub mod users;

@@ -12,6 +12,7 @@ mod members;
 mod pipelines;
 mod projects;
 mod refs;
+mod runners;
 mod server;
 mod storage;
 mod tokens;
