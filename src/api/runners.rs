@@ -1,7 +1,8 @@
 //! Runners: registration and the runner's own token calls (GitLab's `lib/api/ci/runner.rb`:
 //! `POST|DELETE /runners`, `POST /runners/verify`, `DELETE /runners/managers`), `POST
 //! /user/runners` (`lib/api/users.rb`), the people's Runners API (`lib/api/ci/runners.rb`:
-//! `GET /runners`, `GET /runners/all`, `GET|PUT|DELETE /runners/:id`, `GET /projects/:id/runners`)
+//! `GET /runners`, `GET /runners/all`, `GET|PUT|DELETE /runners/:id`,
+//! `POST /runners/:id/reset_authentication_token`, `GET /projects/:id/runners`)
 //! and `POST /projects/:id/runners/reset_registration_token`.
 //!
 //! Tokens are hashed at rest: a runner's `glrt-…` token and a project's `GR1348941…`
@@ -42,10 +43,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(super::resource("/runners/verify").route(web::post().to(verify)))
     .service(super::resource("/runners/managers").route(web::delete().to(delete_manager)))
     .service(
+        super::resource("/runners/reset_authentication_token").route(web::post().to(reset_token_with_token)),
+    )
+    .service(
         super::resource("/runners/{runner_id}")
             .route(web::get().to(show))
             .route(web::put().to(update))
             .route(web::delete().to(delete)),
+    )
+    .service(
+        super::resource("/runners/{runner_id}/reset_authentication_token")
+            .route(web::post().to(reset_token_by_id)),
     )
     .service(super::resource("/user/runners").route(web::post().to(create_for_user)))
     .service(super::resource("/projects/{id}/runners").route(web::get().to(list_for_project)))
@@ -278,6 +286,47 @@ async fn delete_manager(state: web::Data<AppState>, params: Params) -> ApiResult
     let [token, _system_id] = params.required_strings(["token", "system_id"])?;
     state.db.read(move |c| Ok(store::authenticate(c, &token)?)).await?.ok_or_else(ApiError::forbidden)?;
     Ok(HttpResponse::build(StatusCode::NO_CONTENT).finish())
+}
+
+/// `POST /runners/reset_authentication_token` — the runner swaps its token for a new one: 201
+/// `{token, token_expires_at}`; the old token stops working. An unknown token is 403.
+async fn reset_token_with_token(state: web::Data<AppState>, params: Params) -> ApiResult<HttpResponse> {
+    let old = params.required_string("token")?;
+    let token = auth::new_runner_token()?;
+    let (digest, short) = (auth::digest(&token), auth::runner_short_token(&token));
+    let id = state
+        .db
+        .write(move |c| {
+            let Some(runner) = store::authenticate(c, &old)? else { return Err(ApiError::forbidden()) };
+            store::set_token(c, runner.id, &digest, &short)?;
+            Ok(runner.id)
+        })
+        .await?;
+    log::info!("runner {id} reset its authentication token");
+    Ok(HttpResponse::Created().json(json!({"token": token, "token_expires_at": null})))
+}
+
+/// `POST /runners/:id/reset_authentication_token` — a new token for a runner the caller may
+/// update (admins; Maintainers+ of a project runner's project): 201 `{token, token_expires_at}`.
+async fn reset_token_by_id(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let details = load_runner(&state, &caller, &path, Right::Update).await?;
+    let id = details.runner.id;
+    let token = auth::new_runner_token()?;
+    let (digest, short) = (auth::digest(&token), auth::runner_short_token(&token));
+    state
+        .db
+        .write(
+            move |c| {
+                if store::set_token(c, id, &digest, &short)? { Ok(()) } else { Err(ApiError::RecordNotFound) }
+            },
+        )
+        .await?;
+    log::info!("user {} reset the authentication token of runner {id}", caller.user.id);
+    Ok(HttpResponse::Created().json(json!({"token": token, "token_expires_at": null})))
 }
 
 // ---- creating runners and registration tokens as a person ---------------------------------

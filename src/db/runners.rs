@@ -236,6 +236,21 @@ pub fn touch_contacted(conn: &Connection, id: i64, now: &str) -> rusqlite::Resul
     Ok(())
 }
 
+/// True when the runner's recorded contact is older than `before` (or missing): a poller can
+/// skip the write of [`touch_contacted`] otherwise (GitLab also updates it only every ~40–55
+/// minutes, well inside the 2-hour online window).
+pub fn contact_is_older_than(runner: &RunnerRow, before: &str) -> bool {
+    runner.contacted_at.as_deref().is_none_or(|c| c < before)
+}
+
+/// Replaces a runner's authentication token (digest and short form); false when it is gone.
+pub fn set_token(conn: &Connection, id: i64, digest: &[u8], short_token: &str) -> rusqlite::Result<bool> {
+    Ok(conn
+        .prepare_cached("UPDATE runners SET token_digest = ?2, short_token = ?3 WHERE id = ?1")?
+        .execute(params![id, digest, short_token])?
+        > 0)
+}
+
 /// Stores what the runner reported about itself; absent fields keep their value.
 pub fn record_info(conn: &Connection, id: i64, info: &RunnerInfo) -> rusqlite::Result<()> {
     conn.prepare_cached(
@@ -305,6 +320,28 @@ pub fn scope(conn: &Connection, runner_id: i64) -> rusqlite::Result<Option<Runne
         tags: r.tags,
         run_untagged: r.run_untagged,
     }))
+}
+
+/// The matching data of every runner that may serve `project_id` (its project runners and all
+/// instance runners, paused ones included: [`RunnerScope::can_pick`] refuses those), by id. For
+/// waking the right long-polling runners when a job of the project becomes pending.
+pub fn scopes_for_project(conn: &Connection, project_id: i64) -> rusqlite::Result<Vec<RunnerScope>> {
+    let ids: Vec<i64> = conn
+        .prepare_cached(
+            "SELECT r.id FROM runners r
+             WHERE r.runner_type = 'instance_type'
+                OR EXISTS (SELECT 1 FROM runner_projects rp WHERE rp.runner_id = r.id AND rp.project_id = ?1)
+             ORDER BY r.id",
+        )?
+        .query_map([project_id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(s) = scope(conn, id)? {
+            out.push(s);
+        }
+    }
+    Ok(out)
 }
 
 /// Whose runners a listing shows.
@@ -504,17 +541,17 @@ pub fn project_for_registration_token(conn: &Connection, token: &str) -> rusqlit
 mod tests {
     use super::*;
 
-    fn tags(t: &[&str]) -> Vec<String> {
+    fn strings(t: &[&str]) -> Vec<String> {
         t.iter().map(|s| s.to_string()).collect()
     }
 
     #[test]
     fn a_tagged_job_needs_every_tag_and_an_untagged_job_needs_run_untagged() {
-        assert!(tags_match(&tags(&["a", "b"]), false, &tags(&["a"])));
-        assert!(tags_match(&tags(&["a", "b"]), false, &tags(&["b", "a"])));
-        assert!(!tags_match(&tags(&["a"]), true, &tags(&["a", "b"])));
-        assert!(tags_match(&tags(&["a"]), true, &[]));
-        assert!(!tags_match(&tags(&["a"]), false, &[]));
+        assert!(tags_match(&strings(&["a", "b"]), false, &strings(&["a"])));
+        assert!(tags_match(&strings(&["a", "b"]), false, &strings(&["b", "a"])));
+        assert!(!tags_match(&strings(&["a"]), true, &strings(&["a", "b"])));
+        assert!(tags_match(&strings(&["a"]), true, &[]));
+        assert!(!tags_match(&strings(&["a"]), false, &[]));
     }
 
     #[test]
@@ -533,8 +570,84 @@ mod tests {
         assert!(RunnerScope { instance: true, ..s }.can_pick(4, &[]));
     }
 
+    /// A database with users 1 (root) and 2, projects 1 and 2 (user 2 is Maintainer of 1).
+    fn database() -> Connection {
+        let c = Connection::open_in_memory().unwrap();
+        super::super::migrate::run(&c).unwrap();
+        c.pragma_update(None, "foreign_keys", true).unwrap();
+        c.execute_batch(
+            "INSERT INTO users (username, name, email, is_admin, created_at) VALUES
+                 ('root', 'R', 'r@x', 1, 't'), ('m', 'M', 'm@x', 0, 't');
+             INSERT INTO projects (namespace_id, name, path, created_at, updated_at) VALUES
+                 (1, 'a', 'a', 't', 't'), (1, 'b', 'b', 't', 't');
+             INSERT INTO members (project_id, user_id, access_level, created_at) VALUES (1, 2, 40, 't');",
+        )
+        .unwrap();
+        c
+    }
+
+    fn new_runner(token: &str, project_id: Option<i64>, tags: &[&str]) -> NewRunner {
+        NewRunner {
+            token_digest: auth::digest(token),
+            short_token: auth::runner_short_token(token),
+            runner_type: if project_id.is_some() { "project_type" } else { "instance_type" }.into(),
+            registration_type: "authenticated_user".into(),
+            project_id,
+            creator_id: Some(1),
+            description: String::new(),
+            maintenance_note: None,
+            active: true,
+            run_untagged: tags.is_empty(),
+            locked: false,
+            access_level: "not_protected".into(),
+            maximum_timeout: None,
+            tags: strings(tags),
+            info: RunnerInfo::default(),
+        }
+    }
+
+    #[test]
+    fn a_runner_authenticates_by_its_token_and_reports_its_projects_and_tags() {
+        let c = database();
+        let a = insert(&c, &new_runner("glrt-aaaaaaaaaaaaaaaaaaaa", Some(1), &["x", "y"]), "t1").unwrap();
+        let shared = insert(&c, &new_runner("glrt-bbbbbbbbbbbbbbbbbbbb", None, &[]), "t1").unwrap();
+        insert(&c, &new_runner("glrt-cccccccccccccccccccc", Some(2), &[]), "t1").unwrap();
+        assert_eq!(a.short_token, "aaaaaaaa");
+        assert_eq!(authenticate(&c, "glrt-aaaaaaaaaaaaaaaaaaaa").unwrap().unwrap().id, a.id);
+        assert!(authenticate(&c, "glrt-aaaaaaaaaaaaaaaaaaab").unwrap().is_none());
+        let s = scope(&c, a.id).unwrap().unwrap();
+        assert_eq!(s.project_ids, vec![1]);
+        assert_eq!(s.tags, strings(&["x", "y"]));
+        assert!(s.can_pick(1, &strings(&["y"])) && !s.can_pick(1, &[]) && !s.can_pick(2, &strings(&["x"])));
+        let for_1: Vec<i64> = scopes_for_project(&c, 1).unwrap().iter().map(|s| s.runner_id).collect();
+        assert_eq!(for_1, vec![a.id, shared.id]);
+        assert!(maintained_by(&c, a.id, 2).unwrap() && !maintained_by(&c, shared.id, 2).unwrap());
+
+        assert!(contact_is_older_than(&a, "t5"));
+        touch_contacted(&c, a.id, "t9").unwrap();
+        let a = find(&c, a.id).unwrap().unwrap();
+        assert_eq!(a.contacted_at.as_deref(), Some("t9"));
+        assert!(!contact_is_older_than(&a, "t5"));
+
+        assert!(set_token(&c, a.id, &auth::digest("glrt-new"), "new").unwrap());
+        assert!(authenticate(&c, "glrt-aaaaaaaaaaaaaaaaaaaa").unwrap().is_none());
+        assert_eq!(authenticate(&c, "glrt-new").unwrap().unwrap().id, a.id);
+    }
+
+    #[test]
+    fn deleting_a_runners_last_project_deletes_the_runner() {
+        let c = database();
+        let a = insert(&c, &new_runner("glrt-a", Some(1), &[]), "t").unwrap();
+        let shared = insert(&c, &new_runner("glrt-b", None, &[]), "t").unwrap();
+        c.execute("DELETE FROM projects WHERE id = 1", []).unwrap();
+        assert!(find(&c, a.id).unwrap().is_none());
+        assert!(find(&c, shared.id).unwrap().is_some());
+        let tags: i64 = c.query_row("SELECT COUNT(*) FROM runner_tags", [], |r| r.get(0)).unwrap();
+        assert_eq!(tags, 0);
+    }
+
     #[test]
     fn tags_are_trimmed_and_deduplicated_in_order() {
-        assert_eq!(normalize_tags(tags(&[" b", "a", "", "b ", "c"])), tags(&["b", "a", "c"]));
+        assert_eq!(normalize_tags(strings(&[" b", "a", "", "b ", "c"])), strings(&["b", "a", "c"]));
     }
 }

@@ -1006,3 +1006,63 @@ fn runner_routes_answer_unsupported_methods_with_a_json_405() {
     let resp = app.request(Method::GET, "/user/runners", Some(ROOT_TOKEN)).send().unwrap();
     assert_eq!(resp.status().as_u16(), 405);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Resetting a runner's authentication token
+
+#[test]
+fn a_runner_resets_its_own_token_and_the_old_one_stops_working() {
+    let app = spawn_app();
+    let r = app.roles();
+    let (id, old) = project_runner(&app, &r, json!({}));
+    let body =
+        json_of(app.post_json("/runners/reset_authentication_token", None, &json!({"token": old})), 201);
+    let new = body["token"].as_str().unwrap();
+    assert!(new.starts_with("glrt-") && new != old);
+    assert_eq!(body["token_expires_at"], Value::Null);
+    assert_error(verify(&app, &old), 403, "message", json!("403 Forbidden"));
+    assert_eq!(json_of(verify(&app, new), 200)["id"], id);
+    assert_error(
+        app.post_json("/runners/reset_authentication_token", None, &json!({"token": old})),
+        403,
+        "message",
+        json!("403 Forbidden"),
+    );
+    assert_error(
+        app.post_json("/runners/reset_authentication_token", None, &json!({})),
+        400,
+        "error",
+        json!("token is missing"),
+    );
+}
+
+#[test]
+fn a_maintainer_resets_a_project_runners_token_by_id() {
+    let app = spawn_app();
+    let r = app.roles();
+    let (id, old) = project_runner(&app, &r, json!({}));
+    let path = format!("/runners/{id}/reset_authentication_token");
+    for user in [&r.developer, &r.non_member] {
+        assert_error(
+            app.post_json(&path, Some(&user.token), &json!({})),
+            403,
+            "message",
+            json!("403 Forbidden - No access granted"),
+        );
+    }
+    assert_error(app.post_json(&path, None, &json!({})), 401, "message", json!("401 Unauthorized"));
+    assert_error(
+        app.post_json("/runners/999/reset_authentication_token", Some(ROOT_TOKEN), &json!({})),
+        404,
+        "message",
+        json!("404 Not found"),
+    );
+    json_of(verify(&app, &old), 200);
+    let body = json_of(app.post_json(&path, Some(&r.maintainer.token), &json!({})), 201);
+    let new = body["token"].as_str().unwrap();
+    assert_error(verify(&app, &old), 403, "message", json!("403 Forbidden"));
+    assert_eq!(json_of(verify(&app, new), 200)["id"], id);
+    for bytes in database_bytes(&app) {
+        assert!(!contains(&bytes, new.as_bytes()));
+    }
+}
