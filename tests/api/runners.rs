@@ -1066,3 +1066,40 @@ fn a_maintainer_resets_a_project_runners_token_by_id() {
         assert!(!contains(&bytes, new.as_bytes()));
     }
 }
+
+#[test]
+fn a_registration_token_registers_runners_only_for_its_own_project() {
+    let app = spawn_app();
+    let r = app.roles();
+    let other = app.create_user("other");
+    let other_project = app.create_project(&other, "elsewhere", "private");
+    let reg_mine = registration_token(&app, r.project_id, &r.maintainer.token);
+    let reg_theirs = registration_token(&app, other_project, &other.token);
+    let (mine, _) = register(&app, &reg_mine, json!({}));
+    let (theirs, _) = register(&app, &reg_theirs, json!({}));
+    assert_eq!(ids(&json_of(app.get("/runners", Some(&r.maintainer.token)), 200)), [mine]);
+    assert_eq!(ids(&json_of(app.get("/runners", Some(&other.token)), 200)), [theirs]);
+    let d = json_of(app.get(&format!("/runners/{theirs}"), Some(&other.token)), 200);
+    assert_eq!(d["projects"][0]["id"], other_project);
+    // Neither maintainer reaches the other's runner, by any route.
+    assert_error(
+        app.get(&format!("/runners/{theirs}"), Some(&r.maintainer.token)),
+        403,
+        "message",
+        json!("403 Forbidden - No access granted"),
+    );
+    assert_error(
+        app.get(&format!("/projects/{other_project}/runners"), Some(&r.maintainer.token)),
+        404,
+        "message",
+        json!("404 Project Not Found"),
+    );
+    // A maintainer cannot reset another project's registration token either.
+    assert_error(
+        app.post_json(&reset_path(other_project), Some(&r.maintainer.token), &json!({})),
+        404,
+        "message",
+        json!("404 Project Not Found"),
+    );
+    register(&app, &reg_theirs, json!({}));
+}
