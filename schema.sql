@@ -128,7 +128,7 @@ CREATE TABLE runners (
     short_token       TEXT    NOT NULL,                   -- first 8 characters after `glrt-`
     runner_type       TEXT    NOT NULL CHECK (runner_type IN ('instance_type', 'project_type')),
     registration_type TEXT    NOT NULL CHECK (registration_type IN ('registration_token', 'authenticated_user')),
-    description       TEXT    NOT NULL DEFAULT '',
+    description       TEXT,
     maintenance_note  TEXT,
     active            INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
     run_untagged      INTEGER NOT NULL DEFAULT 1 CHECK (run_untagged IN (0, 1)),

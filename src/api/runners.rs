@@ -176,7 +176,7 @@ impl Attributes {
             registration_type: String::new(),
             project_id: None,
             creator_id: None,
-            description: self.description.unwrap_or_default(),
+            description: self.description,
             maintenance_note: self.maintenance_note,
             active: self.active.unwrap_or(true),
             run_untagged,
@@ -433,7 +433,7 @@ async fn maintained_project(state: &AppState, caller: &Caller, id: &str) -> ApiR
 #[derive(Debug, Serialize)]
 struct RunnerJson {
     id: i64,
-    description: String,
+    description: Option<String>,
     ip_address: Option<String>,
     active: bool,
     paused: bool,

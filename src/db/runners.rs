@@ -31,7 +31,7 @@ pub struct RunnerRow {
     pub runner_type: String,
     /// `registration_token` or `authenticated_user`.
     pub registration_type: String,
-    pub description: String,
+    pub description: Option<String>,
     pub maintenance_note: Option<String>,
     /// Not paused: a paused runner still authenticates but gets no jobs.
     pub active: bool,
@@ -143,7 +143,7 @@ pub struct NewRunner {
     /// The project of a `project_type` runner.
     pub project_id: Option<i64>,
     pub creator_id: Option<i64>,
-    pub description: String,
+    pub description: Option<String>,
     pub maintenance_note: Option<String>,
     pub active: bool,
     pub run_untagged: bool,
@@ -594,7 +594,7 @@ mod tests {
             registration_type: "authenticated_user".into(),
             project_id,
             creator_id: Some(1),
-            description: String::new(),
+            description: None,
             maintenance_note: None,
             active: true,
             run_untagged: tags.is_empty(),

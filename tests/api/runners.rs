@@ -229,7 +229,7 @@ fn gitlab_runner_api_registers_at_the_trailing_slash_with_a_comma_joined_tag_lis
     let details = json_of(app.get(&format!("/runners/{id}"), Some(ROOT_TOKEN)), 200);
     assert_eq!(details["tag_list"], json!(["a", "b"]));
     assert_eq!(details["run_untagged"], true);
-    assert_eq!(details["description"], "");
+    assert_eq!(details["description"], Value::Null);
 }
 
 #[test]
