@@ -155,12 +155,14 @@ pub struct NewRunner {
     pub info: RunnerInfo,
 }
 
-/// Trims tags, drops empty ones and duplicates (first wins), keeping the order.
+/// Trims tags, drops empty ones and duplicates (first wins), keeping the order. Linear: a
+/// request may carry a hundred thousand repeated `tag_list` fields.
 pub fn normalize_tags(tags: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
     let mut out: Vec<String> = Vec::new();
     for t in tags {
         let t = t.trim();
-        if !t.is_empty() && !out.iter().any(|o| o == t) {
+        if !t.is_empty() && seen.insert(t.to_string()) {
             out.push(t.to_string());
         }
     }

@@ -1103,3 +1103,26 @@ fn a_registration_token_registers_runners_only_for_its_own_project() {
     );
     register(&app, &reg_theirs, json!({}));
 }
+
+#[test]
+fn a_body_full_of_repeated_tags_is_answered_quickly() {
+    let app = spawn_app();
+    let r = app.roles();
+    let reg = registration_token(&app, r.project_id, &r.maintainer.token);
+    // ~800 KB of distinct tags, then ~900 KB of one tag repeated.
+    let distinct: String = (0..50_000).map(|i| format!("&tag_list=t{i}")).collect();
+    let same: String = "&tag_list=t".repeat(80_000);
+    for (tags, status) in [(distinct, 400), (same, 201)] {
+        let started = std::time::Instant::now();
+        let resp = app
+            .client
+            .post(app.api("/runners"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("token={reg}{tags}"))
+            .send()
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), status);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "took {:?}", started.elapsed());
+    }
+    assert_eq!(app.count("runners"), 1);
+}
