@@ -7,6 +7,7 @@ mod helpers;
 
 mod bad_input;
 mod health;
+mod hostile_params;
 mod members;
 mod pipelines;
 mod projects;
