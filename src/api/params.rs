@@ -543,7 +543,9 @@ fn parse_multipart(content_type: &str, body: &[u8], collector: &mut Collector<'_
     let fields = async {
         while let Some(field) = multipart.next_field().await.map_err(malformed)? {
             let name = field.name().unwrap_or_default().to_string();
-            let text = field.text().await.map_err(malformed)?;
+            // Bytes, not `text()`: multer's decoding drops a leading BOM, which the other
+            // encodings keep; invalid UTF-8 (a file field) is replaced, as before.
+            let text = String::from_utf8_lossy(&field.bytes().await.map_err(malformed)?).into_owned();
             if !name.is_empty() {
                 collector.insert(&name, text)?;
             }
