@@ -687,6 +687,26 @@ mod tests {
     }
 
     #[test]
+    fn parameters_at_the_depth_limit_are_parsed_cloned_serialised_and_dropped_on_a_small_stack() {
+        // A worker thread has 2 MiB; everything a handler does with accepted parameters must
+        // fit in far less, in a debug build.
+        let run = std::thread::Builder::new().stack_size(256 * 1024).spawn(|| {
+            let form = format!("a{}=1", "[k]".repeat(100));
+            let json = format!("{{\"a\":{}1{}}}", "[".repeat(100), "]".repeat(100));
+            for (ct, body) in [("application/x-www-form-urlencoded", form), ("application/json", json)] {
+                let p = parse_request_params(b"", ct, body.as_bytes(), &LIMITS).unwrap();
+                assert_eq!(p.depth(), 100);
+                let copy = p.clone();
+                let text = Value::Object(copy.map.clone()).to_string();
+                assert!(text.len() > 200);
+                assert_eq!(p.to_pairs().len(), 1);
+                drop((p, copy));
+            }
+        });
+        run.unwrap().join().unwrap();
+    }
+
+    #[test]
     fn more_pairs_than_the_limit_are_refused_across_query_and_body() {
         let limits = ParamLimits { max_depth: 100, max_params: 3 };
         let ct = "application/x-www-form-urlencoded";
