@@ -79,6 +79,10 @@ pub struct LimitsConfig {
     pub max_variable_value_bytes: usize,
     /// Argon2 password hashes computed at once (each holds ~19 MiB).
     pub max_concurrent_password_hashes: usize,
+    /// Deepest bracket nesting of a parameter (`a[b][c]=1` is 2 levels; JSON bodies too).
+    pub max_param_depth: usize,
+    /// Most `key=value` pairs in a request's query string and urlencoded or multipart body.
+    pub max_params: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -120,6 +124,8 @@ impl Default for LimitsConfig {
             max_variable_key_len: 255,
             max_variable_value_bytes: 64 * 1024,
             max_concurrent_password_hashes: 2,
+            max_param_depth: 100,
+            max_params: 1000,
         }
     }
 }

@@ -8,6 +8,7 @@ mod helpers;
 mod bad_input;
 mod hardening;
 mod health;
+mod hostile_params;
 mod members;
 mod pipelines;
 mod projects;
