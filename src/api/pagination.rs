@@ -95,7 +95,7 @@ pub fn respond<T: Serialize>(
     items: &[T],
 ) -> HttpResponse {
     let total_pages = ((total + page.per_page - 1) / page.per_page).max(1);
-    let next = (page.page < total_pages).then_some(page.page + 1);
+    let next = page.page.checked_add(1).filter(|_| page.page < total_pages);
     let prev = (page.page > 1).then(|| (page.page - 1).min(total_pages));
     let link_to = |n: i64| page_url(req, state, n, page.per_page);
     let mut links = Vec::new();
