@@ -16,7 +16,6 @@ use super::access::{ProjectRef, find_project};
 use super::pagination;
 use super::params::Params;
 use super::pipelines::Pipeline;
-use super::resource;
 use crate::auth;
 use crate::config::LimitsConfig;
 use crate::db::pipelines::{self as store, BLANK_SHA, NewPipeline, NewVariable, PipelineRow};
@@ -33,10 +32,9 @@ const PAYLOAD_VARIABLE: &str = "TRIGGER_PAYLOAD";
 /// pipeline variable.
 const HIDDEN_PARAMS: &[&str] = &["token", "private_token", "access_token", "job_token"];
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/projects/{id}/trigger/pipeline").route(web::post().to(trigger))).service(
-        resource("/projects/{id}/ref/{ref:.+}/trigger/pipeline").route(web::post().to(trigger_with_ref)),
-    );
+pub fn configure(r: &mut super::Routes) {
+    r.resource("/projects/{id}/trigger/pipeline", |m| m.post(trigger));
+    r.resource("/projects/{id}/ref/{ref:.+}/trigger/pipeline", |m| m.post(trigger_with_ref));
 }
 
 /// `POST /projects/:id/trigger/pipeline`

@@ -8,6 +8,7 @@ mod helpers;
 mod bad_input;
 mod health;
 mod members;
+mod openapi;
 mod pipelines;
 mod projects;
 mod refs;
