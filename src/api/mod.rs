@@ -4,7 +4,8 @@
 //! Every route is registered through one [`Routes`] registrar, which builds the actix resources
 //! and records each `(METHOD, full path pattern)` as it goes: [`route_table`] is that record, so
 //! the route list used by the OpenAPI coverage test and the authorization matrix cannot drift
-//! from what the server serves.
+//! from what the server serves. Each resource answers its unsupported methods with GitLab's JSON 405
+//! and an `Allow` header naming the methods it registered.
 
 pub mod access;
 pub mod entities;
@@ -22,7 +23,8 @@ pub mod triggers;
 pub mod users;
 
 use actix_web::http::Method;
-use actix_web::{FromRequest, Handler, HttpResponse, Resource, Responder, Route, guard, web};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{FromRequest, Handler, HttpResponse, Resource, Responder, ResponseError, Route, guard, web};
 
 use crate::error::ApiError;
 
@@ -85,9 +87,20 @@ impl Routes {
     }
 
     /// A resource at `path` (relative to the current scope) whose unsupported methods get
-    /// GitLab's JSON 405 (see [`resource`]); `routes` adds its methods.
+    /// GitLab's JSON 405 with an `Allow` header naming the methods `routes` adds.
     pub fn resource(&mut self, path: &str, routes: impl FnOnce(ResourceRoutes) -> ResourceRoutes) {
-        let built = routes(ResourceRoutes { resource: resource(path), methods: Vec::new() });
+        let mut built = routes(ResourceRoutes { resource: web::resource(path), methods: Vec::new() });
+        let allow = built.methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+        built.resource = built.resource.default_service(web::to(move || {
+            let allow = allow.clone();
+            async move {
+                let mut resp = ApiError::MethodNotAllowed("405 Not Allowed".into()).error_response();
+                if let Ok(value) = HeaderValue::from_str(&allow) {
+                    resp.headers_mut().insert(header::ALLOW, value);
+                }
+                resp
+            }
+        }));
         self.add(path, built);
     }
 
@@ -160,13 +173,6 @@ impl ResourceRoutes {
     {
         self.route(Method::DELETE, web::delete().to(handler))
     }
-}
-
-/// A resource whose unsupported methods get GitLab's JSON 405 instead of an empty body.
-pub fn resource(path: &str) -> Resource {
-    web::resource(path).default_service(web::to(|| async {
-        Err::<HttpResponse, _>(ApiError::MethodNotAllowed("405 Not Allowed".into()))
-    }))
 }
 
 /// `404 {"error":"404 Not Found"}` for any path no route matches.

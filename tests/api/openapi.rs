@@ -104,3 +104,24 @@ fn a_list_asked_for_the_largest_page_number_answers_an_empty_last_page() {
     assert_eq!(resp.headers()["x-next-page"], "");
     assert_eq!(resp.json::<Value>().unwrap(), serde_json::json!([]));
 }
+
+#[test]
+fn an_unsupported_method_is_a_json_405_that_names_the_allowed_methods() {
+    let app = spawn_app();
+    for (method, path, allow) in [
+        ("TRACE", "/-/health", "GET"),
+        ("PATCH", "/api/v4/projects", "GET, POST"),
+        ("POST", "/api/v4/projects/1/triggers/1", "GET, PUT, DELETE"),
+    ] {
+        let resp = app
+            .client
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                format!("{}{path}", app.address),
+            )
+            .send()
+            .unwrap();
+        assert_eq!(resp.headers()["allow"], allow, "{method} {path}");
+        assert_error(resp, 405, "error", serde_json::json!("405 Not Allowed"));
+    }
+}
