@@ -10,14 +10,15 @@
 #              because it may revoke root's own token)
 # Checks: not_a_server_error, status_code_conformance, content_type_conformance,
 # response_schema_conformance, response_headers_conformance, negative_data_rejection,
-# unsupported_method, allow_header_conformance, with the per-operation exceptions in
-# schemathesis.toml (ST_CHECKS=a,b replaces the list and the exceptions). Exits non-zero on any
-# failure or error, after one summary line.
+# unsupported_method, allow_header_conformance, use_after_free, ensure_resource_availability,
+# with the per-operation exceptions in schemathesis.toml (ST_CHECKS=a,b replaces the list and
+# the exceptions). Exits non-zero on any failure or error, after one summary line.
 #
 #   --long                 a campaign: ST_MAX_EXAMPLES defaults to 1000 instead of 30
 #   TRIGGERD_BIN=path      the binary (default target/release/triggerd, built when missing)
 #   ST_MAX_EXAMPLES=N      cases per operation and phase;  ST_SEED=N  (default 1)
-#   ST_MAX_TIME=S          time budget of each run (fuzzing repeats until it is spent)
+#   ST_MAX_TIME=S          time budget of the admin and the outsider run each (fuzzing repeats
+#                          until it is spent)
 #   PYTHON=python3         the interpreter for the venv tests/schemathesis/.venv
 # Reports (JUnit and the console output of each run) go to tests/schemathesis/reports/.
 set -euo pipefail
@@ -104,7 +105,6 @@ run() { # name token [st options...]
     echo "== schemathesis: $name"
     (cd "$here" && "$venv/bin/st" --no-color --config-file "$here/schemathesis.toml" run "$base/api/v4/openapi.json" \
         --url "$base" -H "PRIVATE-TOKEN: $token" ${ST_CHECKS:+-c "$ST_CHECKS"} -n "$max_examples" --seed "$seed" -w 1 \
-        ${ST_MAX_TIME:+--max-time "$ST_MAX_TIME"} \
         --report junit --report-junit-path "$reports/$name.xml" "$@") > "$out" 2>&1 || status=$?
     sed -n '/^=* SUMMARY =*$/,$p' "$out"
     local cases
@@ -115,8 +115,9 @@ run() { # name token [st options...]
     fi
 }
 
-run admin "$root_token" "${excluded[@]}"
-run outsider "$OUTSIDER_TOKEN" "${excluded[@]}"
+time_box=(${ST_MAX_TIME:+--max-time "$ST_MAX_TIME"})
+run admin "$root_token" "${excluded[@]}" "${time_box[@]}"
+run outsider "$OUTSIDER_TOKEN" "${excluded[@]}" "${time_box[@]}"
 run destructive-outsider "$OUTSIDER_TOKEN" "${credential_ops[@]}"
 run destructive-admin "$root_token" "${credential_ops[@]}"
 
