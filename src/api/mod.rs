@@ -185,7 +185,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_route_table_starts_with_the_trigger_call_and_has_no_duplicates() {
+    fn the_route_table_puts_the_trigger_call_first_in_the_api_and_lists_no_route_twice() {
         let table = route_table();
         assert_eq!(table[0].0, "GET");
         assert_eq!(table[0].1, "/-/health");
