@@ -10,6 +10,7 @@ mod hardening;
 mod health;
 mod hostile_params;
 mod members;
+mod openapi;
 mod pipelines;
 mod projects;
 mod refs;
