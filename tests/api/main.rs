@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod authz_matrix;
 mod bad_input;
 mod hardening;
 mod health;
