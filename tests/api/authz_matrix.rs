@@ -144,6 +144,10 @@ enum Obj {
     FreshCallerToken,
     /// `main` as the trigger call's path ref.
     Ref,
+    /// The trigger of another project (`owner/elsewhere`, which no caller is a member of).
+    ForeignTrigger,
+    /// A pipeline of that other project.
+    ForeignPipeline,
 }
 
 impl Obj {
@@ -172,6 +176,8 @@ impl Obj {
             Obj::OthersToken => "another user's token",
             Obj::FreshCallerToken => "the token in use",
             Obj::Ref => "ref main",
+            Obj::ForeignTrigger => "a trigger of another project",
+            Obj::ForeignPipeline => "a pipeline of another project",
         }
     }
 
@@ -236,7 +242,9 @@ const fn noted(
 
 #[rustfmt::skip]
 const ROWS: &[Row] = &[
-    //                                                                                          anon        non-member  guest       rep dev maint   own admin blk exp rev read_api
+    // Columns: anon  non-member  guest  reporter  developer  maintainer  owner  admin  blocked  expired-PAT  revoked-PAT  read_api-PAT
+    //          [; trigger call: valid  unknown  expired  another-project  empty  blocked-owner  guest-owner]
+    // A column is one status, or private/internal/public; `a|b` accepts either.
     // Health: no credentials are read at all.
     row("GET", "/-/health", Obj::Nothing, "",                                                    "200 200 200 200 200 200 200 200 200 200 200 200"),
     row("GET", "/-/liveness", Obj::Nothing, "",                                                  "200 200 200 200 200 200 200 200 200 200 200 200"),
@@ -253,7 +261,7 @@ const ROWS: &[Row] = &[
     noted("GET", "/api/v4/user", Obj::Nothing, "",                                               "401 200 200 200 200 200 200 200 401 401 401 200",
         "GitLab CE answers a blocked user 403; EE lets a blocked user GET /user"),
     noted("GET", "/api/v4/users", Obj::Nothing, "",                                              "401 200 200 200 200 200 200 200 401 401 401 200",
-        "GitLab lets anonymous callers list users (read_users_list); README says signed in"),
+        "GitLab: anonymous without ?username= is 403 `Not authorized to access /api/v4/users` (200 with it); README: signed in"),
     row("POST", "/api/v4/users", Obj::Nothing,
         r#"{"username":"u-{n}","name":"U {n}","email":"u-{n}@example.com","password":"matrix-password-{n}"}"#,
                                                                                                  "401 403 403 403 403 403 403 201 401 401 401 403"),
@@ -294,6 +302,7 @@ const ROWS: &[Row] = &[
     row("GET", "/api/v4/projects/{id}/members/all", Obj::Nothing, "",                            "401 404/200/200 200 200 200 200 200 200 401 401 401 200"),
     row("GET", "/api/v4/projects/{id}/members/{user_id}", Obj::Member, "",                       "401 404/200/200 200 200 200 200 200 200 401 401 401 200"),
     row("GET", "/api/v4/projects/{id}/members/all/{user_id}", Obj::Member, "",                   "401 404/200/200 200 200 200 200 200 200 401 401 401 200"),
+    row("GET", "/api/v4/projects/{id}/members/{user_id}", Obj::NewUser, "",                      "401 404 404 404 404 404 404 404 401 401 401 404"),
     row("POST", "/api/v4/projects/{id}/members", Obj::NewUser, r#"{"user_id":{obj},"access_level":30}"#,
                                                                                                  "401 404/403/403 403 403 403 201 201 201 401 401 401 403"),
     row("POST", "/api/v4/projects/{id}/members", Obj::NewUser, r#"{"user_id":{obj},"access_level":50}"#,
@@ -318,6 +327,12 @@ const ROWS: &[Row] = &[
                                                                                                  "401 404/403/403 403 403 403 403 403 200 401 401 401 403"),
     row("DELETE", "/api/v4/projects/{id}/triggers/{trigger_id}", Obj::OwnTrigger, "",            "401 404/403/403 403 403 403 204 204 204 401 401 401 403"),
     row("DELETE", "/api/v4/projects/{id}/triggers/{trigger_id}", Obj::OthersTrigger, "",         "401 404/403/403 403 403 403 204 204 204 401 401 401 403"),
+    // Object level: another project's trigger through this project's path is 404 `Not found`
+    // (after the role check, except for PUT which looks the trigger up first, as GitLab does).
+    row("GET", "/api/v4/projects/{id}/triggers/{trigger_id}", Obj::ForeignTrigger, "",           "401 404/403/403 403 403 403 404 404 404 401 401 401 404"),
+    row("PUT", "/api/v4/projects/{id}/triggers/{trigger_id}", Obj::ForeignTrigger, r#"{"description":"taken"}"#,
+                                                                                                 "401 404 404 404 404 404 404 404 401 401 401 403"),
+    row("DELETE", "/api/v4/projects/{id}/triggers/{trigger_id}", Obj::ForeignTrigger, "",        "401 404/403/403 403 403 403 404 404 404 401 401 401 403"),
 
     // Branches and tags: read by Reporter+ on private projects and by anyone who sees the
     // others; write Developer+.
@@ -342,6 +357,15 @@ const ROWS: &[Row] = &[
     row("POST", "/api/v4/projects/{id}/pipelines/{pipeline_id}/cancel", Obj::Pipeline, "",       "401 404/403/403 403 403 200 200 200 200 401 401 401 403"),
     row("POST", "/api/v4/projects/{id}/pipelines/{pipeline_id}/retry", Obj::Pipeline, "",        "401 404/403/403 403 403 201 201 201 201 401 401 401 403"),
     row("DELETE", "/api/v4/projects/{id}/pipelines/{pipeline_id}", Obj::FreshPipeline, "",      "401 404/403/403 403 403 403 403 204 204 401 401 401 403"),
+    // Object level: another project's pipeline through this project's path is 404 for everyone
+    // (the pipeline is looked up before the role check, as in GitLab).
+    row("GET", "/api/v4/projects/{id}/pipelines/{pipeline_id}", Obj::ForeignPipeline, "",        "404 404 404 404 404 404 404 404 401 401 401 404"),
+    row("GET", "/api/v4/projects/{id}/pipelines/{pipeline_id}/variables", Obj::ForeignPipeline, "",
+                                                                                                 "404 404 404 404 404 404 404 404 401 401 401 404"),
+    row("POST", "/api/v4/projects/{id}/pipelines/{pipeline_id}/cancel", Obj::ForeignPipeline, "",
+                                                                                                 "401 404 404 404 404 404 404 404 401 401 401 403"),
+    row("POST", "/api/v4/projects/{id}/pipelines/{pipeline_id}/retry", Obj::ForeignPipeline, "", "401 404 404 404 404 404 404 404 401 401 401 403"),
+    row("DELETE", "/api/v4/projects/{id}/pipelines/{pipeline_id}", Obj::ForeignPipeline, "",    "401 404 404 404 404 404 404 404 401 401 401 403"),
 ];
 
 const VISIBILITIES: [&str; 3] = ["private", "internal", "public"];
@@ -404,6 +428,9 @@ struct World {
     keeper: TestUser,
     tokens: HashMap<Kind, String>,
     projects: Vec<Project>,
+    /// A trigger and a pipeline of a project no caller belongs to (object-level checks).
+    foreign_trigger: i64,
+    foreign_pipeline: i64,
     counter: Cell<u64>,
 }
 
@@ -414,8 +441,9 @@ impl World {
         let keeper = app.create_user("keeper");
         let blocked = app.create_user("blocked");
         let elsewhere = app.create_project(&keeper, "elsewhere", "private");
-        app.seed_ref(elsewhere, "branch", "main");
+        let elsewhere_sha = app.seed_ref(elsewhere, "branch", "main");
         let foreign = app.seed_trigger(elsewhere, &keeper, "elsewhere");
+        let foreign_pipeline = app.seed_pipeline(elsewhere, Some(keeper.id), "main", &elsewhere_sha);
 
         let projects = projects
             .into_iter()
@@ -462,7 +490,17 @@ impl World {
             (RevokedPat, app.seed_token_row(m, &["api"], None, true).1),
             (ReadApi, app.seed_token_row(m, &["read_api"], None, false).1),
         ]);
-        World { app, roles, blocked, keeper, tokens, projects, counter: Cell::new(0) }
+        World {
+            app,
+            roles,
+            blocked,
+            keeper,
+            tokens,
+            projects,
+            foreign_trigger: foreign.id,
+            foreign_pipeline,
+            counter: Cell::new(0),
+        }
     }
 
     fn next(&self) -> u64 {
@@ -558,6 +596,8 @@ impl World {
             Obj::Keeper => Some(self.keeper.id.to_string()),
             Obj::OwnToken => Some(app.seed_token_row(me.id, &["api"], None, false).0.to_string()),
             Obj::OthersToken => Some(app.seed_token_row(self.keeper.id, &["api"], None, false).0.to_string()),
+            Obj::ForeignTrigger => Some(self.foreign_trigger.to_string()),
+            Obj::ForeignPipeline => Some(self.foreign_pipeline.to_string()),
         };
 
         // The path: the project's `{id}` first, then the object's placeholder.
@@ -624,6 +664,11 @@ impl World {
             401 if matches!(kind, ExpiredPat | RevokedPat) => Some(("error", "invalid_token")),
             401 => Some(("message", "401 Unauthorized")),
             403 if kind == ReadApi && row.method != "GET" => Some(("error", "insufficient_scope")),
+            404 if matches!(row.obj, Obj::ForeignTrigger | Obj::ForeignPipeline)
+                && can_see(kind, project_visibility(project)) =>
+            {
+                Some(("message", "404 Not found"))
+            }
             404 if project.is_some()
                 && !kind.is_trigger_credential()
                 && !can_see(kind, project_visibility(project)) =>
