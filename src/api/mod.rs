@@ -2,7 +2,9 @@
 //! `api/` knows HTTP and GitLab's JSON; it reaches storage only through `db::Db`.
 
 pub mod access;
+pub mod commits;
 pub mod entities;
+pub mod files;
 pub mod health;
 pub mod limits;
 pub mod members;
@@ -34,6 +36,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(members::configure)
             .configure(triggers::configure)
             .configure(refs::configure)
+            .configure(files::configure)
+            .configure(commits::configure)
             .configure(pipelines::configure)
             .default_service(web::to(no_route)),
     );
