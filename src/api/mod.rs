@@ -8,7 +8,9 @@
 //! and an `Allow` header naming the methods it registered.
 
 pub mod access;
+pub mod commits;
 pub mod entities;
+pub mod files;
 pub mod health;
 pub mod limits;
 pub mod members;
@@ -63,6 +65,8 @@ fn build() -> Routes {
         members::configure(r);
         triggers::configure(r);
         refs::configure(r);
+        files::configure(r);
+        commits::configure(r);
         pipelines::configure(r);
         openapi::configure(r);
     });
@@ -119,6 +123,15 @@ impl Routes {
         self.add(path, built);
     }
 
+    /// A resource that answers only GET and HEAD, without a 405 of its own: writes fall through
+    /// to the next matching resource (GitLab's `files/*file_path/raw` lets a write to a file
+    /// named `…/raw` reach the files resource).
+    pub fn reads_only(&mut self, path: &str, routes: impl FnOnce(ResourceRoutes) -> ResourceRoutes) {
+        let resource = web::resource(path).guard(guard::Any(guard::Get()).or(guard::Head()));
+        let built = routes(ResourceRoutes { resource, methods: Vec::new() });
+        self.add(path, built);
+    }
+
     fn add(&mut self, path: &str, built: ResourceRoutes) {
         for method in built.methods {
             self.table.push((method.to_string(), format!("{}{path}", self.prefix)));
@@ -147,6 +160,15 @@ impl ResourceRoutes {
         F::Output: Responder + 'static,
     {
         self.route(Method::GET, web::get().to(handler))
+    }
+
+    pub fn head<F, Args>(self, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.route(Method::HEAD, web::head().to(handler))
     }
 
     pub fn post<F, Args>(self, handler: F) -> Self

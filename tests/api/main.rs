@@ -7,6 +7,8 @@ mod helpers;
 
 mod authz_matrix;
 mod bad_input;
+mod commits;
+mod files;
 mod hardening;
 mod health;
 mod hostile_params;
