@@ -83,6 +83,10 @@ pub struct LimitsConfig {
     pub max_param_depth: usize,
     /// Most `key=value` pairs in a request's query string and urlencoded or multipart body.
     pub max_params: usize,
+    /// Largest file the Repository Files API stores, in bytes (after base64 decoding).
+    pub max_file_bytes: usize,
+    /// Most files one commit's tree may hold (the Repository Files API refuses a create beyond).
+    pub max_repository_files: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -126,6 +130,8 @@ impl Default for LimitsConfig {
             max_concurrent_password_hashes: 2,
             max_param_depth: 100,
             max_params: 1000,
+            max_file_bytes: 1024 * 1024,
+            max_repository_files: 1000,
         }
     }
 }
@@ -185,6 +191,9 @@ impl Config {
         }
         if self.limits.max_concurrent_password_hashes == 0 {
             return bad("limits.max_concurrent_password_hashes must be at least 1");
+        }
+        if self.limits.max_repository_files == 0 {
+            return bad("limits.max_repository_files must be at least 1");
         }
         let url = &self.server.external_url;
         if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {

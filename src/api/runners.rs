@@ -30,37 +30,19 @@ use crate::error::{ApiError, ApiResult};
 use crate::model::{self, AccessLevel};
 use crate::state::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        super::resource("/runners")
-            .route(web::get().to(list_owned))
-            .route(web::post().to(register))
-            .route(web::delete().to(unregister)),
-    )
+pub fn configure(r: &mut super::Routes) {
+    r.resource("/runners", |m| m.get(list_owned).post(register).delete(unregister));
     // gitlab-runner-api posts to `/api/v4/runners/`.
-    .service(super::resource("/runners/").route(web::post().to(register)).route(web::delete().to(unregister)))
-    .service(super::resource("/runners/all").route(web::get().to(list_all)))
-    .service(super::resource("/runners/verify").route(web::post().to(verify)))
-    .service(super::resource("/runners/managers").route(web::delete().to(delete_manager)))
-    .service(
-        super::resource("/runners/reset_authentication_token").route(web::post().to(reset_token_with_token)),
-    )
-    .service(
-        super::resource("/runners/{runner_id}")
-            .route(web::get().to(show))
-            .route(web::put().to(update))
-            .route(web::delete().to(delete)),
-    )
-    .service(
-        super::resource("/runners/{runner_id}/reset_authentication_token")
-            .route(web::post().to(reset_token_by_id)),
-    )
-    .service(super::resource("/user/runners").route(web::post().to(create_for_user)))
-    .service(super::resource("/projects/{id}/runners").route(web::get().to(list_for_project)))
-    .service(
-        super::resource("/projects/{id}/runners/reset_registration_token")
-            .route(web::post().to(reset_registration_token)),
-    );
+    r.resource("/runners/", |m| m.post(register).delete(unregister));
+    r.resource("/runners/all", |m| m.get(list_all));
+    r.resource("/runners/verify", |m| m.post(verify));
+    r.resource("/runners/managers", |m| m.delete(delete_manager));
+    r.resource("/runners/reset_authentication_token", |m| m.post(reset_token_with_token));
+    r.resource("/runners/{runner_id}", |m| m.get(show).put(update).delete(delete));
+    r.resource("/runners/{runner_id}/reset_authentication_token", |m| m.post(reset_token_by_id));
+    r.resource("/user/runners", |m| m.post(create_for_user));
+    r.resource("/projects/{id}/runners", |m| m.get(list_for_project));
+    r.resource("/projects/{id}/runners/reset_registration_token", |m| m.post(reset_registration_token));
 }
 
 const RUNNER_TYPES: [&str; 3] = ["instance_type", "group_type", "project_type"];

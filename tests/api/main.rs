@@ -5,11 +5,15 @@
 
 mod helpers;
 
+mod authz_matrix;
 mod bad_input;
+mod commits;
+mod files;
 mod hardening;
 mod health;
 mod hostile_params;
 mod members;
+mod openapi;
 mod pipelines;
 mod projects;
 mod refs;
