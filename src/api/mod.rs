@@ -2,8 +2,10 @@
 //! `api/` knows HTTP and GitLab's JSON; it reaches storage only through `db::Db`.
 
 pub mod access;
+pub mod ci_pipeline;
 pub mod entities;
 pub mod health;
+pub mod jobs;
 pub mod limits;
 pub mod members;
 pub mod pagination;
@@ -35,6 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(triggers::configure)
             .configure(refs::configure)
             .configure(pipelines::configure)
+            .configure(jobs::configure)
             .default_service(web::to(no_route)),
     );
 }

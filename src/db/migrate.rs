@@ -11,18 +11,24 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use super::OpenError;
 
 /// The schema this binary writes and understands.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The whole current schema, applied to a new file.
 pub const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// Upgrade steps: `UPGRADES[i]` takes a database from version `i + 1` to `i + 2`.
 type Upgrade = fn(&Transaction) -> rusqlite::Result<()>;
-const UPGRADES: &[Upgrade] = &[to_v2];
+const UPGRADES: &[Upgrade] = &[to_v2, add_jobs];
 
 /// Version 2: ids are never reused (AUTOINCREMENT on every table with a public id).
 fn to_v2(tx: &Transaction) -> rusqlite::Result<()> {
     tx.execute_batch(include_str!("upgrade_v2.sql"))
+}
+
+/// CI jobs and their logs (`jobs`, `job_traces`): new tables only, so the step is the same SQL
+/// as the end of `schema.sql`. Named, not numbered, so it can move in `UPGRADES`.
+fn add_jobs(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(include_str!("upgrade_jobs.sql"))
 }
 
 /// Brings the database to [`SCHEMA_VERSION`], or refuses a database from a newer triggerd.
@@ -266,7 +272,7 @@ mod tests {
         run(&c).unwrap();
 
         let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        assert_eq!(v, 2);
+        assert_eq!(v, SCHEMA_VERSION);
         let after: Vec<_> = TABLES.iter().map(|t| rows(&c, t)).collect();
         assert_eq!(before, after);
         assert_clean(&c);

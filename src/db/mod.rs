@@ -5,6 +5,8 @@
 //! This module is the only place that leaves the async executor: [`Db::read`] and [`blocking`]
 //! hop to actix's blocking pool, [`Db::write`] to the writer thread.
 
+pub mod files;
+pub mod jobs;
 pub mod members;
 pub mod migrate;
 pub mod pipelines;

@@ -8,6 +8,7 @@ mod helpers;
 mod bad_input;
 mod hardening;
 mod health;
+mod jobs;
 mod members;
 mod pipelines;
 mod projects;

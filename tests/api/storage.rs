@@ -176,7 +176,7 @@ fn a_version_1_database_is_upgraded_at_start_and_keeps_its_rows() {
         .unwrap();
     });
     let version: i64 = app.db().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, triggerd::db::migrate::SCHEMA_VERSION);
     assert_eq!(json_of(app.get("/projects/root%2Fold", Some(ROOT_TOKEN)), 200)["id"], json!(3));
     assert_eq!(app.delete("/projects/3", Some(ROOT_TOKEN)).status(), 202);
     assert_fresh("project", 3, create(&app, "/projects", json!({"name": "new"})));
