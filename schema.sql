@@ -122,6 +122,59 @@ CREATE TABLE pipeline_variables (
     PRIMARY KEY (pipeline_id, position)
 ) WITHOUT ROWID;
 
+-- BEGIN add_commits_and_files (an upgrade step in src/db/migrate.rs runs this section as is)
+-- Repository content without git (schema version 3). A write through the Repository Files API is
+-- a commit: a row in `commits` whose `parent_sha` is the branch head it was made on. A branch
+-- head with no commit row (a SHA the Branches API or a README made up) is a root commit with an
+-- empty tree; it gets a row (parent NULL) when the first commit on top of it is made.
+-- Each commit holds its whole tree in `commit_files` (at most `limits.max_repository_files`
+-- rows, copied from the parent on write); contents live once per project in `blobs`.
+CREATE TABLE blobs (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    project_id INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    sha        TEXT    NOT NULL,                          -- git blob id: SHA-1 of "blob <size>\0<content>"
+    size       INTEGER NOT NULL,
+    content    BLOB    NOT NULL,
+    UNIQUE (project_id, sha)
+);
+
+CREATE TABLE commits (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    project_id      INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    sha             TEXT    NOT NULL,                     -- 40 lowercase hex
+    parent_sha      TEXT,                                 -- NULL for a root commit
+    message         TEXT    NOT NULL,
+    author_name     TEXT    NOT NULL,
+    author_email    TEXT    NOT NULL,
+    authored_date   TEXT    NOT NULL,
+    committer_name  TEXT    NOT NULL,
+    committer_email TEXT    NOT NULL,
+    committed_date  TEXT    NOT NULL,
+    UNIQUE (project_id, sha)
+);
+
+-- The full tree of each commit: one row per file. `blob_id` and `last_commit_id` carry no foreign
+-- key (each would need an index for deletes to stay fast): they name rows of the same project,
+-- which are deleted with it.
+CREATE TABLE commit_files (
+    commit_id      INTEGER NOT NULL REFERENCES commits (id) ON DELETE CASCADE,
+    path           TEXT    NOT NULL,
+    blob_id        INTEGER NOT NULL,                      -- blobs.id (same project; goes with it)
+    executable     INTEGER NOT NULL DEFAULT 0 CHECK (executable IN (0, 1)),
+    last_commit_id INTEGER NOT NULL,                      -- commits.id of the commit that last changed this path
+    PRIMARY KEY (commit_id, path)
+) WITHOUT ROWID;
+
+-- What each commit changed (one row per path; the Files API changes one path per commit).
+CREATE TABLE commit_changes (
+    commit_id INTEGER NOT NULL REFERENCES commits (id) ON DELETE CASCADE,
+    path      TEXT    NOT NULL,
+    action    TEXT    NOT NULL CHECK (action IN ('create', 'update', 'delete')),
+    PRIMARY KEY (commit_id, path)
+) WITHOUT ROWID;
+-- END add_commits_and_files
+
+-- BEGIN add_jobs (an upgrade step in src/db/migrate.rs runs this section as is)
 -- CI jobs (GitLab's `ci_builds`): one row per job of a pipeline; a retry adds a new row and marks
 -- the old one `retried`. The row is the truth for the runner queue: a runner claims a job with
 -- one conditional UPDATE (`… WHERE id = (SELECT id FROM jobs WHERE status = 'pending' … ORDER BY id
@@ -165,3 +218,4 @@ CREATE TABLE job_traces (
     job_id  INTEGER PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
     content BLOB    NOT NULL
 );
+-- END add_jobs

@@ -79,6 +79,10 @@ pub struct LimitsConfig {
     pub max_variable_value_bytes: usize,
     /// Argon2 password hashes computed at once (each holds ~19 MiB).
     pub max_concurrent_password_hashes: usize,
+    /// Largest file the Repository Files API stores, in bytes (after base64 decoding).
+    pub max_file_bytes: usize,
+    /// Most files one commit's tree may hold (the Repository Files API refuses a create beyond).
+    pub max_repository_files: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -120,6 +124,8 @@ impl Default for LimitsConfig {
             max_variable_key_len: 255,
             max_variable_value_bytes: 64 * 1024,
             max_concurrent_password_hashes: 2,
+            max_file_bytes: 1024 * 1024,
+            max_repository_files: 1000,
         }
     }
 }
@@ -179,6 +185,9 @@ impl Config {
         }
         if self.limits.max_concurrent_password_hashes == 0 {
             return bad("limits.max_concurrent_password_hashes must be at least 1");
+        }
+        if self.limits.max_repository_files == 0 {
+            return bad("limits.max_repository_files must be at least 1");
         }
         let url = &self.server.external_url;
         if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {

@@ -3,7 +3,9 @@
 
 pub mod access;
 pub mod ci_pipeline;
+pub mod commits;
 pub mod entities;
+pub mod files;
 pub mod health;
 pub mod jobs;
 pub mod limits;
@@ -36,6 +38,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(members::configure)
             .configure(triggers::configure)
             .configure(refs::configure)
+            .configure(files::configure)
+            .configure(commits::configure)
             .configure(pipelines::configure)
             .configure(jobs::configure)
             .default_service(web::to(no_route)),

@@ -7,11 +7,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::access::{self, ProjectAccess};
+use super::commits::{self, project_url};
 use super::limits;
 use super::pagination::{self, Page};
 use super::params::Params;
 use crate::auth::{Caller, MaybeCaller};
-use crate::db::projects::ProjectRow;
+use crate::db::commits::{self as commit_rows, CommitRow};
 use crate::db::refs::{self, BRANCH, Order, RefRow, Search, TAG};
 use crate::error::{ApiError, ApiResult};
 use crate::model::{self, AccessLevel, Visibility};
@@ -42,7 +43,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Who may read code: Reporter+ in a private project; anyone who can see an internal or public one.
-async fn readable(state: &AppState, caller: Option<&Caller>, id: &str) -> ApiResult<ProjectAccess> {
+pub(super) async fn readable(
+    state: &AppState,
+    caller: Option<&Caller>,
+    id: &str,
+) -> ApiResult<ProjectAccess> {
     let pa = access::project_for(state, caller, id).await?;
     if !matches!(Visibility::parse(&pa.project.visibility), Some(Visibility::Public | Visibility::Internal)) {
         pa.require(AccessLevel::Reporter)?;
@@ -51,47 +56,28 @@ async fn readable(state: &AppState, caller: Option<&Caller>, id: &str) -> ApiRes
 }
 
 /// Who may push: Developer+.
-async fn writable(state: &AppState, caller: &Caller, id: &str) -> ApiResult<ProjectAccess> {
+pub(super) async fn writable(state: &AppState, caller: &Caller, id: &str) -> ApiResult<ProjectAccess> {
     let pa = access::project_for(state, Some(caller), id).await?;
     pa.require(AccessLevel::Developer)?;
     Ok(pa)
 }
 
-fn project_url(base: &str, p: &ProjectRow) -> String {
-    format!("{base}/{}", p.path_with_namespace())
-}
-
-/// GitLab's `Commit` entity for the commit a ref points at; triggerd keeps no commit data, so the
-/// text fields are generic and the dates are the ref's creation time.
-fn commit_json(r: &RefRow, project_url: &str) -> Value {
-    let short: String = r.sha.chars().take(8).collect();
-    let title = format!("Commit {short}");
-    json!({
-        "id": r.sha,
-        "short_id": short,
-        "created_at": r.created_at,
-        "parent_ids": [],
-        "title": title,
-        "message": title,
-        "author_name": "triggerd",
-        "author_email": "triggerd@localhost",
-        "authored_date": r.created_at,
-        "committer_name": "triggerd",
-        "committer_email": "triggerd@localhost",
-        "committed_date": r.created_at,
-        "trailers": {},
-        "extended_trailers": {},
-        "web_url": format!("{project_url}/-/commit/{}", r.sha),
-    })
+/// GitLab's `Commit` entity for the commit a ref points at: its commit row when the Repository
+/// Files API made it, else a made-up root commit dated like the ref.
+fn commit_json(r: &RefRow, commit: Option<&CommitRow>, project_url: &str) -> Value {
+    match commit {
+        Some(c) => commits::commit_json(c, project_url),
+        None => commits::synthetic_json(&r.sha, &r.created_at, project_url),
+    }
 }
 
 /// GitLab's `Branch` entity.
-fn branch_json(r: &RefRow, pa: &ProjectAccess, base: &str) -> Value {
+fn branch_json(r: &RefRow, commit: Option<&CommitRow>, pa: &ProjectAccess, base: &str) -> Value {
     let url = project_url(base, &pa.project);
     let default = pa.project.default_branch.as_deref() == Some(r.name.as_str());
     json!({
         "name": r.name,
-        "commit": commit_json(r, &url),
+        "commit": commit_json(r, commit, &url),
         "merged": false,
         "protected": default,
         "developers_can_push": false,
@@ -103,17 +89,21 @@ fn branch_json(r: &RefRow, pa: &ProjectAccess, base: &str) -> Value {
 }
 
 /// GitLab's `Tag` entity.
-fn tag_json(r: &RefRow, pa: &ProjectAccess, base: &str) -> Value {
+fn tag_json(r: &RefRow, commit: Option<&CommitRow>, pa: &ProjectAccess, base: &str) -> Value {
     let url = project_url(base, &pa.project);
     json!({
         "name": r.name,
         "message": r.message,
         "target": r.sha,
-        "commit": commit_json(r, &url),
+        "commit": commit_json(r, commit, &url),
         "release": null,
         "protected": false,
         "created_at": r.created_at,
     })
+}
+
+fn ref_json(kind: &str, r: &RefRow, commit: Option<&CommitRow>, pa: &ProjectAccess, base: &str) -> Value {
+    if kind == TAG { tag_json(r, commit, pa, base) } else { branch_json(r, commit, pa, base) }
 }
 
 fn bad_request(text: impl Into<String>) -> ApiError {
@@ -141,15 +131,17 @@ async fn list_refs(
     let page = Page::from_params(&params)?;
     let search = Search::parse(params.string("search")?.as_deref());
     let project_id = pa.project.id;
-    let (rows, total) = state
+    let (rows, total, found) = state
         .db
-        .read(move |c| Ok(refs::list(c, project_id, kind, &search, order, page.limit(), page.offset())?))
+        .read(move |c| {
+            let (rows, total) = refs::list(c, project_id, kind, &search, order, page.limit(), page.offset())?;
+            let shas: Vec<&str> = rows.iter().map(|r| r.sha.as_str()).collect();
+            let found = commit_rows::find_many(c, project_id, &shas)?;
+            Ok((rows, total, found))
+        })
         .await?;
     let base = pagination::base_url(&req, &state);
-    let items: Vec<Value> = rows
-        .iter()
-        .map(|r| if kind == TAG { tag_json(r, &pa, &base) } else { branch_json(r, &pa, &base) })
-        .collect();
+    let items: Vec<Value> = rows.iter().map(|r| ref_json(kind, r, found.get(&r.sha), &pa, &base)).collect();
     Ok(pagination::respond(&req, &state, page, total, &items))
 }
 
@@ -163,14 +155,17 @@ async fn show_ref(
 ) -> ApiResult<HttpResponse> {
     let pa = readable(&state, caller.0.as_ref(), &id).await?;
     let project_id = pa.project.id;
-    let row = state
+    let (row, commit) = state
         .db
-        .read(move |c| Ok(refs::find(c, project_id, kind, &name)?))
+        .read(move |c| {
+            let Some(row) = refs::find(c, project_id, kind, &name)? else { return Ok(None) };
+            let commit = commit_rows::find(c, project_id, &row.sha)?;
+            Ok(Some((row, commit)))
+        })
         .await?
         .ok_or(ApiError::NotFound(if kind == TAG { "Tag" } else { "Branch" }))?;
     let base = pagination::base_url(&req, &state);
-    let body = if kind == TAG { tag_json(&row, &pa, &base) } else { branch_json(&row, &pa, &base) };
-    Ok(HttpResponse::Ok().json(body))
+    Ok(HttpResponse::Ok().json(ref_json(kind, &row, commit.as_ref(), &pa, &base)))
 }
 
 /// `GET /projects/:id/repository/branches`: by name; `search` (`^prefix`, `suffix$`), `sort`
@@ -226,11 +221,13 @@ async fn create_branch(
             }
             let sha = resolve_target(c, project_id, &target)?
                 .ok_or_else(|| bad_request(format!("Invalid reference name: {target}")))?;
-            Ok(refs::insert(c, project_id, BRANCH, &name, &sha, None, &now)?)
+            let row = refs::insert(c, project_id, BRANCH, &name, &sha, None, &now)?;
+            let commit = commit_rows::find(c, project_id, &sha)?;
+            Ok((row, commit))
         })
         .await?;
     let base = pagination::base_url(&req, &state);
-    Ok(HttpResponse::Created().json(branch_json(&row, &pa, &base)))
+    Ok(HttpResponse::Created().json(branch_json(&row.0, row.1.as_ref(), &pa, &base)))
 }
 
 /// `DELETE /projects/:id/repository/branches/:branch`: `204`. The default branch cannot be
@@ -318,11 +315,13 @@ async fn create_tag(
             }
             let sha = resolve_target(c, project_id, &target)?
                 .ok_or_else(|| bad_request(format!("Target {target} is invalid")))?;
-            Ok(refs::insert(c, project_id, TAG, &name, &sha, message.as_deref(), &now)?)
+            let row = refs::insert(c, project_id, TAG, &name, &sha, message.as_deref(), &now)?;
+            let commit = commit_rows::find(c, project_id, &sha)?;
+            Ok((row, commit))
         })
         .await?;
     let base = pagination::base_url(&req, &state);
-    Ok(HttpResponse::Created().json(tag_json(&row, &pa, &base)))
+    Ok(HttpResponse::Created().json(tag_json(&row.0, row.1.as_ref(), &pa, &base)))
 }
 
 /// `DELETE /projects/:id/repository/tags/:tag_name`: `204`.

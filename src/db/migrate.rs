@@ -11,24 +11,43 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use super::OpenError;
 
 /// The schema this binary writes and understands.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// The whole current schema, applied to a new file.
 pub const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// Upgrade steps: `UPGRADES[i]` takes a database from version `i + 1` to `i + 2`.
 type Upgrade = fn(&Transaction) -> rusqlite::Result<()>;
-const UPGRADES: &[Upgrade] = &[to_v2, add_jobs];
+const UPGRADES: &[Upgrade] = &[to_v2, add_commits_and_files, add_jobs];
+
+/// The lines of `schema.sql` between the line `-- BEGIN <name> …` and `-- END <name>`: an upgrade step runs
+/// the section that creates its tables, so a new and an upgraded database share one definition.
+fn schema_section(name: &str) -> rusqlite::Result<&'static str> {
+    let begin = format!("-- BEGIN {name}");
+    let end = format!("-- END {name}");
+    SCHEMA
+        .split_once(begin.as_str())
+        .and_then(|(_, rest)| rest.split_once('\n'))
+        .and_then(|(_, rest)| rest.split_once(end.as_str()))
+        .map(|(section, _)| section)
+        .ok_or_else(|| rusqlite::Error::InvalidParameterName(format!("schema.sql has no section {name}")))
+}
 
 /// Version 2: ids are never reused (AUTOINCREMENT on every table with a public id).
 fn to_v2(tx: &Transaction) -> rusqlite::Result<()> {
     tx.execute_batch(include_str!("upgrade_v2.sql"))
 }
 
-/// CI jobs and their logs (`jobs`, `job_traces`): new tables only, so the step is the same SQL
-/// as the end of `schema.sql`. Named, not numbered, so it can move in `UPGRADES`.
+/// Commits, trees and blobs for the Repository Files API (tables `blobs`, `commits`,
+/// `commit_files`, `commit_changes`).
+fn add_commits_and_files(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(schema_section("add_commits_and_files")?)
+}
+
+/// CI jobs and their logs (`jobs`, `job_traces`): the section `add_jobs` of `schema.sql`.
+/// Named, not numbered, so it can move in `UPGRADES`.
 fn add_jobs(tx: &Transaction) -> rusqlite::Result<()> {
-    tx.execute_batch(include_str!("upgrade_jobs.sql"))
+    tx.execute_batch(schema_section("add_jobs")?)
 }
 
 /// Brings the database to [`SCHEMA_VERSION`], or refuses a database from a newer triggerd.
@@ -120,6 +139,35 @@ mod tests {
         assert_eq!(v, SCHEMA_VERSION);
         // Running again is a no-op.
         run(&conn).unwrap();
+    }
+
+    /// The tables every database of this version has, with their SQL.
+    fn tables(conn: &Connection) -> Vec<(String, String)> {
+        let mut stmt =
+            conn.prepare("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name").unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<Result<_, _>>().unwrap()
+    }
+
+    #[test]
+    fn an_upgraded_database_has_the_schema_of_a_new_one() {
+        let fresh = Connection::open_in_memory().unwrap();
+        run(&fresh).unwrap();
+        // A version-2 database: schema.sql without the sections later steps add.
+        let (v2, _) = SCHEMA.split_once("-- BEGIN add_commits_and_files").unwrap();
+        let old = Connection::open_in_memory().unwrap();
+        old.execute_batch(v2).unwrap();
+        old.pragma_update(None, "user_version", 2).unwrap();
+        run(&old).unwrap();
+        let v: i64 = old.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+        assert_eq!(tables(&old), tables(&fresh));
+    }
+
+    #[test]
+    fn every_upgrade_section_is_in_schema_sql() {
+        assert!(schema_section("add_commits_and_files").unwrap().contains("CREATE TABLE commits"));
+        assert!(schema_section("add_jobs").unwrap().contains("CREATE TABLE jobs"));
+        assert!(schema_section("no_such_step").is_err());
     }
 
     #[test]

@@ -282,7 +282,8 @@ pub fn update(conn: &Connection, id: i64, c: &ProjectChanges, now: &str) -> rusq
         > 0)
 }
 
-/// Deletes a project; members, refs, triggers, pipelines and their variables go with it
+/// Deletes a project; members, refs, triggers, pipelines and their variables, commits, their
+/// trees and blobs go with it
 /// (foreign keys cascade). False when it did not exist.
 pub fn delete(conn: &Connection, id: i64) -> rusqlite::Result<bool> {
     Ok(conn.prepare_cached("DELETE FROM projects WHERE id = ?1")?.execute([id])? > 0)
@@ -301,6 +302,13 @@ pub fn insert_with_branch(
         super::refs::insert(conn, row.id, "branch", branch, sha, None, now)?;
     }
     Ok(row)
+}
+
+/// Makes `branch` the default branch of a project that has none (its first commit's branch).
+pub fn set_default_branch_if_unset(conn: &Connection, id: i64, branch: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE projects SET default_branch = ?2 WHERE id = ?1 AND default_branch IS NULL")?
+        .execute(params![id, branch])?;
+    Ok(())
 }
 
 /// True when the project has a branch with this exact name.

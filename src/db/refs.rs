@@ -119,6 +119,19 @@ pub fn insert(
         .query_row([id], RefRow::from_row)
 }
 
+/// Points a branch (or tag) at another commit.
+pub fn set_sha(conn: &Connection, id: i64, sha: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE refs SET sha = ?2 WHERE id = ?1")?.execute(params![id, sha])?;
+    Ok(())
+}
+
+/// True when the project has no branch at all (GitLab's empty repository).
+pub fn has_no_branches(conn: &Connection, project_id: i64) -> rusqlite::Result<bool> {
+    Ok(!conn
+        .prepare_cached("SELECT 1 FROM refs WHERE project_id = ?1 AND kind = 'branch' LIMIT 1")?
+        .exists([project_id])?)
+}
+
 /// Deletes a branch or tag; false when there was none.
 pub fn delete(conn: &Connection, project_id: i64, kind: &str, name: &str) -> rusqlite::Result<bool> {
     Ok(conn

@@ -6,6 +6,8 @@
 mod helpers;
 
 mod bad_input;
+mod commits;
+mod files;
 mod hardening;
 mod health;
 mod jobs;
