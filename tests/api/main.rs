@@ -6,6 +6,7 @@
 mod helpers;
 
 mod bad_input;
+mod ci_pipelines;
 mod commits;
 mod files;
 mod hardening;
