@@ -132,7 +132,7 @@ fn a_billion_laughs_configuration_is_a_failed_pipeline_not_an_out_of_memory() {
     );
     for i in 1..10 {
         let prev = format!("*a{}", i - 1);
-        let items = vec![prev.as_str(); 9].join(", ");
+        let items = [prev.as_str(); 9].join(", ");
         yaml.push_str(&format!("a{i}: &a{i} [{items}]\n"));
     }
     store_config(&app, &r, &yaml);
