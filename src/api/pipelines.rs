@@ -1,9 +1,10 @@
-//! GitLab's Pipelines API for the pipelines trigger calls create: the `Pipeline` JSON entities,
-//! list (with GitLab's filters), get, latest, variables, cancel, retry and delete.
-//! The trigger call itself lives in `trigger_call.rs`.
+//! GitLab's Pipelines API: the `Pipeline` JSON entities, create (`POST /projects/:id/pipeline`,
+//! from the CI configuration like the trigger call, see `ci_pipeline.rs`), list (with GitLab's
+//! filters), get, latest, variables, cancel and retry (which act on the pipeline's jobs) and
+//! delete. The trigger call itself lives in `trigger_call.rs`.
 //!
 //! Reads: anyone who can see a public or internal project; Reporter+ on a private one.
-//! Cancel and retry: Developer+. Delete: Owner (or admin). Variables: Maintainer+, or the
+//! Create, cancel and retry: Developer+. Delete: Owner (or admin). Variables: Maintainer+, or the
 //! pipeline's own user when at least Developer. As in GitLab, a missing pipeline (404) is
 //! reported before a missing role (403).
 

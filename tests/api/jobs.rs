@@ -550,3 +550,72 @@ fn bad_job_variables_change_nothing() {
         json_of(app.get(&format!("/projects/{}/jobs/{deploy}", r.project_id), Some(&r.developer.token)), 200);
     assert_eq!(job["status"], "manual");
 }
+
+#[test]
+fn deleting_a_pipeline_deletes_its_jobs_and_logs() {
+    let app = spawn_app();
+    let r = app.roles();
+    let p = app.seed_ci_pipeline(r.project_id, &r.developer, TWO_STAGES);
+    let build = app.job_id(p, "build");
+    triggerd::db::jobs::append_trace(&app.db(), build, b"log").unwrap();
+    app.run_job(build, "failed");
+    let retry = format!("/projects/{}/jobs/{build}/retry", r.project_id);
+    assert_eq!(
+        app.request(Method::POST, &retry, Some(&r.developer.token)).send().unwrap().status().as_u16(),
+        201
+    );
+    assert_eq!(
+        app.delete(&format!("/projects/{}/pipelines/{p}", r.project_id), Some(&r.owner.token)).status(),
+        204
+    );
+    assert_eq!(app.count("jobs"), 0);
+    assert_eq!(app.count("job_traces"), 0);
+    assert_error(
+        app.get(&format!("/projects/{}/jobs/{build}", r.project_id), Some(&r.owner.token)),
+        404,
+        "message",
+        json!("404 Not found"),
+    );
+}
+
+#[test]
+fn a_read_api_token_reads_jobs_but_cannot_change_them() {
+    let app = spawn_app();
+    let r = app.roles();
+    let p = app.seed_ci_pipeline(r.project_id, &r.developer, TWO_STAGES);
+    let build = app.job_id(p, "build");
+    let token = app.seed_token(r.developer.id, &["read_api"], None);
+    assert_eq!(
+        app.get(&format!("/projects/{}/jobs/{build}", r.project_id), Some(&token)).status().as_u16(),
+        200
+    );
+    let resp = app
+        .request(Method::POST, &format!("/projects/{}/jobs/{build}/cancel", r.project_id), Some(&token))
+        .send()
+        .unwrap();
+    assert_error(resp, 403, "error", json!("insufficient_scope"));
+    assert_eq!(app.pipeline_status(p), "pending");
+}
+
+#[test]
+fn a_job_is_taken_by_one_runner_only() {
+    use triggerd::db::jobs;
+    let app = spawn_app();
+    let r = app.roles();
+    let p = app.seed_ci_pipeline(r.project_id, &r.developer, TWO_STAGES);
+    let build = app.job_id(p, "build");
+    let conn = app.db();
+    assert!(jobs::run(&conn, build, Some(1), &triggerd::model::now()).unwrap());
+    assert!(!jobs::run(&conn, build, Some(2), &triggerd::model::now()).unwrap());
+    let runner: i64 =
+        conn.query_row("SELECT runner_id FROM jobs WHERE id = ?1", [build], |r| r.get(0)).unwrap();
+    assert_eq!(runner, 1);
+    // A job that is not running cannot be finished twice either.
+    assert!(
+        jobs::finish(&conn, build, triggerd::ci::JobStatus::Success, None, &triggerd::model::now()).unwrap()
+    );
+    assert!(
+        !jobs::finish(&conn, build, triggerd::ci::JobStatus::Failed, None, &triggerd::model::now()).unwrap()
+    );
+    assert_eq!(app.pipeline_status(p), "running");
+}
