@@ -174,6 +174,15 @@ fn place(slot: &mut Value, segments: &[&str], value: Value) {
             *slot = Value::Array(Vec::new());
         }
         if let Value::Array(items) = slot {
+            // Rack: `a[][k]=v` adds `k` to the last hash unless it already has `k`, so
+            // `a[][key]=A&a[][value]=1&a[][key]=B` is `[{key:A, value:1}, {key:B}]`.
+            if let (Some(key), Some(Value::Object(last))) =
+                (rest.first().filter(|k| !k.is_empty()), items.last_mut())
+                && !last.contains_key(*key)
+            {
+                place(last.entry(key.to_string()).or_insert(Value::Null), &rest[1..], value);
+                return;
+            }
             let mut item = Value::Null;
             place(&mut item, rest, value);
             items.push(item);
@@ -330,6 +339,23 @@ async fn parse_multipart(content_type: &str, body: Bytes) -> ApiResult<Params> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn array_of_hashes_keys_fill_the_last_hash_as_rack_does() {
+        let p = Params::from_pairs([
+            ("variables[][key]", "A"),
+            ("variables[][value]", "1"),
+            ("variables[][key]", "B"),
+            ("variables[][value]", "2"),
+            ("variables[][variable_type]", "file"),
+        ]);
+        assert_eq!(
+            p.get("variables"),
+            Some(&json!([{"key": "A", "value": "1"}, {"key": "B", "value": "2", "variable_type": "file"}]))
+        );
+        let p = Params::from_pairs([("a[]", "x"), ("a[]", "y")]);
+        assert_eq!(p.get("a"), Some(&json!(["x", "y"])));
+    }
 
     #[test]
     fn bracket_keys_nest_into_objects_and_arrays() {

@@ -351,3 +351,30 @@ fn post_pipeline_refuses_bad_input_and_creates_nothing() {
     }
     assert_eq!(app.count("pipelines"), 0);
 }
+
+#[test]
+fn post_pipeline_takes_form_encoded_variables_as_rack_nests_them() {
+    let app = spawn_app();
+    let r = setup(&app);
+    let resp = app
+        .request(Method::POST, &format!("/projects/{}/pipeline", r.project_id), Some(&r.developer.token))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("ref=main&variables[][key]=A&variables[][value]=1&variables[][key]=B&variables[][value]=2&variables[][variable_type]=file")
+        .send()
+        .unwrap();
+    let p = json_of(resp, 201);
+    let vars = json_of(
+        app.get(
+            &format!("/projects/{}/pipelines/{}/variables", r.project_id, p["id"]),
+            Some(&r.developer.token),
+        ),
+        200,
+    );
+    assert_eq!(
+        vars,
+        json!([
+            {"variable_type": "env_var", "key": "A", "value": "1"},
+            {"variable_type": "file", "key": "B", "value": "2"},
+        ])
+    );
+}
