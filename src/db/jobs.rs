@@ -418,6 +418,53 @@ pub fn run(conn: &Connection, job_id: i64, runner_id: Option<i64>, now: &str) ->
     Ok(true)
 }
 
+/// Which pending jobs a runner may take.
+#[derive(Debug, Clone, Default)]
+pub struct RunnerScope<'a> {
+    /// A project runner's project; `None` for an instance runner (every project).
+    pub project_id: Option<i64>,
+    /// The runner's tags: a job runs only on a runner having all of its tags.
+    pub tags: &'a [String],
+    /// Whether the runner takes jobs without tags.
+    pub run_untagged: bool,
+}
+
+/// Claims the oldest pending job the runner may take, in ONE conditional UPDATE (the
+/// `jobs_pending` partial index finds candidates; `AND status = 'pending'` makes a second claimer
+/// of the same job change nothing): it becomes `running` on `runner_id` with the job token's
+/// digest, and the pipeline advances. Returns the job id, `None` when nothing matched.
+pub fn claim(
+    conn: &Connection,
+    runner_id: i64,
+    scope: &RunnerScope,
+    token_digest: &[u8],
+    now: &str,
+) -> rusqlite::Result<Option<i64>> {
+    let tags = serde_json::to_string(scope.tags).unwrap_or_else(|_| "[]".into());
+    let claimed: Option<(i64, i64)> = conn
+        .prepare_cached(&format!(
+            "UPDATE jobs SET status = 'running', runner_id = ?1, started_at = ?2, updated_at = ?2,
+                             token_digest = ?3, queued_duration = {}
+             WHERE id = (SELECT j.id FROM jobs j
+                          WHERE j.status = 'pending'
+                            AND (?4 IS NULL OR j.project_id = ?4)
+                            AND (?5 OR j.tag_list <> '[]')
+                            AND NOT EXISTS (SELECT 1 FROM json_each(j.tag_list) t
+                                             WHERE t.value NOT IN (SELECT value FROM json_each(?6)))
+                          ORDER BY j.id LIMIT 1)
+               AND status = 'pending'
+             RETURNING id, pipeline_id",
+            secs_since("queued_at", "?2")
+        ))?
+        .query_row(params![runner_id, now, token_digest, scope.project_id, scope.run_untagged, tags], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    let Some((id, pipeline_id)) = claimed else { return Ok(None) };
+    advance(conn, pipeline_id, now)?;
+    Ok(Some(id))
+}
+
 /// A `pending` or `running` job ends as `success`, `failed` (with a failure reason, GitLab's
 /// `script_failure` by default) or `canceled`; `false` when it was not pending or running.
 pub fn finish(

@@ -619,3 +619,39 @@ fn a_job_is_taken_by_one_runner_only() {
     );
     assert_eq!(app.pipeline_status(p), "running");
 }
+
+#[test]
+fn a_runner_claims_the_oldest_pending_job_its_tags_and_scope_allow_once() {
+    use triggerd::db::jobs::{RunnerScope, claim};
+    let app = spawn_app();
+    let r = app.roles();
+    let yaml = "
+tagged:
+  script: x
+  tags: [linux, docker]
+untagged:
+  script: y
+";
+    let p = app.seed_ci_pipeline(r.project_id, &r.developer, yaml);
+    let (tagged, untagged) = (app.job_id(p, "tagged"), app.job_id(p, "untagged"));
+    let other = app.create_project(&r.developer, "other", "private");
+    let conn = app.db();
+    let now = triggerd::model::now();
+    let linux = vec!["linux".to_string()];
+    let both = vec!["docker".to_string(), "linux".to_string(), "arm".to_string()];
+    // Another project's runner, and a runner missing a tag that takes no untagged jobs: nothing.
+    let elsewhere = RunnerScope { project_id: Some(other), tags: &both, run_untagged: true };
+    assert_eq!(claim(&conn, 1, &elsewhere, b"t1", &now).unwrap(), None);
+    let partial = RunnerScope { project_id: None, tags: &linux, run_untagged: false };
+    assert_eq!(claim(&conn, 1, &partial, b"t1", &now).unwrap(), None);
+    // A runner with every tag takes the tagged job, oldest first; then the untagged one.
+    let full = RunnerScope { project_id: Some(r.project_id), tags: &both, run_untagged: true };
+    assert_eq!(claim(&conn, 2, &full, b"t2", &now).unwrap(), Some(tagged));
+    assert_eq!(claim(&conn, 3, &full, b"t3", &now).unwrap(), Some(untagged));
+    assert_eq!(claim(&conn, 4, &full, b"t4", &now).unwrap(), None);
+    assert_eq!(app.pipeline_status(p), "running");
+    let job =
+        json_of(app.get(&format!("/projects/{}/jobs/{tagged}", r.project_id), Some(&r.developer.token)), 200);
+    assert_eq!(job["status"], "running");
+    assert!(job["started_at"].is_string());
+}
