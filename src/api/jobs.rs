@@ -227,7 +227,8 @@ fn scope(params: &Params) -> ApiResult<Vec<String>> {
     if list.iter().any(|s| !STATUSES.contains(&s.as_str())) {
         return Err(ApiError::not_valid_value("scope"));
     }
-    Ok(list)
+    // One SQL parameter per status, however often a status is repeated.
+    Ok(STATUSES.iter().filter(|s| list.iter().any(|l| l == *s)).map(|s| s.to_string()).collect())
 }
 
 /// `read_build` on the project.
