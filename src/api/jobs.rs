@@ -126,9 +126,13 @@ impl Job {
             }
             live_seconds(job.started_at.as_deref(), None, now)
         });
-        let queued_duration = job
-            .queued_duration
-            .or_else(|| live_seconds(job.queued_at.as_deref(), job.started_at.as_deref(), now));
+        let queued_duration = job.queued_duration.or_else(|| {
+            live_seconds(
+                job.queued_at.as_deref(),
+                job.started_at.as_deref().or(job.finished_at.as_deref()),
+                now,
+            )
+        });
         Job {
             id: job.id,
             status: job.status.clone(),
