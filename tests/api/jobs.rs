@@ -672,3 +672,36 @@ fn a_scope_repeated_forty_thousand_times_is_answered_normally() {
     let body = json_of(resp, 200);
     assert_eq!(names_and_statuses(&body), pairs(&[("build", "pending")]));
 }
+
+#[test]
+fn durations_follow_gitlabs_arithmetic_with_a_fixed_clock() {
+    use triggerd::ci::JobStatus;
+    use triggerd::db::jobs;
+    let app = spawn_app();
+    let r = app.roles();
+    let p = app.seed_ci_pipeline(r.project_id, &r.developer, TWO_STAGES);
+    let conn = app.db();
+    // The pipeline and its first job were created (and queued) "now"; pretend that was t0.
+    let t0 = "2030-01-01T00:00:00.000Z";
+    conn.execute("UPDATE pipelines SET created_at = ?1 WHERE id = ?2", rusqlite::params![t0, p]).unwrap();
+    conn.execute("UPDATE jobs SET queued_at = ?1 WHERE pipeline_id = ?2", rusqlite::params![t0, p]).unwrap();
+    let (build, test) = (app.job_id(p, "build"), app.job_id(p, "test"));
+    assert!(jobs::run(&conn, build, None, "2030-01-01T00:00:10.000Z").unwrap());
+    assert!(jobs::finish(&conn, build, JobStatus::Success, None, "2030-01-01T00:01:10.000Z").unwrap());
+    assert!(jobs::run(&conn, test, None, "2030-01-01T00:01:15.500Z").unwrap());
+    assert!(jobs::finish(&conn, test, JobStatus::Success, None, "2030-01-01T00:01:45.500Z").unwrap());
+    let t = Some(r.developer.token.as_str());
+    let job = json_of(app.get(&format!("/projects/{}/jobs/{build}", r.project_id), t), 200);
+    assert_eq!(job["queued_duration"], 10.0);
+    assert_eq!(job["duration"], 60.0);
+    let job = json_of(app.get(&format!("/projects/{}/jobs/{test}", r.project_id), t), 200);
+    assert_eq!(job["queued_duration"], 5.5);
+    assert_eq!(job["duration"], 30.0);
+    let pipeline = json_of(app.get(&format!("/projects/{}/pipelines/{p}", r.project_id), t), 200);
+    assert_eq!(pipeline["status"], "success");
+    assert_eq!(pipeline["started_at"], "2030-01-01T00:00:10.000Z");
+    assert_eq!(pipeline["finished_at"], "2030-01-01T00:01:45.500Z");
+    // The union of [10 s, 70 s) and [75.5 s, 105.5 s): 90 s; queued 10 s before it started.
+    assert_eq!(pipeline["duration"], 90);
+    assert_eq!(pipeline["queued_duration"], 10);
+}
