@@ -378,3 +378,32 @@ fn post_pipeline_takes_form_encoded_variables_as_rack_nests_them() {
         ])
     );
 }
+
+#[test]
+fn a_tag_pipeline_sees_ci_commit_tag_and_not_ci_commit_branch() {
+    let app = spawn_app();
+    let r = setup(&app);
+    store_config(
+        &app,
+        &r,
+        "release:\n  script: x\n  rules:\n    - if: $CI_COMMIT_TAG\nbranch:\n  script: y\n  rules:\n    - if: $CI_COMMIT_BRANCH\n",
+    );
+    // A tag at the commit that holds the configuration.
+    let sha: String = app
+        .db()
+        .query_row("SELECT sha FROM refs WHERE project_id = ?1 AND name = 'main'", [r.project_id], |row| {
+            row.get(0)
+        })
+        .unwrap();
+    app.db()
+        .execute(
+            "INSERT INTO refs (project_id, kind, name, sha, created_at) VALUES (?1, 'tag', 'v1.0', ?2, 't')",
+            rusqlite::params![r.project_id, sha],
+        )
+        .unwrap();
+    let p = json_of(create(&app, &r, &r.developer.token, json!({"ref": "v1.0"})), 201);
+    assert_eq!(p["tag"], true);
+    assert_eq!(job_names(&app, &r, &p), pairs(&[("release", "pending")]));
+    let p = json_of(create(&app, &r, &r.developer.token, json!({"ref": "main"})), 201);
+    assert_eq!(job_names(&app, &r, &p), pairs(&[("branch", "pending")]));
+}
