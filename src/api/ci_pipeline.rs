@@ -42,9 +42,9 @@ pub struct Creation<'a> {
 /// What became of the request.
 pub enum Created {
     /// A pipeline, with or without jobs.
-    Pipeline(PipelineRow),
-    /// A `failed` pipeline was kept for an invalid configuration: answer 422 with this error.
-    ConfigError(PipelineRow, ApiError),
+    Pipeline(Box<PipelineRow>),
+    /// A `failed` pipeline was kept for an invalid configuration: answer with this error (422).
+    ConfigError(ApiError),
 }
 
 /// `{"message":{"base":[text]}}` with the given status.
@@ -57,7 +57,7 @@ pub fn create(conn: &Connection, c: &Creation, now: &str) -> ApiResult<Created> 
     let config = files::content_at(conn, c.project.id, &c.resolved.sha, CONFIG_PATH)?;
     let Some(config) = config else {
         let id_iid = insert(conn, c, now)?;
-        return Ok(Created::Pipeline(fresh_row(c, id_iid, now)));
+        return Ok(Created::Pipeline(Box::new(fresh_row(c, id_iid, now))));
     };
     let compiled = match std::str::from_utf8(&config) {
         Ok(text) => ci::compile(text, &Limits::default()),
@@ -72,9 +72,7 @@ pub fn create(conn: &Connection, c: &Creation, now: &str) -> ApiResult<Created> 
             }
             let (id, _) = insert(conn, c, now)?;
             store::fail_with_yaml_errors(conn, id, &text, now)?;
-            let row =
-                store::find(conn, c.project.id, id)?.ok_or(ApiError::Internal("pipeline vanished".into()))?;
-            return Ok(Created::ConfigError(row, base_error(StatusCode::UNPROCESSABLE_ENTITY, &text)));
+            return Ok(Created::ConfigError(base_error(StatusCode::UNPROCESSABLE_ENTITY, &text)));
         }
     };
     let plan = ci::plan(&config, &rule_variables(c))
@@ -82,7 +80,7 @@ pub fn create(conn: &Connection, c: &Creation, now: &str) -> ApiResult<Created> 
     let (id, _) = insert(conn, c, now)?;
     jobs::insert_plan(conn, id, c.project.id, Some(c.user.id), &plan, now)?;
     let row = store::find(conn, c.project.id, id)?.ok_or(ApiError::Internal("pipeline vanished".into()))?;
-    Ok(Created::Pipeline(row))
+    Ok(Created::Pipeline(Box::new(row)))
 }
 
 fn insert(conn: &Connection, c: &Creation, now: &str) -> rusqlite::Result<(i64, i64)> {

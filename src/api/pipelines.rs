@@ -504,8 +504,8 @@ async fn create(
                 persist_config_errors: false,
             };
             match ci_pipeline::create(conn, &creation, &now)? {
-                ci_pipeline::Created::Pipeline(row) => Ok(row),
-                ci_pipeline::Created::ConfigError(_, e) => Err(e),
+                ci_pipeline::Created::Pipeline(row) => Ok(*row),
+                ci_pipeline::Created::ConfigError(e) => Err(e),
             }
         })
         .await?;

@@ -6,7 +6,9 @@
 //! loop guard (403), the variables' shape and limits (400 `{"message":…}`), then — in ONE write
 //! on the writer thread, so a failure creates nothing and concurrent calls share group commits —
 //! project (404), token (404: unknown, expired, another project's), the owner's right to create
-//! pipelines (400), ref resolution (400) and the inserts. 201 only after the commit.
+//! pipelines (400), ref resolution (400), the CI configuration at the ref's commit (a kept failed
+//! pipeline and 422, or 400 when rules leave no job: see `ci_pipeline.rs`) and the inserts of the
+//! pipeline and its jobs. 201 only after the commit.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -88,7 +90,7 @@ async fn run(
             Ok(HttpResponse::Created().json(Pipeline::new(&row, &project, &base)))
         }
         // The failed pipeline is kept (it was committed); the caller learns why.
-        Created::ConfigError(_, error) => Err(error),
+        Created::ConfigError(error) => Err(error),
     }
 }
 
