@@ -137,7 +137,8 @@ fn required(params: &Params, key: &str, nonblank: bool, errors: &mut Vec<String>
 }
 
 /// The user's variables in the order sent, checked against GitLab's shape rule and our limits.
-fn user_variables(params: &Params, limits: &LimitsConfig) -> ApiResult<Vec<(String, String)>> {
+/// Pure (no request, no database), so the fuzz target `trigger_variables` calls it directly.
+pub fn user_variables(params: &Params, limits: &LimitsConfig) -> ApiResult<Vec<(String, String)>> {
     let bad = |text: String| ApiError::message(StatusCode::BAD_REQUEST, text);
     let Some(Value::Object(map)) = params.get("variables") else { return Ok(Vec::new()) };
     let mut out = Vec::with_capacity(map.len());

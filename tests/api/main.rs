@@ -11,6 +11,7 @@ mod commits;
 mod files;
 mod hardening;
 mod health;
+mod hostile_params;
 mod jobs;
 mod members;
 mod pipelines;
