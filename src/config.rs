@@ -79,14 +79,14 @@ pub struct LimitsConfig {
     pub max_variable_value_bytes: usize,
     /// Argon2 password hashes computed at once (each holds ~19 MiB).
     pub max_concurrent_password_hashes: usize,
-    /// Largest file the Repository Files API stores, in bytes (after base64 decoding).
-    pub max_file_bytes: usize,
-    /// Most files one commit's tree may hold (the Repository Files API refuses a create beyond).
-    pub max_repository_files: usize,
     /// Deepest bracket nesting of a parameter (`a[b][c]=1` is 2 levels; JSON bodies too).
     pub max_param_depth: usize,
     /// Most `key=value` pairs in a request's query string and urlencoded or multipart body.
     pub max_params: usize,
+    /// Largest file the Repository Files API stores, in bytes (after base64 decoding).
+    pub max_file_bytes: usize,
+    /// Most files one commit's tree may hold (the Repository Files API refuses a create beyond).
+    pub max_repository_files: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -128,10 +128,10 @@ impl Default for LimitsConfig {
             max_variable_key_len: 255,
             max_variable_value_bytes: 64 * 1024,
             max_concurrent_password_hashes: 2,
-            max_file_bytes: 1024 * 1024,
-            max_repository_files: 1000,
             max_param_depth: 100,
             max_params: 1000,
+            max_file_bytes: 1024 * 1024,
+            max_repository_files: 1000,
         }
     }
 }

@@ -17,11 +17,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::model;
 use crate::state::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(super::resource("/projects/{id}/repository/commits").route(web::get().to(list_commits)))
-        .service(
-            super::resource("/projects/{id}/repository/commits/{sha}").route(web::get().to(show_commit)),
-        );
+pub fn configure(r: &mut super::Routes) {
+    r.resource("/projects/{id}/repository/commits", |m| m.get(list_commits));
+    r.resource("/projects/{id}/repository/commits/{sha}", |m| m.get(show_commit));
 }
 
 /// The project's web URL (`<base>/<namespace>/<path>`).

@@ -8,7 +8,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, guard, web};
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use serde_json::{Value, json};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
@@ -26,24 +26,14 @@ use crate::error::{ApiError, ApiResult};
 use crate::model;
 use crate::state::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        // GitLab's route is `files/*file_path/raw`; `files/raw` is a file named `raw`. Only GET
-        // and HEAD match here, so a write to `files/a/raw` reaches the next resource.
-        super::resource("/projects/{id}/repository/files/{file_path:.+}/raw")
-            .guard(guard::Any(guard::Get()).or(guard::Head()))
-            .route(web::get().to(raw_file))
-            .route(web::head().to(raw_file)),
-    )
-    .service(
-        // `.+`: the path usually arrives `%2F`-encoded, but raw slashes are accepted too.
-        super::resource("/projects/{id}/repository/files/{file_path:.+}")
-            .route(web::get().to(show_file))
-            .route(web::head().to(head_file))
-            .route(web::post().to(create_file))
-            .route(web::put().to(update_file))
-            .route(web::delete().to(delete_file)),
-    );
+pub fn configure(r: &mut super::Routes) {
+    // GitLab's route is `files/*file_path/raw`; `files/raw` is a file named `raw`. Only GET and
+    // HEAD match here, so a write to `files/a/raw` reaches the next resource.
+    r.reads_only("/projects/{id}/repository/files/{file_path:.+}/raw", |m| m.get(raw_file).head(raw_file));
+    // `.+`: the path usually arrives `%2F`-encoded, but raw slashes are accepted too.
+    r.resource("/projects/{id}/repository/files/{file_path:.+}", |m| {
+        m.get(show_file).head(head_file).post(create_file).put(update_file).delete(delete_file)
+    });
 }
 
 /// Longest `file_path`, in bytes (git allows 4096; a path must fit a request line when encoded).

@@ -6,10 +6,10 @@ use serde_json::json;
 use crate::error::ApiResult;
 use crate::state::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/-/health", web::get().to(health))
-        .route("/-/liveness", web::get().to(liveness))
-        .route("/-/readiness", web::get().to(readiness));
+pub fn configure(r: &mut super::Routes) {
+    r.resource("/-/health", |m| m.get(health));
+    r.resource("/-/liveness", |m| m.get(liveness));
+    r.resource("/-/readiness", |m| m.get(readiness));
 }
 
 /// GitLab answers `GitLab OK`; we answer JSON, like every other route.

@@ -17,7 +17,6 @@ use super::entities::UserBasic;
 use super::pagination::{self, Page};
 use super::params::Params;
 use super::pipelines::{STATUSES, require_read};
-use super::resource;
 use crate::auth::{Caller, MaybeCaller};
 use crate::db::jobs::{self as store, JobRow, ListFilter};
 use crate::db::pipelines::{self, PipelineRow};
@@ -26,14 +25,14 @@ use crate::error::{ApiError, ApiResult};
 use crate::model::{self, AccessLevel};
 use crate::state::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/projects/{id}/pipelines/{pipeline_id}/jobs").route(web::get().to(pipeline_jobs)))
-        .service(resource("/projects/{id}/jobs").route(web::get().to(project_jobs)))
-        .service(resource("/projects/{id}/jobs/{job_id}").route(web::get().to(get)))
-        .service(resource("/projects/{id}/jobs/{job_id}/trace").route(web::get().to(trace)))
-        .service(resource("/projects/{id}/jobs/{job_id}/cancel").route(web::post().to(cancel)))
-        .service(resource("/projects/{id}/jobs/{job_id}/retry").route(web::post().to(retry)))
-        .service(resource("/projects/{id}/jobs/{job_id}/play").route(web::post().to(play)));
+pub fn configure(r: &mut super::Routes) {
+    r.resource("/projects/{id}/pipelines/{pipeline_id}/jobs", |m| m.get(pipeline_jobs));
+    r.resource("/projects/{id}/jobs", |m| m.get(project_jobs));
+    r.resource("/projects/{id}/jobs/{job_id}", |m| m.get(get));
+    r.resource("/projects/{id}/jobs/{job_id}/trace", |m| m.get(trace));
+    r.resource("/projects/{id}/jobs/{job_id}/cancel", |m| m.post(cancel));
+    r.resource("/projects/{id}/jobs/{job_id}/retry", |m| m.post(retry));
+    r.resource("/projects/{id}/jobs/{job_id}/play", |m| m.post(play));
 }
 
 /// The `commit` of a job. triggerd keeps no commit objects, so only the SHA is known.

@@ -20,21 +20,12 @@ use crate::error::{ApiError, ApiResult};
 use crate::model::{self, AccessLevel};
 use crate::state::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(r: &mut super::Routes) {
     // `/members/all…` first, so `all` is never taken for a `:user_id`.
-    cfg.service(super::resource("/projects/{id}/members/all").route(web::get().to(list)))
-        .service(super::resource("/projects/{id}/members/all/{user_id}").route(web::get().to(show)))
-        .service(
-            super::resource("/projects/{id}/members")
-                .route(web::get().to(list))
-                .route(web::post().to(create)),
-        )
-        .service(
-            super::resource("/projects/{id}/members/{user_id}")
-                .route(web::get().to(show))
-                .route(web::put().to(update))
-                .route(web::delete().to(destroy)),
-        );
+    r.resource("/projects/{id}/members/all", |m| m.get(list));
+    r.resource("/projects/{id}/members/all/{user_id}", |m| m.get(show));
+    r.resource("/projects/{id}/members", |m| m.get(list).post(create));
+    r.resource("/projects/{id}/members/{user_id}", |m| m.get(show).put(update).delete(destroy));
 }
 
 const LAST_OWNER: &str = "a project must keep at least one Owner";

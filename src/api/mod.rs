@@ -1,5 +1,11 @@
 //! HTTP: GitLab's REST API v4 routes, the JSON 404 for unknown routes, and the health checks.
 //! `api/` knows HTTP and GitLab's JSON; it reaches storage only through `db::Db`.
+//!
+//! Every route is registered through one [`Routes`] registrar, which builds the actix resources
+//! and records each `(METHOD, full path pattern)` as it goes: [`route_table`] is that record, so
+//! the route list used by the OpenAPI coverage test and the authorization matrix cannot drift
+//! from what the server serves. Each resource answers its unsupported methods with GitLab's JSON 405
+//! and an `Allow` header naming the methods it registered.
 
 pub mod access;
 pub mod ci_pipeline;
@@ -10,6 +16,7 @@ pub mod health;
 pub mod jobs;
 pub mod limits;
 pub mod members;
+pub mod openapi;
 pub mod pagination;
 pub mod panic_guard;
 pub mod params;
@@ -21,39 +28,201 @@ pub mod trigger_call;
 pub mod triggers;
 pub mod users;
 
-use actix_web::{HttpResponse, Resource, web};
+use actix_web::http::Method;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{FromRequest, Handler, HttpResponse, Resource, Responder, ResponseError, Route, guard, web};
 
 use crate::error::ApiError;
 
+/// The prefix of GitLab's REST API.
+pub const API_PREFIX: &str = "/api/v4";
+
 /// Registers every route; the app's default service answers unknown routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.configure(health::configure).service(
-        web::scope("/api/v4")
-            // The hot path first: actix matches resources in order, one regex each, and no other
-            // route matches `/projects/:id/trigger/pipeline` or `/projects/:id/ref/…/trigger/pipeline`.
-            .configure(trigger_call::configure)
-            .configure(users::configure)
-            .configure(tokens::configure)
-            .configure(projects::configure)
-            .configure(members::configure)
-            .configure(triggers::configure)
-            .configure(refs::configure)
-            .configure(files::configure)
-            .configure(commits::configure)
-            .configure(pipelines::configure)
-            .configure(jobs::configure)
-            .default_service(web::to(no_route)),
-    );
+    let routes = build();
+    for resource in routes.root {
+        cfg.service(resource);
+    }
+    cfg.service(web::scope(API_PREFIX).service(routes.api).default_service(web::to(no_route)));
 }
 
-/// A resource whose unsupported methods get GitLab's JSON 405 instead of an empty body.
-pub fn resource(path: &str) -> Resource {
-    web::resource(path).default_service(web::to(|| async {
-        Err::<HttpResponse, _>(ApiError::MethodNotAllowed("405 Not Allowed".into()))
-    }))
+/// Every `(METHOD, full path pattern)` the server registers, in registration (= match) order,
+/// e.g. `("POST", "/api/v4/projects/{id}/trigger/pipeline")` or `("GET", "/-/liveness")`.
+pub fn route_table() -> Vec<(String, String)> {
+    build().table
+}
+
+/// Runs every module's `configure` through one registrar: the same calls build the resources
+/// that [`configure`] mounts and the table that [`route_table`] returns.
+fn build() -> Routes {
+    let mut routes = Routes::default();
+    routes.in_scope("", health::configure);
+    routes.in_scope(API_PREFIX, |r| {
+        // The hot path first: actix matches resources in order, one regex each, and no other
+        // route matches `/projects/:id/trigger/pipeline` or `/projects/:id/ref/…/trigger/pipeline`.
+        trigger_call::configure(r);
+        users::configure(r);
+        tokens::configure(r);
+        projects::configure(r);
+        members::configure(r);
+        triggers::configure(r);
+        refs::configure(r);
+        files::configure(r);
+        commits::configure(r);
+        pipelines::configure(r);
+        jobs::configure(r);
+        openapi::configure(r);
+    });
+    routes
+}
+
+/// The route registrar every `configure` function receives: it builds actix resources and
+/// records the `(METHOD, full path)` of each route it adds.
+#[derive(Default)]
+pub struct Routes {
+    /// The scope being registered into (`""` or [`API_PREFIX`]).
+    prefix: &'static str,
+    /// Resources mounted at the application root.
+    root: Vec<Resource>,
+    /// Resources mounted in the `/api/v4` scope.
+    api: Vec<Resource>,
+    table: Vec<(String, String)>,
+}
+
+impl Routes {
+    fn in_scope(&mut self, prefix: &'static str, register: impl FnOnce(&mut Routes)) {
+        self.prefix = prefix;
+        register(self);
+    }
+
+    /// A resource at `path` (relative to the current scope) whose unsupported methods get
+    /// GitLab's JSON 405 with an `Allow` header naming the methods `routes` adds.
+    pub fn resource(&mut self, path: &str, routes: impl FnOnce(ResourceRoutes) -> ResourceRoutes) {
+        let mut built = routes(ResourceRoutes { resource: web::resource(path), methods: Vec::new() });
+        let allow = built.methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+        built.resource = built.resource.default_service(web::to(move || {
+            let allow = allow.clone();
+            async move {
+                let mut resp = ApiError::MethodNotAllowed("405 Not Allowed".into()).error_response();
+                if let Ok(value) = HeaderValue::from_str(&allow) {
+                    resp.headers_mut().insert(header::ALLOW, value);
+                }
+                resp
+            }
+        }));
+        self.add(path, built);
+    }
+
+    /// A GET-only resource without a 405 of its own: other methods fall through to the next
+    /// matching resource (`/pipelines/latest` then reaches `/pipelines/{pipeline_id}`, as in GitLab).
+    pub fn get_only<F, Args>(&mut self, path: &str, handler: F)
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        let built = ResourceRoutes { resource: web::resource(path).guard(guard::Get()), methods: Vec::new() }
+            .get(handler);
+        self.add(path, built);
+    }
+
+    /// A resource that answers only GET and HEAD, without a 405 of its own: writes fall through
+    /// to the next matching resource (GitLab's `files/*file_path/raw` lets a write to a file
+    /// named `…/raw` reach the files resource).
+    pub fn reads_only(&mut self, path: &str, routes: impl FnOnce(ResourceRoutes) -> ResourceRoutes) {
+        let resource = web::resource(path).guard(guard::Any(guard::Get()).or(guard::Head()));
+        let built = routes(ResourceRoutes { resource, methods: Vec::new() });
+        self.add(path, built);
+    }
+
+    fn add(&mut self, path: &str, built: ResourceRoutes) {
+        for method in built.methods {
+            self.table.push((method.to_string(), format!("{}{path}", self.prefix)));
+        }
+        if self.prefix.is_empty() { self.root.push(built.resource) } else { self.api.push(built.resource) }
+    }
+}
+
+/// The methods of one resource being registered (see [`Routes::resource`]).
+pub struct ResourceRoutes {
+    resource: Resource,
+    methods: Vec<Method>,
+}
+
+impl ResourceRoutes {
+    fn route(mut self, method: Method, route: Route) -> Self {
+        self.methods.push(method);
+        self.resource = self.resource.route(route);
+        self
+    }
+
+    pub fn get<F, Args>(self, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.route(Method::GET, web::get().to(handler))
+    }
+
+    pub fn head<F, Args>(self, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.route(Method::HEAD, web::head().to(handler))
+    }
+
+    pub fn post<F, Args>(self, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.route(Method::POST, web::post().to(handler))
+    }
+
+    pub fn put<F, Args>(self, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.route(Method::PUT, web::put().to(handler))
+    }
+
+    pub fn delete<F, Args>(self, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.route(Method::DELETE, web::delete().to(handler))
+    }
 }
 
 /// `404 {"error":"404 Not Found"}` for any path no route matches.
 pub async fn no_route() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NoRoute)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_route_table_puts_the_trigger_call_first_in_the_api_and_lists_no_route_twice() {
+        let table = route_table();
+        assert_eq!(table[0].0, "GET");
+        assert_eq!(table[0].1, "/-/health");
+        let first_api = table.iter().find(|(_, p)| p.starts_with(API_PREFIX)).unwrap();
+        assert_eq!(first_api, &("POST".to_string(), "/api/v4/projects/{id}/trigger/pipeline".to_string()));
+        let mut unique = table.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), table.len());
+        assert!(table.contains(&("GET".into(), "/api/v4/openapi.json".into())));
+        assert!(table.contains(&("GET".into(), "/api/v4/projects/{id}/pipelines/latest".into())));
+    }
 }

@@ -8,7 +8,7 @@
 //! pipeline's own user when at least Developer. As in GitLab, a missing pipeline (404) is
 //! reported before a missing role (403).
 
-use actix_web::{HttpRequest, HttpResponse, guard, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -17,7 +17,6 @@ use super::ci_pipeline;
 use super::entities::UserBasic;
 use super::pagination::{self, Page};
 use super::params::Params;
-use super::resource;
 use crate::auth::{Caller, MaybeCaller};
 use crate::config::LimitsConfig;
 use crate::db::pipelines::{self as store, ListFilter, OrderBy, PipelineRow, Scope};
@@ -66,21 +65,15 @@ pub const SOURCES: &[&str] = &[
     "pipeline_execution_policy_schedule",
 ];
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/projects/{id}/pipeline").route(web::post().to(create)))
-        .service(resource("/projects/{id}/pipelines").route(web::get().to(list)))
-        // Only GET matches `latest`; other methods fall through to `{pipeline_id}` (400) as in GitLab.
-        .service(
-            web::resource("/projects/{id}/pipelines/latest").guard(guard::Get()).route(web::get().to(latest)),
-        )
-        .service(
-            resource("/projects/{id}/pipelines/{pipeline_id}")
-                .route(web::get().to(get))
-                .route(web::delete().to(delete)),
-        )
-        .service(resource("/projects/{id}/pipelines/{pipeline_id}/variables").route(web::get().to(variables)))
-        .service(resource("/projects/{id}/pipelines/{pipeline_id}/cancel").route(web::post().to(cancel)))
-        .service(resource("/projects/{id}/pipelines/{pipeline_id}/retry").route(web::post().to(retry)));
+pub fn configure(r: &mut super::Routes) {
+    r.resource("/projects/{id}/pipeline", |m| m.post(create));
+    r.resource("/projects/{id}/pipelines", |m| m.get(list));
+    // Only GET matches `latest`; other methods fall through to `{pipeline_id}` (400) as in GitLab.
+    r.get_only("/projects/{id}/pipelines/latest", latest);
+    r.resource("/projects/{id}/pipelines/{pipeline_id}", |m| m.get(get).delete(delete));
+    r.resource("/projects/{id}/pipelines/{pipeline_id}/variables", |m| m.get(variables));
+    r.resource("/projects/{id}/pipelines/{pipeline_id}/cancel", |m| m.post(cancel));
+    r.resource("/projects/{id}/pipelines/{pipeline_id}/retry", |m| m.post(retry));
 }
 
 /// GitLab's `DetailedStatusEntity` for a pipeline.

@@ -17,15 +17,10 @@ use crate::error::{ApiError, ApiResult};
 use crate::model::{self, AccessLevel};
 use crate::state::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(super::resource("/projects").route(web::get().to(list)).route(web::post().to(create)))
-        .service(super::resource("/projects/user/{user_id}").route(web::post().to(create_for_user)))
-        .service(
-            super::resource("/projects/{id}")
-                .route(web::get().to(show))
-                .route(web::put().to(update))
-                .route(web::delete().to(destroy)),
-        );
+pub fn configure(r: &mut super::Routes) {
+    r.resource("/projects", |m| m.get(list).post(create));
+    r.resource("/projects/user/{user_id}", |m| m.post(create_for_user));
+    r.resource("/projects/{id}", |m| m.get(show).put(update).delete(destroy));
 }
 
 const VISIBILITIES: &[&str] = &["private", "internal", "public"];

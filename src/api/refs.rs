@@ -18,28 +18,14 @@ use crate::error::{ApiError, ApiResult};
 use crate::model::{self, AccessLevel, Visibility};
 use crate::state::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        super::resource("/projects/{id}/repository/branches")
-            .route(web::get().to(list_branches))
-            .route(web::post().to(create_branch)),
-    )
-    .service(
-        // `.+`: a name with `/` may arrive raw as well as `%2F`-encoded.
-        super::resource("/projects/{id}/repository/branches/{branch:.+}")
-            .route(web::get().to(show_branch))
-            .route(web::delete().to(delete_branch)),
-    )
-    .service(
-        super::resource("/projects/{id}/repository/tags")
-            .route(web::get().to(list_tags))
-            .route(web::post().to(create_tag)),
-    )
-    .service(
-        super::resource("/projects/{id}/repository/tags/{tag:.+}")
-            .route(web::get().to(show_tag))
-            .route(web::delete().to(delete_tag)),
-    );
+pub fn configure(r: &mut super::Routes) {
+    r.resource("/projects/{id}/repository/branches", |m| m.get(list_branches).post(create_branch));
+    // `.+`: a name with `/` may arrive raw as well as `%2F`-encoded.
+    r.resource("/projects/{id}/repository/branches/{branch:.+}", |m| {
+        m.get(show_branch).delete(delete_branch)
+    });
+    r.resource("/projects/{id}/repository/tags", |m| m.get(list_tags).post(create_tag));
+    r.resource("/projects/{id}/repository/tags/{tag:.+}", |m| m.get(show_tag).delete(delete_tag));
 }
 
 /// Who may read code: Reporter+ in a private project; anyone who can see an internal or public one.

@@ -17,20 +17,12 @@ use crate::state::AppState;
 /// The scopes triggerd knows.
 const SCOPES: &[&str] = &["api", "read_api"];
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(r: &mut super::Routes) {
     // `self` is registered before `{id}` so it is not read as an id.
-    cfg.service(super::resource("/users/{user_id}/personal_access_tokens").route(web::post().to(create)))
-        .service(super::resource("/personal_access_tokens").route(web::get().to(list)))
-        .service(
-            super::resource("/personal_access_tokens/self")
-                .route(web::get().to(show_self))
-                .route(web::delete().to(revoke_self)),
-        )
-        .service(
-            super::resource("/personal_access_tokens/{id}")
-                .route(web::get().to(show))
-                .route(web::delete().to(revoke)),
-        );
+    r.resource("/users/{user_id}/personal_access_tokens", |m| m.post(create));
+    r.resource("/personal_access_tokens", |m| m.get(list));
+    r.resource("/personal_access_tokens/self", |m| m.get(show_self).delete(revoke_self));
+    r.resource("/personal_access_tokens/{id}", |m| m.get(show).delete(revoke));
 }
 
 fn today() -> String {

@@ -19,7 +19,6 @@ use super::ci_pipeline::{self, Created, Creation};
 use super::pagination;
 use super::params::Params;
 use super::pipelines::Pipeline;
-use super::resource;
 use crate::auth;
 use crate::config::LimitsConfig;
 use crate::db::pipelines::{self as store, NewVariable};
@@ -31,10 +30,9 @@ use crate::state::AppState;
 /// Name of the file variable that carries the request's parameters.
 const PAYLOAD_VARIABLE: &str = "TRIGGER_PAYLOAD";
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/projects/{id}/trigger/pipeline").route(web::post().to(trigger))).service(
-        resource("/projects/{id}/ref/{ref:.+}/trigger/pipeline").route(web::post().to(trigger_with_ref)),
-    );
+pub fn configure(r: &mut super::Routes) {
+    r.resource("/projects/{id}/trigger/pipeline", |m| m.post(trigger));
+    r.resource("/projects/{id}/ref/{ref:.+}/trigger/pipeline", |m| m.post(trigger_with_ref));
 }
 
 /// `POST /projects/:id/trigger/pipeline`

@@ -20,16 +20,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::model::{self, AccessLevel};
 use crate::state::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        super::resource("/projects/{id}/triggers").route(web::get().to(list)).route(web::post().to(create)),
-    )
-    .service(
-        super::resource("/projects/{id}/triggers/{trigger_id}")
-            .route(web::get().to(show))
-            .route(web::put().to(update))
-            .route(web::delete().to(delete)),
-    );
+pub fn configure(r: &mut super::Routes) {
+    r.resource("/projects/{id}/triggers", |m| m.get(list).post(create));
+    r.resource("/projects/{id}/triggers/{trigger_id}", |m| m.get(show).put(update).delete(delete));
 }
 
 /// The longest a new trigger may live: `expires_at` must be before today + 365 days (GitLab's

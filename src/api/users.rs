@@ -15,12 +15,12 @@ use crate::error::{ApiError, ApiResult};
 use crate::model;
 use crate::state::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(super::resource("/user").route(web::get().to(current)))
-        .service(super::resource("/users").route(web::get().to(list)).route(web::post().to(create)))
-        .service(super::resource("/users/{id}").route(web::get().to(show)).route(web::delete().to(delete)))
-        .service(super::resource("/users/{id}/block").route(web::post().to(block)))
-        .service(super::resource("/users/{id}/unblock").route(web::post().to(unblock)));
+pub fn configure(r: &mut super::Routes) {
+    r.resource("/user", |m| m.get(current));
+    r.resource("/users", |m| m.get(list).post(create));
+    r.resource("/users/{id}", |m| m.get(show).delete(delete));
+    r.resource("/users/{id}/block", |m| m.post(block));
+    r.resource("/users/{id}/unblock", |m| m.post(unblock));
 }
 
 /// GitLab's `UserBasic`, as everyone may see any user.

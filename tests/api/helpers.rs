@@ -409,4 +409,81 @@ impl TestApp {
             .query_row("SELECT status FROM pipelines WHERE id = ?1", [pipeline_id], |r| r.get(0))
             .unwrap()
     }
+
+    /// `roles()` with one project per visibility: the private `owner/demo` of `roles()` plus
+    /// `owner/demo-internal` and `owner/demo-public`, each with the same members.
+    /// Returns the users and `(visibility, project id)` in the order private, internal, public.
+    pub fn roles_per_visibility(&self) -> (Roles, Vec<(&'static str, i64)>) {
+        let roles = self.roles();
+        let mut projects = vec![("private", roles.project_id)];
+        for visibility in ["internal", "public"] {
+            projects.push((
+                visibility,
+                self.project_with_roles(&roles, &format!("demo-{visibility}"), visibility),
+            ));
+        }
+        (roles, projects)
+    }
+
+    /// Another project of `roles.owner` whose maintainer, developer, reporter and guest are
+    /// those of `roles` (the stranger and the admin stay outside); returns its id.
+    pub fn project_with_roles(&self, roles: &Roles, path: &str, visibility: &str) -> i64 {
+        let id = self.create_project(&roles.owner, path, visibility);
+        self.add_member(id, &roles.maintainer, MAINTAINER);
+        self.add_member(id, &roles.developer, DEVELOPER);
+        self.add_member(id, &roles.reporter, REPORTER);
+        self.add_member(id, &roles.guest, GUEST);
+        id
+    }
+
+    /// Seeds a personal access token and returns `(id, token)`; `revoked` marks it revoked.
+    pub fn seed_token_row(
+        &self,
+        user_id: i64,
+        scopes: &[&str],
+        expires_at: Option<&str>,
+        revoked: bool,
+    ) -> (i64, String) {
+        let token = auth::new_personal_access_token().unwrap();
+        let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
+        let conn = self.db();
+        let row = tokens::insert(
+            &conn,
+            &tokens::NewToken {
+                user_id,
+                name: "test",
+                digest: &auth::digest(&token),
+                scopes: &scopes,
+                expires_at,
+            },
+            &model::now(),
+        )
+        .unwrap();
+        if revoked {
+            tokens::revoke(&conn, row.id).unwrap();
+        }
+        (row.id, token)
+    }
+
+    /// Seeds a pipeline (status `created`, source `trigger`) on `ref_name` at `sha`, started by
+    /// `user_id`; returns its id.
+    pub fn seed_pipeline(&self, project_id: i64, user_id: Option<i64>, ref_name: &str, sha: &str) -> i64 {
+        let new = triggerd::db::pipelines::NewPipeline {
+            project_id,
+            trigger_id: None,
+            user_id,
+            ref_name,
+            sha,
+            tag: false,
+            status: "created",
+            source: "trigger",
+            inputs: None,
+        };
+        let var = triggerd::db::pipelines::NewVariable {
+            key: "TRIGGER_PAYLOAD",
+            value: "{}",
+            variable_type: "file",
+        };
+        triggerd::db::pipelines::insert(&self.db(), &new, &[var], &model::now()).unwrap().0
+    }
 }

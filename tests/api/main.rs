@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod authz_matrix;
 mod bad_input;
 mod ci_pipelines;
 mod commits;
@@ -14,6 +15,7 @@ mod health;
 mod hostile_params;
 mod jobs;
 mod members;
+mod openapi;
 mod pipelines;
 mod projects;
 mod refs;
