@@ -13,11 +13,13 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::access::{self, ProjectAccess};
+use super::commits;
 use super::entities::UserBasic;
 use super::pagination::{self, Page};
 use super::params::Params;
 use super::pipelines::{STATUSES, require_read};
 use crate::auth::{Caller, MaybeCaller};
+use crate::db::commits::{self as commit_store, CommitRow};
 use crate::db::jobs::{self as store, JobRow, ListFilter};
 use crate::db::pipelines::{self, PipelineRow};
 use crate::db::projects::ProjectRow;
@@ -33,26 +35,6 @@ pub fn configure(r: &mut super::Routes) {
     r.resource("/projects/{id}/jobs/{job_id}/cancel", |m| m.post(cancel));
     r.resource("/projects/{id}/jobs/{job_id}/retry", |m| m.post(retry));
     r.resource("/projects/{id}/jobs/{job_id}/play", |m| m.post(play));
-}
-
-/// The `commit` of a job. triggerd keeps no commit objects, so only the SHA is known.
-#[derive(Debug, Clone, Serialize)]
-pub struct Commit {
-    pub id: String,
-    pub short_id: String,
-    pub created_at: Option<String>,
-    pub parent_ids: Vec<String>,
-    pub title: String,
-    pub message: String,
-    pub author_name: String,
-    pub author_email: String,
-    pub authored_date: Option<String>,
-    pub committer_name: String,
-    pub committer_email: String,
-    pub committed_date: Option<String>,
-    pub trailers: serde_json::Map<String, Value>,
-    pub extended_trailers: serde_json::Map<String, Value>,
-    pub web_url: String,
 }
 
 /// GitLab's `PipelineBasic` as a job shows it.
@@ -95,7 +77,7 @@ pub struct Job {
     pub duration: Option<f64>,
     pub queued_duration: Option<f64>,
     pub user: Option<UserBasic>,
-    pub commit: Commit,
+    pub commit: Value,
     pub pipeline: JobPipeline,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure_reason: Option<String>,
@@ -116,7 +98,14 @@ fn live_seconds(from: Option<&str>, to: Option<&str>, now: &str) -> Option<f64> 
 }
 
 impl Job {
-    pub fn new(job: &JobRow, pipeline: &PipelineRow, project: &ProjectRow, base: &str, now: &str) -> Self {
+    /// `commit` is the pipeline's commit row (`None`: a SHA no Files API write made).
+    pub fn new(
+        job: &JobRow,
+        (pipeline, commit): &(PipelineRow, Option<CommitRow>),
+        project: &ProjectRow,
+        base: &str,
+        now: &str,
+    ) -> Self {
         let project_url = format!("{base}/{}", project.path_with_namespace());
         // Stored once the job finished (started); computed live before, as GitLab does.
         let duration = job.duration.or_else(|| {
@@ -148,22 +137,9 @@ impl Job {
             duration,
             queued_duration,
             user: job.user.as_ref().map(|u| UserBasic::new(u, base)),
-            commit: Commit {
-                id: pipeline.sha.clone(),
-                short_id: pipeline.sha.get(..8).unwrap_or(&pipeline.sha).to_string(),
-                created_at: None,
-                parent_ids: Vec::new(),
-                title: String::new(),
-                message: String::new(),
-                author_name: String::new(),
-                author_email: String::new(),
-                authored_date: None,
-                committer_name: String::new(),
-                committer_email: String::new(),
-                committed_date: None,
-                trailers: serde_json::Map::new(),
-                extended_trailers: serde_json::Map::new(),
-                web_url: format!("{project_url}/-/commit/{}", pipeline.sha),
+            commit: match commit {
+                Some(c) => commits::commit_json(c, &project_url),
+                None => commits::synthetic_json(&pipeline.sha, &pipeline.created_at, &project_url),
             },
             pipeline: JobPipeline {
                 id: pipeline.id,
@@ -191,20 +167,29 @@ impl Job {
 }
 
 /// Jobs with their pipelines, ready to be shown.
-type WithPipelines = (Vec<JobRow>, HashMap<i64, PipelineRow>);
+type WithPipelines = (Vec<JobRow>, HashMap<i64, PipelineAndCommit>);
+
+/// A pipeline and its commit row (if a Files API write made that commit).
+type PipelineAndCommit = (PipelineRow, Option<CommitRow>);
+
+/// A pipeline with its commit row.
+fn with_commit(conn: &rusqlite::Connection, pipeline: PipelineRow) -> rusqlite::Result<PipelineAndCommit> {
+    let commit = commit_store::find(conn, pipeline.project_id, &pipeline.sha)?;
+    Ok((pipeline, commit))
+}
 
 /// Loads the pipelines of some jobs (one lookup per distinct pipeline).
 fn pipelines_of(
     conn: &rusqlite::Connection,
     project_id: i64,
     jobs: &[JobRow],
-) -> rusqlite::Result<HashMap<i64, PipelineRow>> {
+) -> rusqlite::Result<HashMap<i64, PipelineAndCommit>> {
     let mut out = HashMap::new();
     for job in jobs {
         if !out.contains_key(&job.pipeline_id)
             && let Some(p) = pipelines::find(conn, project_id, job.pipeline_id)?
         {
-            out.insert(p.id, p);
+            out.insert(p.id, with_commit(conn, p)?);
         }
     }
     Ok(out)
@@ -262,7 +247,7 @@ async fn pipeline_jobs(
         .read(move |c| {
             let Some(pipeline) = pipelines::find(c, pid, pipeline_id)? else { return Ok(None) };
             let (rows, total) = store::list(c, pid, &filter, page.limit(), page.offset())?;
-            let map = HashMap::from([(pipeline.id, pipeline)]);
+            let map = HashMap::from([(pipeline.id, with_commit(c, pipeline)?)]);
             Ok(Some(((rows, map), total)))
         })
         .await?
@@ -297,13 +282,13 @@ async fn project_jobs(
 }
 
 /// Loads one job of the project with its pipeline: `404 Not found` when there is none.
-async fn find_job(state: &AppState, project_id: i64, job_id: i64) -> ApiResult<(JobRow, PipelineRow)> {
+async fn find_job(state: &AppState, project_id: i64, job_id: i64) -> ApiResult<(JobRow, PipelineAndCommit)> {
     state
         .db
         .read(move |c| {
             let Some(job) = store::find(c, project_id, job_id)? else { return Ok(None) };
             let Some(pipeline) = pipelines::find(c, project_id, job.pipeline_id)? else { return Ok(None) };
-            Ok(Some((job, pipeline)))
+            Ok(Some((job, with_commit(c, pipeline)?)))
         })
         .await?
         .ok_or(ApiError::RecordNotFound)
