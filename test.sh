@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, the Rust unit and integration tests, then the
-# real-client suites against the release binary. It passes on a bare machine of the project's
+# real-client suites, schemathesis and a bounded fuzzing run against the release binary. It passes on a bare machine of the project's
 # kind: tests/install-tools.sh installs whatever a suite needs and is missing (Debian packages,
 # rustfmt, clippy). A suite whose toolchain cannot be installed is an error, not a skip.
 set -euo pipefail
@@ -19,3 +19,6 @@ export TRIGGERD_BIN="$PWD/target/release/triggerd"
 echo "== python-gitlab and curl suites"; tests/clients/python/run.sh -q
 echo "== gitbeaker suite";               tests/clients/node/run.sh
 echo "== go-gitlab suite";               tests/clients/go/run.sh
+echo "== schemathesis against the OpenAPI document"; tests/schemathesis/run.sh
+echo "== bounded fuzzing of the parameter parser";   fuzz/run.sh "${FUZZ_SECONDS:-20}"
+
