@@ -8,10 +8,12 @@
 //! and an `Allow` header naming the methods it registered.
 
 pub mod access;
+pub mod ci_pipeline;
 pub mod commits;
 pub mod entities;
 pub mod files;
 pub mod health;
+pub mod jobs;
 pub mod limits;
 pub mod members;
 pub mod openapi;
@@ -69,6 +71,7 @@ fn build() -> Routes {
         files::configure(r);
         commits::configure(r);
         pipelines::configure(r);
+        jobs::configure(r);
         runners::configure(r);
         openapi::configure(r);
     });

@@ -323,23 +323,32 @@ fn insert_bracketed(
         segments.push(segment);
     }
     let mut slot = map.entry(head.to_string()).or_insert(Value::Null);
-    for segment in segments {
-        slot = child(slot, segment);
+    for (i, segment) in segments.iter().enumerate() {
+        slot = child(slot, segment, segments.get(i + 1).copied());
     }
     *slot = value;
     Ok(())
 }
 
-/// The slot one bracket segment below `slot`: `""` pushes a new array item, a name selects
-/// (or creates) an object member. A slot of another type is replaced, as Rack does.
-fn child<'v>(slot: &'v mut Value, segment: &str) -> &'v mut Value {
+/// The slot one bracket segment below `slot`: `""` pushes a new array item (or, when the `next`
+/// segment names a key the last item, a hash, lacks, selects that item), a name selects (or
+/// creates) an object member. A slot of another type is replaced, as Rack does.
+fn child<'v>(slot: &'v mut Value, segment: &str, next: Option<&str>) -> &'v mut Value {
     if segment.is_empty() {
         if !slot.is_array() {
             *slot = Value::Array(Vec::new());
         }
         match slot {
             Value::Array(items) => {
-                items.push(Value::Null);
+                // Rack: `a[][k]=v` adds `k` to the last hash unless it already has `k`, so
+                // `a[][key]=A&a[][value]=1&a[][key]=B` is `[{key:A, value:1}, {key:B}]`.
+                let fills_last = match (next, items.last()) {
+                    (Some(k), Some(Value::Object(last))) => !k.is_empty() && !last.contains_key(k),
+                    _ => false,
+                };
+                if !fills_last {
+                    items.push(Value::Null);
+                }
                 let last = items.len() - 1;
                 &mut items[last]
             }
@@ -615,6 +624,23 @@ mod tests {
             Err(ApiError::Param(m)) => m,
             other => panic!("expected a parameter error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn array_of_hashes_keys_fill_the_last_hash_as_rack_does() {
+        let p = from_pairs(&[
+            ("variables[][key]", "A"),
+            ("variables[][value]", "1"),
+            ("variables[][key]", "B"),
+            ("variables[][value]", "2"),
+            ("variables[][variable_type]", "file"),
+        ]);
+        assert_eq!(
+            p.get("variables"),
+            Some(&json!([{"key": "A", "value": "1"}, {"key": "B", "value": "2", "variable_type": "file"}]))
+        );
+        let p = from_pairs(&[("a[]", "x"), ("a[]", "y")]);
+        assert_eq!(p.get("a"), Some(&json!(["x", "y"])));
     }
 
     #[test]

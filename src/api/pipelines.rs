@@ -1,9 +1,10 @@
-//! GitLab's Pipelines API for the pipelines trigger calls create: the `Pipeline` JSON entities,
-//! list (with GitLab's filters), get, latest, variables, cancel, retry and delete.
-//! The trigger call itself lives in `trigger_call.rs`.
+//! GitLab's Pipelines API: the `Pipeline` JSON entities, create (`POST /projects/:id/pipeline`,
+//! from the CI configuration like the trigger call, see `ci_pipeline.rs`), list (with GitLab's
+//! filters), get, latest, variables, cancel and retry (which act on the pipeline's jobs) and
+//! delete. The trigger call itself lives in `trigger_call.rs`.
 //!
 //! Reads: anyone who can see a public or internal project; Reporter+ on a private one.
-//! Cancel and retry: Developer+. Delete: Owner (or admin). Variables: Maintainer+, or the
+//! Create, cancel and retry: Developer+. Delete: Owner (or admin). Variables: Maintainer+, or the
 //! pipeline's own user when at least Developer. As in GitLab, a missing pipeline (404) is
 //! reported before a missing role (403).
 
@@ -12,10 +13,12 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::access::{self, ProjectAccess};
+use super::ci_pipeline;
 use super::entities::UserBasic;
 use super::pagination::{self, Page};
 use super::params::Params;
 use crate::auth::{Caller, MaybeCaller};
+use crate::config::LimitsConfig;
 use crate::db::pipelines::{self as store, ListFilter, OrderBy, PipelineRow, Scope};
 use crate::db::projects::ProjectRow;
 use crate::error::{ApiError, ApiResult};
@@ -63,6 +66,7 @@ pub const SOURCES: &[&str] = &[
 ];
 
 pub fn configure(r: &mut super::Routes) {
+    r.resource("/projects/{id}/pipeline", |m| m.post(create));
     r.resource("/projects/{id}/pipelines", |m| m.get(list));
     // Only GET matches `latest`; other methods fall through to `{pipeline_id}` (400) as in GitLab.
     r.get_only("/projects/{id}/pipelines/latest", latest);
@@ -245,7 +249,7 @@ struct Variable {
 }
 
 /// `read_pipeline`: anyone who sees a public or internal project, Reporter+ on a private one.
-fn require_read(pa: &ProjectAccess) -> ApiResult<()> {
+pub(crate) fn require_read(pa: &ProjectAccess) -> ApiResult<()> {
     match Visibility::parse(&pa.project.visibility) {
         Some(Visibility::Public | Visibility::Internal) => Ok(()),
         _ => pa.require(AccessLevel::Reporter),
@@ -407,7 +411,10 @@ async fn cancel(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
-    let row = transition(&caller, &req, &state, path.into_inner(), store::cancel).await?;
+    let row = transition(&caller, &req, &state, path.into_inner(), |c, id, _, now| {
+        crate::db::jobs::cancel_pipeline(c, id, now)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(row))
 }
 
@@ -419,9 +426,15 @@ async fn retry(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
-    let row = transition(&caller, &req, &state, path.into_inner(), store::retry).await?;
+    let row = transition(&caller, &req, &state, path.into_inner(), |c, id, user, now| {
+        crate::db::jobs::retry_pipeline(c, id, user, now)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(row))
 }
+
+/// A pipeline status change: `(connection, pipeline id, acting user, now)`.
+type Change = fn(&rusqlite::Connection, i64, Option<i64>, &str) -> rusqlite::Result<bool>;
 
 /// Applies a status change (Developer+) in one write and returns the pipeline as it now is.
 async fn transition(
@@ -429,18 +442,110 @@ async fn transition(
     req: &HttpRequest,
     state: &AppState,
     path: (String, String),
-    change: fn(&rusqlite::Connection, i64, &str) -> rusqlite::Result<bool>,
+    change: Change,
 ) -> ApiResult<Pipeline> {
     let (pa, row) = for_write(state, caller, path, AccessLevel::Developer).await?;
-    let (pid, id, now) = (pa.project.id, row.id, model::now());
+    let (pid, id, now, user) = (pa.project.id, row.id, model::now(), caller.user.id);
     let row = state
         .db
         .write(move |c| {
-            change(c, id, &now)?;
+            change(c, id, Some(user), &now)?;
             store::find(c, pid, id)?.ok_or(ApiError::RecordNotFound)
         })
         .await?;
     Ok(Pipeline::new(&row, &pa.project, &pagination::base_url(req, state)))
+}
+
+/// `POST /projects/:id/pipeline`: a pipeline for `ref` (source `api`) with `variables` as
+/// `[{key, value, variable_type}]` and optional `inputs`, created from the CI configuration at
+/// the ref's commit. Developer+. Failures create nothing: 400 `{"message":{"base":[…]}}`.
+async fn create(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: Params,
+) -> ApiResult<HttpResponse> {
+    let ref_name = params.required_string("ref")?;
+    let variables = api_variables(&params, &state.config.limits)?;
+    let inputs = match params.get("inputs") {
+        None => None,
+        Some(v) if v.is_object() => Some(v.to_string()),
+        Some(_) => return Err(ApiError::invalid("inputs")),
+    };
+    let pa = access::project_for(&state, Some(&caller), &path).await?;
+    pa.require(AccessLevel::Developer)?;
+    let (project, user, now) = (pa.project.clone(), caller.user.clone(), model::now());
+    let created = state
+        .db
+        .write(move |conn| {
+            let not_created = |text: &str| ApiError::validation("base", text);
+            let resolved = crate::db::refs::resolve(conn, project.id, &ref_name)?
+                .ok_or_else(|| not_created("Reference not found"))?;
+            let vars: Vec<store::NewVariable> = variables
+                .iter()
+                .map(|(k, v, t)| store::NewVariable { key: k, value: v, variable_type: t })
+                .collect();
+            let creation = ci_pipeline::Creation {
+                project: &project,
+                trigger_id: None,
+                user: &user,
+                resolved: &resolved,
+                source: "api",
+                variables: &vars,
+                inputs: inputs.as_deref(),
+                persist_config_errors: false,
+            };
+            match ci_pipeline::create(conn, &creation, &now)? {
+                ci_pipeline::Created::Pipeline(row) => Ok(*row),
+                ci_pipeline::Created::ConfigError(e) => Err(e),
+            }
+        })
+        .await?;
+    let base = pagination::base_url(&req, &state);
+    Ok(HttpResponse::Created().json(Pipeline::new(&created, &pa.project, &base)))
+}
+
+/// `variables` of `POST /projects/:id/pipeline`: an array of `{key, value, variable_type}`
+/// (`variable_type` `env_var`, the default, or `file`), within our limits; a key given twice
+/// keeps its last value, as GitLab's hash does.
+fn api_variables(params: &Params, limits: &LimitsConfig) -> ApiResult<Vec<(String, String, String)>> {
+    let Some(raw) = params.get("variables") else { return Ok(Vec::new()) };
+    let items: Vec<&Value> = match raw {
+        Value::Array(items) => items.iter().collect(),
+        // Form bodies send `variables[][key]=…`, which arrives as an array; a bare object
+        // (`variables[0][key]`) is accepted too.
+        Value::Object(map) => map.values().collect(),
+        _ => return Err(ApiError::invalid("variables")),
+    };
+    let mut out: Vec<(String, String, String)> = Vec::with_capacity(items.len());
+    for item in items {
+        let (Some(key), Some(value)) = (item.get("key").and_then(scalar), item.get("value").and_then(scalar))
+        else {
+            return Err(ApiError::invalid("variables"));
+        };
+        let variable_type = match item.get("variable_type") {
+            None | Some(Value::Null) => "env_var".to_string(),
+            Some(Value::String(t)) if t == "env_var" || t == "file" => t.clone(),
+            Some(_) => return Err(ApiError::not_valid_value("variables[variable_type]")),
+        };
+        match out.iter_mut().find(|(k, _, _)| *k == key) {
+            Some(existing) => *existing = (key, value, variable_type),
+            None => out.push((key, value, variable_type)),
+        }
+    }
+    super::trigger_call::check_variable_limits(out.iter().map(|(k, v, _)| (k.as_str(), v.as_str())), limits)?;
+    Ok(out)
+}
+
+/// A string, number or boolean as text (Grape coerces these to String).
+fn scalar(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
 }
 
 /// `DELETE /projects/:id/pipelines/:pipeline_id`: Owner or admin; its variables go with it.

@@ -6,19 +6,22 @@
 //! loop guard (403), the variables' shape and limits (400 `{"message":…}`), then — in ONE write
 //! on the writer thread, so a failure creates nothing and concurrent calls share group commits —
 //! project (404), token (404: unknown, expired, another project's), the owner's right to create
-//! pipelines (400), ref resolution (400) and the inserts. 201 only after the commit.
+//! pipelines (400), ref resolution (400), the CI configuration at the ref's commit (a kept failed
+//! pipeline and 422, or 400 when rules leave no job: see `ci_pipeline.rs`) and the inserts of the
+//! pipeline and its jobs. 201 only after the commit.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value};
 
 use super::access::{ProjectRef, find_project};
+use super::ci_pipeline::{self, Created, Creation};
 use super::pagination;
 use super::params::Params;
 use super::pipelines::Pipeline;
 use crate::auth;
 use crate::config::LimitsConfig;
-use crate::db::pipelines::{self as store, BLANK_SHA, NewPipeline, NewVariable, PipelineRow};
+use crate::db::pipelines::{self as store, NewVariable};
 use crate::db::{projects, users};
 use crate::error::{ApiError, ApiResult};
 use crate::model::{self, AccessLevel};
@@ -78,9 +81,15 @@ async fn run(
     let digest = auth::digest(&request.token);
     let pref = ProjectRef::parse(&id);
     let now = model::now();
-    let (row, project) = state.db.write(move |conn| create(conn, &pref, &digest, request, &now)).await?;
-    let base = pagination::base_url(&req, &state);
-    Ok(HttpResponse::Created().json(Pipeline::new(&row, &project, &base)))
+    let (created, project) = state.db.write(move |conn| create(conn, &pref, &digest, request, &now)).await?;
+    match created {
+        Created::Pipeline(row) => {
+            let base = pagination::base_url(&req, &state);
+            Ok(HttpResponse::Created().json(Pipeline::new(&row, &project, &base)))
+        }
+        // The failed pipeline is kept (it was committed); the caller learns why.
+        Created::ConfigError(error) => Err(error),
+    }
 }
 
 /// Steps 1–3: everything that needs no database.
@@ -137,13 +146,25 @@ pub fn user_variables(params: &Params, limits: &LimitsConfig) -> ApiResult<Vec<(
             _ => return Err(bad("variables needs to be a map of key-valued strings".into())),
         }
     }
-    if out.len() > limits.max_variables {
+    check_variable_limits(out.iter().map(|(k, v)| (k.as_str(), v.as_str())), limits)?;
+    Ok(out)
+}
+
+/// Our limits on a pipeline's variables (count, key length and characters, value size): 400
+/// `{"message":…}` naming the limit.
+pub(crate) fn check_variable_limits<'a>(
+    vars: impl ExactSizeIterator<Item = (&'a str, &'a str)>,
+    limits: &LimitsConfig,
+) -> ApiResult<()> {
+    let bad = |text: String| ApiError::message(StatusCode::BAD_REQUEST, text);
+    let count = vars.len();
+    if count > limits.max_variables {
         return Err(bad(format!(
             "variables must not have more than {} entries (limits.max_variables)",
             limits.max_variables
         )));
     }
-    for (key, value) in &out {
+    for (key, value) in vars {
         if key.chars().count() > limits.max_variable_key_len {
             return Err(bad(format!(
                 "variable keys must not be longer than {} characters (limits.max_variable_key_len)",
@@ -160,7 +181,7 @@ pub fn user_variables(params: &Params, limits: &LimitsConfig) -> ApiResult<Vec<(
             )));
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// `TRIGGER_PAYLOAD`: every request parameter except the token, in arrival order, with the
@@ -197,7 +218,7 @@ fn create(
     digest: &[u8],
     request: TriggerRequest,
     now: &str,
-) -> ApiResult<(PipelineRow, projects::ProjectRow)> {
+) -> ApiResult<(Created, projects::ProjectRow)> {
     // 4. The project, without any access check.
     let project = find_project(conn, pref)?.ok_or(ApiError::NotFound(""))?;
     // 5. The token: unknown, expired and other projects' tokens all look the same.
@@ -227,51 +248,26 @@ fn create(
     if request.variables.iter().any(|(k, _)| k == PAYLOAD_VARIABLE) {
         return Err(not_created("Duplicate variable name: TRIGGER_PAYLOAD"));
     }
-    // 8. The pipeline, its variables (user variables, then the payload file) and the iid counter.
+    // 8. The pipeline, its variables (user variables, then the payload file), the iid counter and
+    //    the jobs of its CI configuration.
     let mut vars: Vec<NewVariable> = request
         .variables
         .iter()
         .map(|(k, v)| NewVariable { key: k, value: v, variable_type: "env_var" })
         .collect();
     vars.push(NewVariable { key: PAYLOAD_VARIABLE, value: &request.payload, variable_type: "file" });
-    let new = NewPipeline {
-        project_id: project.id,
+    let creation = Creation {
+        project: &project,
         trigger_id: Some(trigger.id),
-        user_id: Some(owner.id),
-        ref_name: &resolved.name,
-        sha: &resolved.sha,
-        tag: resolved.tag,
-        status: "created",
+        user: &owner,
+        resolved: &resolved,
         source: "trigger",
+        variables: &vars,
         inputs: request.inputs.as_deref(),
+        persist_config_errors: true,
     };
-    let (id, iid) = store::insert(conn, &new, &vars, now)?;
-    let row = PipelineRow {
-        id,
-        project_id: project.id,
-        iid,
-        trigger_id: Some(trigger.id),
-        user_id: Some(owner.id),
-        ref_name: resolved.name,
-        sha: resolved.sha,
-        before_sha: BLANK_SHA.to_string(),
-        tag: resolved.tag,
-        status: "created".into(),
-        source: "trigger".into(),
-        name: None,
-        yaml_errors: None,
-        inputs: request.inputs,
-        created_at: now.to_string(),
-        updated_at: now.to_string(),
-        started_at: None,
-        finished_at: None,
-        committed_at: None,
-        duration: None,
-        queued_duration: None,
-        coverage: None,
-        user: Some(owner),
-    };
-    Ok((row, project))
+    let created = ci_pipeline::create(conn, &creation, now)?;
+    Ok((created, project))
 }
 
 /// A trigger expires at `expires_at` (GitLab's `Expirable`: `expires_at <= now`).

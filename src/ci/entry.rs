@@ -30,6 +30,13 @@ impl When {
             When::Never => "never",
         }
     }
+
+    /// The value named by GitLab's string.
+    pub fn parse(s: &str) -> Option<When> {
+        [When::OnSuccess, When::OnFailure, When::Always, When::Manual, When::Never]
+            .into_iter()
+            .find(|w| w.as_str() == s)
+    }
 }
 
 /// One entry of `rules:` or `workflow:rules:`.

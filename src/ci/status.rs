@@ -304,3 +304,62 @@ fn next_status(when: When, prior: JobStatus) -> JobStatus {
 pub fn pipeline_status(jobs: &[ProgressJob]) -> CompositeStatus {
     composite(jobs.iter().map(|j| (j.status, j.allow_failure)))
 }
+
+/// What follows a job change: the jobs that move now and the pipeline's resulting status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Advance {
+    /// Jobs to move, indices into the slice given to [`advance`] (from [`progress`]).
+    pub jobs: Vec<Transition>,
+    /// The pipeline's status after those moves.
+    pub pipeline: JobStatus,
+}
+
+/// The single decision made after any job of a pipeline changed: which `created` jobs move
+/// ([`progress`]) and the pipeline status that follows from all its (latest) jobs
+/// ([`pipeline_status`]) through GitLab's pipeline state machine ([`pipeline_target`]).
+/// `current` is the pipeline's status before the change.
+pub fn advance(current: JobStatus, jobs: &[ProgressJob]) -> Advance {
+    let transitions = progress(jobs);
+    let mut after = jobs.to_vec();
+    for t in &transitions {
+        after[t.index].status = t.to;
+    }
+    let pipeline =
+        if jobs.is_empty() { current } else { pipeline_target(current, pipeline_status(&after).status) };
+    Advance { jobs: transitions, pipeline }
+}
+
+/// GitLab's pipeline state machine, given the composite status of its jobs: a `created`
+/// composite changes nothing, and `enqueue` on a finished pipeline (a retry) leads to `running`,
+/// not `pending` (`Ci::Pipeline`'s `event :enqueue`).
+pub fn pipeline_target(current: JobStatus, composite: JobStatus) -> JobStatus {
+    use JobStatus::*;
+    match composite {
+        Created => current,
+        Pending if matches!(current, Success | Failed | Canceled) => Running,
+        other => other,
+    }
+}
+
+/// A pipeline's `duration`: the total length of the union of its jobs' run intervals
+/// (`[started, finished)` in any unit), as GitLab's `Ci::Pipeline::Duration` computes it.
+pub fn union_length(intervals: &[(i64, i64)]) -> i64 {
+    let mut sorted: Vec<(i64, i64)> = intervals.iter().copied().filter(|(s, e)| e > s).collect();
+    sorted.sort_unstable();
+    let mut total: i64 = 0;
+    let mut current: Option<(i64, i64)> = None;
+    for (s, e) in sorted {
+        current = match current {
+            Some((cs, ce)) if s <= ce => Some((cs, ce.max(e))),
+            Some((cs, ce)) => {
+                total = total.saturating_add(ce - cs);
+                Some((s, e))
+            }
+            None => Some((s, e)),
+        };
+    }
+    if let Some((cs, ce)) = current {
+        total = total.saturating_add(ce - cs);
+    }
+    total
+}

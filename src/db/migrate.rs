@@ -11,19 +11,14 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use super::OpenError;
 
 /// The schema this binary writes and understands.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// The whole current schema, applied to a new file.
 pub const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// Upgrade steps: `UPGRADES[i]` takes a database from version `i + 1` to `i + 2`.
 type Upgrade = fn(&Transaction) -> rusqlite::Result<()>;
-const UPGRADES: &[Upgrade] = &[to_v2, add_commits_and_files, add_runners];
-
-/// Version 2: ids are never reused (AUTOINCREMENT on every table with a public id).
-fn to_v2(tx: &Transaction) -> rusqlite::Result<()> {
-    tx.execute_batch(include_str!("upgrade_v2.sql"))
-}
+const UPGRADES: &[Upgrade] = &[to_v2, add_commits_and_files, add_jobs, add_runners];
 
 /// The lines of `schema.sql` between the line `-- BEGIN <name> …` and `-- END <name>`: an upgrade step runs
 /// the section that creates its tables, so a new and an upgraded database share one definition.
@@ -38,10 +33,21 @@ fn schema_section(name: &str) -> rusqlite::Result<&'static str> {
         .ok_or_else(|| rusqlite::Error::InvalidParameterName(format!("schema.sql has no section {name}")))
 }
 
+/// Version 2: ids are never reused (AUTOINCREMENT on every table with a public id).
+fn to_v2(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(include_str!("upgrade_v2.sql"))
+}
+
 /// Commits, trees and blobs for the Repository Files API (tables `blobs`, `commits`,
 /// `commit_files`, `commit_changes`).
 fn add_commits_and_files(tx: &Transaction) -> rusqlite::Result<()> {
     tx.execute_batch(schema_section("add_commits_and_files")?)
+}
+
+/// CI jobs and their logs (`jobs`, `job_traces`): the section `add_jobs` of `schema.sql`.
+/// Named, not numbered, so it can move in `UPGRADES`.
+fn add_jobs(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(schema_section("add_jobs")?)
 }
 
 /// Runners: `runners`, `runner_tags`, `runner_projects` and the projects' registration tokens
@@ -166,6 +172,7 @@ mod tests {
     #[test]
     fn every_upgrade_section_is_in_schema_sql() {
         assert!(schema_section("add_commits_and_files").unwrap().contains("CREATE TABLE commits"));
+        assert!(schema_section("add_jobs").unwrap().contains("CREATE TABLE jobs"));
         assert!(schema_section("add_runners").unwrap().contains("CREATE TABLE runners"));
         assert!(schema_section("no_such_step").is_err());
     }

@@ -212,6 +212,16 @@ pub fn insert(
     Ok((id, iid))
 }
 
+/// Marks a just-created pipeline `failed` by its configuration (GitLab's `config_error`): its
+/// `yaml_errors` and `finished_at` are set.
+pub fn fail_with_yaml_errors(conn: &Connection, id: i64, errors: &str, now: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE pipelines SET status = 'failed', yaml_errors = ?2, finished_at = ?3, updated_at = ?3 WHERE id = ?1",
+    )?
+    .execute(params![id, errors, now])?;
+    Ok(())
+}
+
 /// `scope` of the pipeline list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {

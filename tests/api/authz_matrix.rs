@@ -112,6 +112,14 @@ enum Obj {
     OwnPipeline,
     /// A fresh pipeline started by the keeper.
     FreshPipeline,
+    /// A fresh pending job (of a fresh pipeline of the keeper's).
+    FreshJob,
+    /// A fresh failed job.
+    FreshFailedJob,
+    /// A fresh manual job.
+    FreshManualJob,
+    /// A job of a project no caller belongs to.
+    ForeignJob,
     /// `main`.
     Branch,
     FreshBranch,
@@ -184,6 +192,10 @@ impl Obj {
             Obj::Ref => "ref main",
             Obj::ForeignTrigger => "a trigger of another project",
             Obj::ForeignPipeline => "a pipeline of another project",
+            Obj::FreshJob => "a pending job",
+            Obj::FreshFailedJob => "a failed job",
+            Obj::FreshManualJob => "a manual job",
+            Obj::ForeignJob => "a job of another project",
             Obj::ProjectRunner => "a project runner",
             Obj::InstanceRunner => "an instance runner",
             Obj::RunnerProject => "a project runner of the roles' project",
@@ -377,6 +389,21 @@ const ROWS: &[Row] = &[
                                                                                                  "401 404 404 404 404 404 404 404 401 401 401 403"),
     row("POST", "/api/v4/projects/{id}/pipelines/{pipeline_id}/retry", Obj::ForeignPipeline, "", "401 404 404 404 404 404 404 404 401 401 401 403"),
     row("DELETE", "/api/v4/projects/{id}/pipelines/{pipeline_id}", Obj::ForeignPipeline, "",    "401 404 404 404 404 404 404 404 401 401 401 403"),
+    // Pipelines from .gitlab-ci.yml and the Jobs API. Jobs check the role before looking the job
+    // up (GitLab's `authorize_read_builds!` / `authorize_update_builds!` come first in jobs.rb).
+    row("POST", "/api/v4/projects/{id}/pipeline", Obj::Nothing, r#"{"ref":"main"}"#,              "401 404/403/403 403 403 201 201 201 201 401 401 401 403"),
+    row("GET", "/api/v4/projects/{id}/pipelines/{pipeline_id}/jobs", Obj::Pipeline, "",           "404/404/200 404/200/200 403/200/200 200 200 200 200 200 401 401 401 200"),
+    row("GET", "/api/v4/projects/{id}/jobs", Obj::Nothing, "",                                    "404/404/200 404/200/200 403/200/200 200 200 200 200 200 401 401 401 200"),
+    row("GET", "/api/v4/projects/{id}/jobs/{job_id}", Obj::FreshJob, "",                          "404/404/200 404/200/200 403/200/200 200 200 200 200 200 401 401 401 200"),
+    row("GET", "/api/v4/projects/{id}/jobs/{job_id}/trace", Obj::FreshJob, "",                    "404/404/200 404/200/200 403/200/200 200 200 200 200 200 401 401 401 200"),
+    row("POST", "/api/v4/projects/{id}/jobs/{job_id}/cancel", Obj::FreshJob, "",                  "401 404/403/403 403 403 201 201 201 201 401 401 401 403"),
+    row("POST", "/api/v4/projects/{id}/jobs/{job_id}/retry", Obj::FreshFailedJob, "",             "401 404/403/403 403 403 201 201 201 201 401 401 401 403"),
+    row("POST", "/api/v4/projects/{id}/jobs/{job_id}/play", Obj::FreshManualJob, "",              "401 404/403/403 403 403 200 200 200 200 401 401 401 403"),
+    row("GET", "/api/v4/projects/{id}/jobs/{job_id}", Obj::ForeignJob, "",                        "404 404/404/404 403/404/404 404 404 404 404 404 401 401 401 404"),
+    row("GET", "/api/v4/projects/{id}/jobs/{job_id}/trace", Obj::ForeignJob, "",                  "404 404/404/404 403/404/404 404 404 404 404 404 401 401 401 404"),
+    row("POST", "/api/v4/projects/{id}/jobs/{job_id}/cancel", Obj::ForeignJob, "",                "401 404/403/403 403 403 404 404 404 404 401 401 401 403"),
+    row("POST", "/api/v4/projects/{id}/jobs/{job_id}/retry", Obj::ForeignJob, "",                 "401 404/403/403 403 403 404 404 404 404 401 401 401 403"),
+    row("POST", "/api/v4/projects/{id}/jobs/{job_id}/play", Obj::ForeignJob, "",                  "401 404/403/403 403 403 404 404 404 404 401 401 401 403"),
     // Runners. The runner's own calls read only the `token` parameter (user credentials are
     // ignored: `{}` is 400 `token is missing` for every caller). Project runners: Maintainer+ of
     // the runner's project and admins (others 403 `No access granted`, whatever they see);
@@ -406,6 +433,11 @@ const ROWS: &[Row] = &[
     row("GET", "/api/v4/projects/{id}/runners", Obj::Nothing, "",                                "401 404/403/403 403 403 403 200 200 200 401 401 401 200"),
     row("POST", "/api/v4/projects/{id}/runners/reset_registration_token", Obj::Nothing, "",      "401 404/403/403 403 403 403 201 201 201 401 401 401 403"),
 ];
+
+/// The CI configuration of the jobs the matrix creates: one job, `build`.
+const JOB_YAML: &str = "build:\n  script: make\n";
+/// One manual job, `build`.
+const MANUAL_JOB_YAML: &str = "build:\n  script: make\n  when: manual\n";
 
 const VISIBILITIES: [&str; 3] = ["private", "internal", "public"];
 
@@ -470,6 +502,7 @@ struct World {
     /// A trigger and a pipeline of a project no caller belongs to (object-level checks).
     foreign_trigger: i64,
     foreign_pipeline: i64,
+    foreign_job: i64,
     counter: Cell<u64>,
 }
 
@@ -483,6 +516,7 @@ impl World {
         let elsewhere_sha = app.seed_ref(elsewhere, "branch", "main");
         let foreign = app.seed_trigger(elsewhere, &keeper, "elsewhere");
         let foreign_pipeline = app.seed_pipeline(elsewhere, Some(keeper.id), "main", &elsewhere_sha);
+        let foreign_job = app.job_id(app.seed_ci_pipeline(elsewhere, &keeper, JOB_YAML), "build");
 
         let projects = projects
             .into_iter()
@@ -538,6 +572,7 @@ impl World {
             projects,
             foreign_trigger: foreign.id,
             foreign_pipeline,
+            foreign_job,
             counter: Cell::new(0),
         }
     }
@@ -637,6 +672,16 @@ impl World {
             Obj::OthersToken => Some(app.seed_token_row(self.keeper.id, &["api"], None, false).0.to_string()),
             Obj::ForeignTrigger => Some(self.foreign_trigger.to_string()),
             Obj::ForeignPipeline => Some(self.foreign_pipeline.to_string()),
+            Obj::ForeignJob => Some(self.foreign_job.to_string()),
+            Obj::FreshJob | Obj::FreshFailedJob | Obj::FreshManualJob => {
+                let yaml = if row.obj == Obj::FreshManualJob { MANUAL_JOB_YAML } else { JOB_YAML };
+                let pipeline = app.seed_ci_pipeline(pid, &self.keeper, yaml);
+                let job = app.job_id(pipeline, "build");
+                if row.obj == Obj::FreshFailedJob {
+                    app.run_job(job, "failed");
+                }
+                Some(job.to_string())
+            }
             Obj::ProjectRunner => Some(seed_runner(app, Some(self.roles.project_id)).to_string()),
             Obj::InstanceRunner => Some(seed_runner(app, None).to_string()),
             Obj::RunnerProject => Some(self.roles.project_id.to_string()),
@@ -706,7 +751,7 @@ impl World {
             401 if matches!(kind, ExpiredPat | RevokedPat) => Some(("error", "invalid_token")),
             401 => Some(("message", "401 Unauthorized")),
             403 if kind == ReadApi && row.method != "GET" => Some(("error", "insufficient_scope")),
-            404 if matches!(row.obj, Obj::ForeignTrigger | Obj::ForeignPipeline)
+            404 if matches!(row.obj, Obj::ForeignTrigger | Obj::ForeignPipeline | Obj::ForeignJob)
                 && can_see(kind, project_visibility(project)) =>
             {
                 Some(("message", "404 Not found"))

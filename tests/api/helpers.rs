@@ -353,6 +353,63 @@ pub fn at_once(a: RequestBuilder, b: RequestBuilder) -> [u16; 2] {
 }
 
 impl TestApp {
+    /// Seeds a pipeline of `project_id` on `main` (source `api`, user `user`) with the jobs the
+    /// CI configuration `yaml` plans, through the same db functions the server uses; returns
+    /// the pipeline id.
+    pub fn seed_ci_pipeline(&self, project_id: i64, user: &TestUser, yaml: &str) -> i64 {
+        use triggerd::ci;
+        use triggerd::db::{jobs, pipelines};
+        let config = ci::compile(yaml, &ci::Limits::default()).unwrap();
+        let vars: ci::Variables = [("CI_PIPELINE_SOURCE", "api")].into_iter().collect();
+        let plan = ci::plan(&config, &vars).unwrap();
+        let conn = self.db();
+        let now = model::now();
+        let sha = "0123456789abcdef0123456789abcdef01234567";
+        let new = pipelines::NewPipeline {
+            project_id,
+            trigger_id: None,
+            user_id: Some(user.id),
+            ref_name: "main",
+            sha,
+            tag: false,
+            status: "created",
+            source: "api",
+            inputs: None,
+        };
+        let (id, _) = pipelines::insert(&conn, &new, &[], &now).unwrap();
+        jobs::insert_plan(&conn, id, project_id, Some(user.id), &plan, &now).unwrap();
+        id
+    }
+
+    /// The ids of a pipeline's latest jobs by name.
+    pub fn job_id(&self, pipeline_id: i64, name: &str) -> i64 {
+        self.db()
+            .query_row(
+                "SELECT id FROM jobs WHERE pipeline_id = ?1 AND name = ?2 AND retried = 0",
+                rusqlite::params![pipeline_id, name],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+
+    /// Runs a pending job and finishes it with `status` (`success`, `failed`, `canceled`), as a
+    /// runner would, through the db functions the runner protocol uses.
+    pub fn run_job(&self, job_id: i64, status: &str) {
+        use triggerd::ci::JobStatus;
+        use triggerd::db::jobs;
+        let conn = self.db();
+        assert!(jobs::run(&conn, job_id, None, &model::now()).unwrap(), "job {job_id} was not pending");
+        let to = JobStatus::parse(status).unwrap();
+        assert!(jobs::finish(&conn, job_id, to, None, &model::now()).unwrap());
+    }
+
+    /// A pipeline's status as stored.
+    pub fn pipeline_status(&self, pipeline_id: i64) -> String {
+        self.db()
+            .query_row("SELECT status FROM pipelines WHERE id = ?1", [pipeline_id], |r| r.get(0))
+            .unwrap()
+    }
+
     /// `roles()` with one project per visibility: the private `owner/demo` of `roles()` plus
     /// `owner/demo-internal` and `owner/demo-public`, each with the same members.
     /// Returns the users and `(visibility, project id)` in the order private, internal, public.

@@ -7,11 +7,13 @@ mod helpers;
 
 mod authz_matrix;
 mod bad_input;
+mod ci_pipelines;
 mod commits;
 mod files;
 mod hardening;
 mod health;
 mod hostile_params;
+mod jobs;
 mod members;
 mod openapi;
 mod pipelines;

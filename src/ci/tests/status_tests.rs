@@ -209,3 +209,56 @@ fn the_pipeline_status_is_the_composite_of_its_jobs() {
     let jobs = [job(1, When::OnSuccess, false, Success), job(2, When::OnSuccess, false, Created)];
     assert_eq!(pipeline_status(&jobs).status, Running);
 }
+
+fn pj(stage_idx: usize, when: When, allow_failure: bool, status: JobStatus) -> ProgressJob {
+    ProgressJob { stage_idx, when, allow_failure, status }
+}
+
+#[test]
+fn advancing_a_new_pipeline_enqueues_its_first_stage_and_makes_it_pending() {
+    use crate::ci::status::advance;
+    let jobs = [pj(1, When::OnSuccess, false, Created), pj(2, When::OnSuccess, false, Created)];
+    let a = advance(Created, &jobs);
+    assert_eq!(a.jobs, vec![Transition { index: 0, to: Pending }]);
+    assert_eq!(a.pipeline, Pending);
+}
+
+#[test]
+fn advancing_a_pipeline_without_jobs_keeps_its_status() {
+    use crate::ci::status::advance;
+    assert_eq!(advance(Created, &[]).pipeline, Created);
+}
+
+#[test]
+fn a_retried_job_makes_a_finished_pipeline_running_not_pending() {
+    use crate::ci::status::{advance, pipeline_target};
+    let jobs = [pj(1, When::OnSuccess, false, Created)];
+    assert_eq!(advance(Failed, &jobs).pipeline, Running);
+    assert_eq!(pipeline_target(Created, Pending), Pending);
+    assert_eq!(pipeline_target(Running, Created), Running);
+    assert_eq!(pipeline_target(Canceled, Pending), Running);
+}
+
+#[test]
+fn the_last_job_finishing_finishes_the_pipeline() {
+    use crate::ci::status::advance;
+    let jobs = [pj(1, When::OnSuccess, false, Success), pj(2, When::OnSuccess, false, Created)];
+    let a = advance(Running, &jobs);
+    assert_eq!(a.jobs, vec![Transition { index: 1, to: Pending }]);
+    assert_eq!(a.pipeline, Running);
+    let jobs = [pj(1, When::OnSuccess, false, Failed), pj(2, When::OnSuccess, false, Created)];
+    let a = advance(Running, &jobs);
+    assert_eq!(a.jobs, vec![Transition { index: 1, to: Skipped }]);
+    assert_eq!(a.pipeline, Failed);
+}
+
+#[test]
+fn the_union_of_run_intervals_counts_overlaps_once() {
+    use crate::ci::status::union_length;
+    assert_eq!(union_length(&[]), 0);
+    assert_eq!(union_length(&[(0, 10)]), 10);
+    assert_eq!(union_length(&[(0, 10), (5, 15)]), 15);
+    assert_eq!(union_length(&[(0, 10), (20, 25)]), 15);
+    assert_eq!(union_length(&[(20, 25), (0, 10), (2, 3), (9, 10)]), 15);
+    assert_eq!(union_length(&[(5, 5), (7, 3)]), 0);
+}
