@@ -126,6 +126,14 @@ enum Obj {
     /// `v1.0`.
     Tag,
     FreshTag,
+    /// The project's shared file `shared.txt` on branch `files`, committed by the Owner.
+    File,
+    /// A fresh file on branch `files`, committed by the Owner through the API.
+    FreshFile,
+    /// A file name that does not exist yet.
+    NewFile,
+    /// The commit that added `shared.txt`.
+    Commit,
     /// The guest's membership.
     Member,
     /// A fresh user who is a Developer of the project.
@@ -176,6 +184,9 @@ impl Obj {
             Obj::FreshPipeline => "a pipeline",
             Obj::Branch | Obj::FreshBranch => "a branch",
             Obj::Tag | Obj::FreshTag => "a tag",
+            Obj::File | Obj::FreshFile => "a file",
+            Obj::NewFile => "a new file",
+            Obj::Commit => "a commit",
             Obj::Member => "a guest member",
             Obj::FreshMember => "a developer member",
             Obj::FreshOwnerMember => "a second owner",
@@ -370,6 +381,28 @@ const ROWS: &[Row] = &[
     row("GET", "/api/v4/projects/{id}/repository/tags/{tag:.+}", Obj::Tag, "",                   "404/404/200 404/200/200 403/200/200 200 200 200 200 200 401 401 401 200"),
     row("DELETE", "/api/v4/projects/{id}/repository/tags/{tag:.+}", Obj::FreshTag, "",           "401 404/403/403 403 403 204 204 204 204 401 401 401 403"),
 
+    // Repository files and commits: read like branches; every file write is a push (Developer+).
+    // Files live on branch `files` (a commit on `main` would leave the seeded pipeline behind
+    // `main`'s head and /pipelines/latest without one). HEAD answers carry no body, so only
+    // their status is checked.
+    row("GET", "/api/v4/projects/{id}/repository/files/{file_path:.+}", Obj::File, r#"{"ref":"files"}"#,
+                                                                                                 "404/404/200 404/200/200 403/200/200 200 200 200 200 200 401 401 401 200"),
+    row("HEAD", "/api/v4/projects/{id}/repository/files/{file_path:.+}", Obj::File, r#"{"ref":"files"}"#,
+                                                                                                 "404/404/200 404/200/200 403/200/200 200 200 200 200 200 401 401 401 200"),
+    row("GET", "/api/v4/projects/{id}/repository/files/{file_path:.+}/raw", Obj::File, r#"{"ref":"files"}"#,
+                                                                                                 "404/404/200 404/200/200 403/200/200 200 200 200 200 200 401 401 401 200"),
+    row("HEAD", "/api/v4/projects/{id}/repository/files/{file_path:.+}/raw", Obj::File, r#"{"ref":"files"}"#,
+                                                                                                 "404/404/200 404/200/200 403/200/200 200 200 200 200 200 401 401 401 200"),
+    row("POST", "/api/v4/projects/{id}/repository/files/{file_path:.+}", Obj::NewFile,
+        r#"{"branch":"files","content":"new {n}","commit_message":"add {n}"}"#,                   "401 404/403/403 403 403 201 201 201 201 401 401 401 403"),
+    row("PUT", "/api/v4/projects/{id}/repository/files/{file_path:.+}", Obj::FreshFile,
+        r#"{"branch":"files","content":"changed {n}","commit_message":"change {n}"}"#,           "401 404/403/403 403 403 200 200 200 200 401 401 401 403"),
+    row("DELETE", "/api/v4/projects/{id}/repository/files/{file_path:.+}", Obj::FreshFile,
+        r#"{"branch":"files","commit_message":"remove {n}"}"#,                                    "401 404/403/403 403 403 204 204 204 204 401 401 401 403"),
+    row("GET", "/api/v4/projects/{id}/repository/commits", Obj::Nothing, "",                     "404/404/200 404/200/200 403/200/200 200 200 200 200 200 401 401 401 200"),
+    row("GET", "/api/v4/projects/{id}/repository/commits/{sha}", Obj::Commit, "",                "404/404/200 404/200/200 403/200/200 200 200 200 200 200 401 401 401 200"),
+    row("GET", "/api/v4/projects/{id}/repository/commits/{sha}", Obj::Branch, "",                "404/404/200 404/200/200 403/200/200 200 200 200 200 200 401 401 401 200"),
+
     // Pipelines: read like code; variables Maintainer+ or the pipeline's own Developer+;
     // cancel/retry Developer+; delete Owner.
     row("GET", "/api/v4/projects/{id}/pipelines", Obj::Nothing, "",                              "404/404/200 404/200/200 403/200/200 200 200 200 200 200 401 401 401 200"),
@@ -485,6 +518,8 @@ struct Project {
     id: i64,
     /// `main`'s SHA.
     sha: String,
+    /// The commit that added `shared.txt`.
+    file_commit: String,
     trigger_id: i64,
     pipeline_id: i64,
     trigger_tokens: HashMap<Kind, String>,
@@ -525,6 +560,8 @@ impl World {
                 app.add_member(id, &blocked, DEVELOPER);
                 let sha = app.seed_ref(id, "branch", "main");
                 app.seed_ref(id, "tag", "v1.0");
+                app.seed_ref(id, "branch", "files");
+                let file_commit = commit_file(&app, id, &roles.owner, "shared.txt");
                 let trigger = app.seed_trigger(id, &keeper, "shared");
                 let pipeline_id = app.seed_pipeline(id, Some(keeper.id), "main", &sha);
                 let expired =
@@ -538,7 +575,15 @@ impl World {
                     (TriggerOwnerBlocked, app.seed_trigger(id, &blocked, "blocked owner").token),
                     (TriggerOwnerGuest, app.seed_trigger(id, &roles.guest, "guest owner").token),
                 ]);
-                Project { visibility, id, sha, trigger_id: trigger.id, pipeline_id, trigger_tokens }
+                Project {
+                    visibility,
+                    id,
+                    sha,
+                    file_commit,
+                    trigger_id: trigger.id,
+                    pipeline_id,
+                    trigger_tokens,
+                }
             })
             .collect();
 
@@ -653,6 +698,13 @@ impl World {
                 app.seed_ref(pid, "tag", &format!("t-{n}"));
                 Some(format!("t-{n}"))
             }
+            Obj::File => Some("shared.txt".into()),
+            Obj::FreshFile => {
+                commit_file(app, pid, &self.roles.owner, &format!("f-{n}.txt"));
+                Some(format!("f-{n}.txt"))
+            }
+            Obj::NewFile => Some(format!("new-{n}.txt")),
+            Obj::Commit => project.map(|p| p.file_commit.clone()),
             Obj::Member => Some(self.roles.guest.id.to_string()),
             Obj::FreshMember | Obj::FreshOwnerMember => {
                 let u = self.new_user(n);
@@ -746,8 +798,9 @@ impl World {
         if !accepted.contains(&status) {
             return Some(format!("expected {}, got {status} {}", alternatives(accepted), shown()));
         }
-        // The body of a refusal tells which rule refused.
+        // The body of a refusal tells which rule refused (a HEAD answer has none).
         let want: Option<(&str, &str)> = match status {
+            _ if row.method == "HEAD" => None,
             401 if matches!(kind, ExpiredPat | RevokedPat) => Some(("error", "invalid_token")),
             401 => Some(("message", "401 Unauthorized")),
             403 if kind == ReadApi && row.method != "GET" => Some(("error", "insufficient_scope")),
@@ -794,6 +847,18 @@ fn seed_runner(app: &TestApp, project_id: Option<i64>) -> i64 {
         info: Default::default(),
     };
     triggerd::db::runners::insert(&app.db(), &new, &triggerd::model::now()).unwrap().id
+}
+
+/// Commits a new file `path` on branch `files` as `user` through the Repository Files API; its commit's SHA.
+fn commit_file(app: &TestApp, project_id: i64, user: &TestUser, path: &str) -> String {
+    let url = format!("/projects/{project_id}/repository/files/{path}");
+    let body = json!({"branch": "files", "content": path, "commit_message": format!("add {path}")});
+    let resp = app.post_json(&url, Some(&user.token), &body);
+    assert_eq!(resp.status().as_u16(), 201, "committing {path}: {}", resp.text().unwrap_or_default());
+    let resp = app.get(&format!("{url}?ref=files"), Some(&user.token));
+    assert_eq!(resp.status().as_u16(), 200, "reading {path} back");
+    let file: Value = resp.json().unwrap();
+    file["commit_id"].as_str().unwrap().to_string()
 }
 
 fn project_visibility(project: Option<&Project>) -> &'static str {

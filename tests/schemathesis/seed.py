@@ -1,8 +1,9 @@
 """Seeds a fresh triggerd over HTTP for the schemathesis run and prints shell assignments.
 
 Creates, as root: a public, an internal and a private project (each with a `main` branch and a
-`v1.0` tag), a trigger on the public one with one triggered pipeline, and a user `outsider` who
-is a member of nothing, with an `api`-scoped personal access token.
+`v1.0` tag, then a commit of `README.md` on `main`), a trigger on the public one with one
+triggered pipeline, and a user `outsider` who is a member of nothing, with an `api`-scoped
+personal access token.
 
 Usage: seed.py BASE_URL ROOT_TOKEN   (BASE_URL like http://127.0.0.1:PORT)
 """
@@ -31,6 +32,8 @@ def main():
         p = call(base, "POST", "/projects", root,
                  {"name": f"st-{visibility}", "visibility": visibility, "initialize_with_readme": "true"})
         call(base, "POST", f"/projects/{p['id']}/repository/tags", root, {"tag_name": "v1.0", "ref": "main"})
+        call(base, "POST", f"/projects/{p['id']}/repository/files/README.md", root,
+             {"branch": "main", "content": "# st\n", "commit_message": "Add README.md"})
         out[f"{visibility.upper()}_PROJECT_ID"] = p["id"]
     pid = out["PUBLIC_PROJECT_ID"]
     trigger = call(base, "POST", f"/projects/{pid}/triggers", root, {"description": "schemathesis"})
