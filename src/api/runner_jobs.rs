@@ -99,7 +99,9 @@ async fn request_job(
         .ok_or_else(ApiError::forbidden)?;
     let contact_before =
         model::format_ts(OffsetDateTime::now_utc() - time::Duration::seconds(CONTACT_EVERY_SECS));
-    if runners::contact_is_older_than(&runner, &contact_before) || info.is_some() {
+    // Runners poll every few seconds: record the contact (and what the runner says about
+    // itself) only when the recorded one is old, not on every poll.
+    if runners::contact_is_older_than(&runner, &contact_before) {
         let id = runner.id;
         state
             .db

@@ -389,3 +389,35 @@ fn a_running_job_whose_runner_went_silent_is_failed_by_the_sweeper() {
     assert_eq!(v["failure_reason"], "stuck_or_timeout_failure");
     assert_eq!(s.pipeline_status(pipeline), "failed");
 }
+
+#[test]
+fn a_project_runner_takes_only_jobs_of_its_projects() {
+    let s = setup(0);
+    let root = s.app.root();
+    let other = s.app.create_project(&root, "elsewhere", "private");
+    let runner_of = |pid: i64| {
+        let body = json!({"runner_type": "project_type", "project_id": pid});
+        json_of(s.app.post_json("/user/runners", Some(&root.token), &body), 201)["token"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (foreign, own) = (runner_of(other), runner_of(s.r.project_id));
+    s.trigger(json!({}));
+    assert_eq!(s.request(&foreign).status().as_u16(), 204);
+    assert_eq!(s.take(&own)["job_info"]["project_id"], s.r.project_id);
+}
+
+#[test]
+fn a_poll_records_the_runners_contact_and_what_it_says_about_itself() {
+    let s = setup(0);
+    let runner = s.runner();
+    assert_eq!(s.request(&runner).status().as_u16(), 204);
+    let (contacted, name): (Option<String>, Option<String>) = s
+        .app
+        .db()
+        .query_row("SELECT contacted_at, name FROM runners", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert!(contacted.is_some());
+    assert_eq!(name.as_deref(), Some("test-runner"));
+}
