@@ -421,3 +421,21 @@ fn a_poll_records_the_runners_contact_and_what_it_says_about_itself() {
     assert!(contacted.is_some());
     assert_eq!(name.as_deref(), Some("test-runner"));
 }
+
+#[test]
+fn a_job_canceled_by_a_user_stops_its_runner_with_403_and_job_status_canceled() {
+    let s = setup(0);
+    let runner = s.runner();
+    s.trigger(json!({}));
+    let build = s.take(&runner);
+    let (id, token) = (build["id"].as_i64().unwrap(), build["token"].as_str().unwrap().to_string());
+    let url = format!("/projects/{}/jobs/{id}/cancel", s.r.project_id);
+    assert_eq!(s.app.post_json(&url, Some(&s.r.developer.token), &json!({})).status().as_u16(), 201);
+    let patch = s.patch(id, &token, "0-2", "hi");
+    assert_eq!(patch.status().as_u16(), 403);
+    assert_eq!(header(&patch, "job-status"), "canceled");
+    let put = s.put(id, json!({"token": token, "state": "success"}));
+    assert_eq!(put.status().as_u16(), 403);
+    assert_eq!(header(&put, "job-status"), "canceled");
+    assert_eq!(s.job_status(id), "canceled");
+}
