@@ -540,19 +540,30 @@ async fn append_trace(
     }
     let start = range_start(&req)?;
     let max = i64::try_from(state.config.runners.max_trace_bytes).unwrap_or(i64::MAX);
-    let chunk = mask(&body, token.as_bytes());
+    let secret = token.into_bytes();
+    let body = body.to_vec();
     let now = model::now();
     let outcome = state
         .db
         .write(move |c| {
             let size = store::trace_size(c, id)?;
             store::touch_running(c, id, &now)?;
+            let received = body.len() as i64;
             if size >= max {
                 // Full: the rest of the output is dropped, the runner carries on.
-                return Ok(Appended::Size(start + chunk.len() as i64));
+                return Ok(Appended::Size(start + received));
             }
             if start != size {
                 return Ok(Appended::WrongOffset(size));
+            }
+            // Mask the job token, also when it spans this chunk and the stored tail.
+            let tail = store::trace_tail(c, id, secret.len() as i64 - 1)?;
+            let mut joined = tail.clone();
+            joined.extend_from_slice(&body);
+            let masked = mask(&joined, &secret);
+            let (new_tail, chunk) = masked.split_at(tail.len());
+            if new_tail != tail.as_slice() {
+                store::replace_trace_from(c, id, size - tail.len() as i64, new_tail)?;
             }
             let room = usize::try_from(max - size).unwrap_or(0);
             if chunk.len() > room {
@@ -560,9 +571,9 @@ async fn append_trace(
                 kept.extend_from_slice(b"\n[job log truncated: size limit reached]\n");
                 store::append_trace(c, id, &kept)?;
             } else if !chunk.is_empty() {
-                store::append_trace(c, id, &chunk)?;
+                store::append_trace(c, id, chunk)?;
             }
-            Ok(Appended::Size(size + chunk.len() as i64))
+            Ok(Appended::Size(size + received))
         })
         .await?;
     match outcome {

@@ -742,3 +742,29 @@ pub fn fail_stuck_running(conn: &Connection, before: &str, now: &str) -> rusqlit
     }
     Ok(failed)
 }
+
+/// The last `n` bytes of a job's log (fewer when it is shorter).
+pub fn trace_tail(conn: &Connection, job_id: i64, n: i64) -> rusqlite::Result<Vec<u8>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT substr(CAST(content AS BLOB), -?2) FROM job_traces WHERE job_id = ?1 AND ?2 > 0",
+        )?
+        .query_row(params![job_id, n], |r| {
+            Ok(match r.get_ref(0)? {
+                rusqlite::types::ValueRef::Blob(b) | rusqlite::types::ValueRef::Text(b) => b.to_vec(),
+                _ => Vec::new(),
+            })
+        })
+        .optional()?
+        .unwrap_or_default())
+}
+
+/// Replaces a job's log from byte `keep` on by `bytes` (for masking a secret that spans two
+/// appends).
+pub fn replace_trace_from(conn: &Connection, job_id: i64, keep: i64, bytes: &[u8]) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE job_traces SET content = CAST(substr(CAST(content AS BLOB), 1, ?2) || ?3 AS BLOB) WHERE job_id = ?1",
+    )?
+    .execute(params![job_id, keep, bytes])?;
+    Ok(())
+}

@@ -439,3 +439,25 @@ fn a_job_canceled_by_a_user_stops_its_runner_with_403_and_job_status_canceled() 
     assert_eq!(header(&put, "job-status"), "canceled");
     assert_eq!(s.job_status(id), "canceled");
 }
+
+#[test]
+fn a_job_token_split_across_two_log_chunks_is_masked_too() {
+    let s = setup(0);
+    let runner = s.runner();
+    s.trigger(json!({}));
+    let build = s.take(&runner);
+    let (id, token) = (build["id"].as_i64().unwrap(), build["token"].as_str().unwrap().to_string());
+    let line = format!("token is {token}\n");
+    let (a, b) = line.split_at(20);
+    assert_eq!(header(&s.patch(id, &token, &format!("0-{}", a.len()), a), "range"), format!("0-{}", a.len()));
+    let second = s.patch(id, &token, &format!("{}-{}", a.len(), line.len()), b);
+    assert_eq!(header(&second, "range"), format!("0-{}", line.len()));
+    let log = s
+        .app
+        .get(&format!("/projects/{}/jobs/{id}/trace", s.r.project_id), Some(&s.r.developer.token))
+        .text()
+        .unwrap();
+    assert!(!log.contains(&token[..15]), "{log}");
+    assert!(log.starts_with("token is [MASKED]"), "{log}");
+    assert_eq!(log.len(), line.len());
+}
