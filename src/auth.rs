@@ -24,6 +24,8 @@ pub const TRIGGER_TOKEN_PREFIX: &str = "glptt-";
 pub const PAT_PREFIX: &str = "glpat-";
 /// Prefix of runner authentication tokens (GitLab's `CREATED_RUNNER_TOKEN_PREFIX`).
 pub const RUNNER_TOKEN_PREFIX: &str = "glrt-";
+/// Prefix of CI/CD job tokens (GitLab's `glcbt-`).
+pub const JOB_TOKEN_PREFIX: &str = "glcbt-";
 /// Prefix of runner registration tokens (GitLab's `RUNNERS_TOKEN_PREFIX`).
 pub const RUNNER_REGISTRATION_TOKEN_PREFIX: &str = "GR1348941";
 
@@ -72,6 +74,11 @@ fn url_safe<const N: usize>() -> ApiResult<String> {
 /// A new runner authentication token: `glrt-` + 32 URL-safe characters (192 bits).
 pub fn new_runner_token() -> ApiResult<String> {
     Ok(format!("{RUNNER_TOKEN_PREFIX}{}", url_safe::<32>()?))
+}
+
+/// A new CI/CD job token: `glcbt-` + 32 URL-safe characters (192 bits), valid while its job runs.
+pub fn new_job_token() -> ApiResult<String> {
+    Ok(format!("{JOB_TOKEN_PREFIX}{}", url_safe::<32>()?))
 }
 
 /// The 8 characters after `glrt-` a runner keeps for display (GitLab's `short_sha`).

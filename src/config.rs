@@ -17,6 +17,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub bootstrap: BootstrapConfig,
     pub limits: LimitsConfig,
+    pub runners: RunnersConfig,
     pub log: LogConfig,
 }
 
@@ -87,6 +88,32 @@ pub struct LimitsConfig {
     pub max_file_bytes: usize,
     /// Most files one commit's tree may hold (the Repository Files API refuses a create beyond).
     pub max_repository_files: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunnersConfig {
+    /// How long `POST /jobs/request` waits for a job before answering 204, in seconds
+    /// (Workhorse's `apiCiLongPollingDuration`; 0 = answer at once).
+    pub long_poll_timeout_secs: u64,
+    /// Largest job log kept, in bytes: later output is dropped.
+    pub max_trace_bytes: usize,
+    /// A running job whose runner sent nothing (no state update, no log) for this many seconds
+    /// fails with `stuck_or_timeout_failure` (GitLab's 1 hour).
+    pub stuck_running_timeout_secs: u64,
+    /// How often the sweeper looks for such jobs, in seconds.
+    pub sweep_interval_secs: u64,
+}
+
+impl Default for RunnersConfig {
+    fn default() -> Self {
+        Self {
+            long_poll_timeout_secs: 50,
+            max_trace_bytes: 4 * 1024 * 1024,
+            stuck_running_timeout_secs: 3600,
+            sweep_interval_secs: 60,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

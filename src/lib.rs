@@ -59,7 +59,13 @@ pub fn build(config: Config, listener: TcpListener) -> Result<Server, StartupErr
         bound_url,
         password_hashes: Arc::new(tokio::sync::Semaphore::new(config.limits.max_concurrent_password_hashes)),
         config: Arc::new(config.clone()),
+        job_queue: Default::default(),
     });
+    // Fails jobs whose runner went silent; started at every boot, so it also covers jobs that
+    // were running when the server stopped.
+    if tokio::runtime::Handle::try_current().is_ok() {
+        actix_web::rt::spawn(api::runner_jobs::sweep_stuck_jobs(state.clone()));
+    }
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use tokio::sync::Semaphore;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::{Notify, Semaphore, futures::Notified};
 
 use crate::config::Config;
 use crate::db::Db;
@@ -17,4 +19,35 @@ pub struct AppState {
     pub bound_url: String,
     /// Bounds concurrent argon2 work (each hash holds ~19 MiB and 25–35 ms of a core).
     pub password_hashes: Arc<Semaphore>,
+    /// Wakes the runners waiting in `POST /jobs/request` when a job may have become pending.
+    pub job_queue: JobQueue,
+}
+
+/// A hint that jobs may be claimable (the `jobs` rows stay the truth): a version counter and a
+/// [`Notify`]. Every path that makes a job pending calls [`JobQueue::tick`] after its write
+/// committed; a waiting runner registers with [`JobQueue::notified`] *before* it tries to
+/// claim, so a tick between its claim and its wait is never missed.
+#[derive(Debug, Default)]
+pub struct JobQueue {
+    version: AtomicU64,
+    notify: Notify,
+}
+
+impl JobQueue {
+    /// Jobs may have become pending: bump the version and wake every waiter.
+    pub fn tick(&self) {
+        self.version.fetch_add(1, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    /// The current version (sent as `X-GitLab-Last-Update`).
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::SeqCst)
+    }
+
+    /// A future completing at the next [`JobQueue::tick`]; call `enable()` on it (pinned) to
+    /// register before checking for work.
+    pub fn notified(&self) -> Notified<'_> {
+        self.notify.notified()
+    }
 }

@@ -384,6 +384,7 @@ async fn retry(
                 .ok_or(ApiError::Forbidden(Some("Job is not retryable".into())))
         })
         .await?;
+    state.job_queue.tick();
     respond_with(&req, &state, &pa, StatusCode::CREATED, new_id).await
 }
 
@@ -406,6 +407,7 @@ async fn play(
                 .ok_or_else(|| ApiError::BadRequest("Unplayable Job".into()))
         })
         .await?;
+    state.job_queue.tick();
     respond_with(&req, &state, &pa, StatusCode::OK, played).await
 }
 

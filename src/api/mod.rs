@@ -23,6 +23,7 @@ pub mod params;
 pub mod pipelines;
 pub mod projects;
 pub mod refs;
+pub mod runner_jobs;
 pub mod runners;
 pub mod tokens;
 pub mod trigger_call;
@@ -73,6 +74,7 @@ fn build() -> Routes {
         pipelines::configure(r);
         jobs::configure(r);
         runners::configure(r);
+        runner_jobs::configure(r);
         openapi::configure(r);
     });
     routes
@@ -192,6 +194,15 @@ impl ResourceRoutes {
         F::Output: Responder + 'static,
     {
         self.route(Method::PUT, web::put().to(handler))
+    }
+
+    pub fn patch<F, Args>(self, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.route(Method::PATCH, web::patch().to(handler))
     }
 
     pub fn delete<F, Args>(self, handler: F) -> Self

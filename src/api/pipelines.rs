@@ -453,6 +453,8 @@ async fn transition(
             store::find(c, pid, id)?.ok_or(ApiError::RecordNotFound)
         })
         .await?;
+    // A retry makes jobs pending: wake the waiting runners.
+    state.job_queue.tick();
     Ok(Pipeline::new(&row, &pa.project, &pagination::base_url(req, state)))
 }
 
@@ -502,6 +504,7 @@ async fn create(
             }
         })
         .await?;
+    state.job_queue.tick();
     let base = pagination::base_url(&req, &state);
     Ok(HttpResponse::Created().json(Pipeline::new(&created, &pa.project, &base)))
 }

@@ -680,3 +680,91 @@ pub fn play(
     advance(conn, pipeline_id, now)?;
     Ok(Some(id))
 }
+
+/// A job as the runner protocol authenticates it: status and the digest of its job token
+/// (`None` once finished).
+#[derive(Debug, Clone)]
+pub struct JobTokenCheck {
+    pub status: String,
+    pub token_digest: Option<Vec<u8>>,
+}
+
+/// The status and job-token digest of a job by its global id.
+pub fn token_check(conn: &Connection, job_id: i64) -> rusqlite::Result<Option<JobTokenCheck>> {
+    conn.prepare_cached("SELECT status, token_digest FROM jobs WHERE id = ?1")?
+        .query_row([job_id], |r| Ok(JobTokenCheck { status: r.get(0)?, token_digest: r.get(1)? }))
+        .optional()
+}
+
+/// A job by its global id (any project).
+pub fn find_by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<JobRow>> {
+    conn.prepare_cached(&format!("{SELECT} WHERE j.id = ?1"))?.query_row([id], JobRow::from_row).optional()
+}
+
+/// The variables a manual job was played with (JSON `[{key, value}]`), if any.
+pub fn played_variables(conn: &Connection, id: i64) -> rusqlite::Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT job_variables FROM jobs WHERE id = ?1")?
+        .query_row([id], |r| r.get::<_, Option<String>>(0))
+        .optional()?
+        .flatten())
+}
+
+/// The runner's heartbeat: a running job's `updated_at` becomes `now`.
+pub fn touch_running(conn: &Connection, job_id: i64, now: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE jobs SET updated_at = ?2 WHERE id = ?1 AND status = 'running'")?
+        .execute(params![job_id, now])?;
+    Ok(())
+}
+
+/// The size of a job's log in bytes (0 when nothing was written).
+pub fn trace_size(conn: &Connection, job_id: i64) -> rusqlite::Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT length(CAST(content AS BLOB)) FROM job_traces WHERE job_id = ?1")?
+        .query_row([job_id], |r| r.get::<_, Option<i64>>(0))
+        .optional()?
+        .flatten()
+        .unwrap_or(0))
+}
+
+/// Fails every running job not updated since `before` (its runner went silent) with
+/// `stuck_or_timeout_failure`, advancing each pipeline; returns the ids of the failed jobs.
+pub fn fail_stuck_running(conn: &Connection, before: &str, now: &str) -> rusqlite::Result<Vec<i64>> {
+    let ids: Vec<i64> = conn
+        .prepare_cached("SELECT id FROM jobs WHERE status = 'running' AND updated_at < ?1 ORDER BY id")?
+        .query_map([before], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut failed = Vec::with_capacity(ids.len());
+    for id in ids {
+        if finish(conn, id, JobStatus::Failed, Some("stuck_or_timeout_failure"), now)? {
+            failed.push(id);
+        }
+    }
+    Ok(failed)
+}
+
+/// The last `n` bytes of a job's log (fewer when it is shorter).
+pub fn trace_tail(conn: &Connection, job_id: i64, n: i64) -> rusqlite::Result<Vec<u8>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT substr(CAST(content AS BLOB), -?2) FROM job_traces WHERE job_id = ?1 AND ?2 > 0",
+        )?
+        .query_row(params![job_id, n], |r| {
+            Ok(match r.get_ref(0)? {
+                rusqlite::types::ValueRef::Blob(b) | rusqlite::types::ValueRef::Text(b) => b.to_vec(),
+                _ => Vec::new(),
+            })
+        })
+        .optional()?
+        .unwrap_or_default())
+}
+
+/// Replaces a job's log from byte `keep` on by `bytes` (for masking a secret that spans two
+/// appends).
+pub fn replace_trace_from(conn: &Connection, job_id: i64, keep: i64, bytes: &[u8]) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE job_traces SET content = CAST(substr(CAST(content AS BLOB), 1, ?2) || ?3 AS BLOB) WHERE job_id = ?1",
+    )?
+    .execute(params![job_id, keep, bytes])?;
+    Ok(())
+}

@@ -447,6 +447,12 @@ const ROWS: &[Row] = &[
     row("DELETE", "/api/v4/runners/", Obj::Nothing, "{}",                                        "400 400 400 400 400 400 400 400 400 400 400 400"),
     row("POST", "/api/v4/runners/verify", Obj::Nothing, "{}",                                    "400 400 400 400 400 400 400 400 400 400 400 400"),
     row("DELETE", "/api/v4/runners/managers", Obj::Nothing, "{}",                                "400 400 400 400 400 400 400 400 400 400 400 400"),
+    // The runner's job calls: a runner token (`jobs/request`) or a job token (`jobs/:id`) in the
+    // body or `JOB-TOKEN`; user credentials are ignored. `{}` is 400 `token is missing`; a trace
+    // append without a job token is 403, as GitLab's `authenticate_job!`.
+    row("POST", "/api/v4/jobs/request", Obj::Nothing, "{}",                                      "400 400 400 400 400 400 400 400 400 400 400 400"),
+    row("PUT", "/api/v4/jobs/{job_id}", Obj::ForeignJob, "{}",                                     "400 400 400 400 400 400 400 400 400 400 400 400"),
+    row("PATCH", "/api/v4/jobs/{job_id}/trace", Obj::ForeignJob, "",                               "403 403 403 403 403 403 403 403 403 403 403 403"),
     row("POST", "/api/v4/runners/reset_authentication_token", Obj::Nothing, "{}",                "400 400 400 400 400 400 400 400 400 400 400 400"),
     row("GET", "/api/v4/runners", Obj::Nothing, "",                                              "401 200 200 200 200 200 200 200 401 401 401 200"),
     row("GET", "/api/v4/runners/all", Obj::Nothing, "",                                          "401 403 403 403 403 403 403 200 401 401 401 403"),
@@ -803,7 +809,10 @@ impl World {
             _ if row.method == "HEAD" => None,
             401 if matches!(kind, ExpiredPat | RevokedPat) => Some(("error", "invalid_token")),
             401 => Some(("message", "401 Unauthorized")),
-            403 if kind == ReadApi && row.method != "GET" => Some(("error", "insufficient_scope")),
+            // The runner's job calls ignore PATs: their 403 is the job token's, not a scope's.
+            403 if kind == ReadApi && row.method != "GET" && !row.path.starts_with("/api/v4/jobs/") => {
+                Some(("error", "insufficient_scope"))
+            }
             404 if matches!(row.obj, Obj::ForeignTrigger | Obj::ForeignPipeline | Obj::ForeignJob)
                 && can_see(kind, project_visibility(project)) =>
             {
