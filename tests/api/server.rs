@@ -305,6 +305,14 @@ fn no_token_reaches_the_log_even_when_sent_in_the_query_string() {
     // Rejected credentials are logged as events, never with their value.
     let bad = "glpat-notavalidtokenatallxyz";
     assert_eq!(get(&s.base, &format!("/api/v4/user?private_token={bad}"), None).0, 401);
+    // The access log line is written after the response and read by another thread: wait until
+    // the last request's line has arrived (bounded) before stopping the server.
+    for _ in 0..200 {
+        if s.log.lock().unwrap().iter().any(|l| l.contains("/api/v4/user")) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     let _ = s.child.kill();
     let _ = s.child.wait();
     let log = s.log.lock().unwrap().join("\n");
