@@ -47,6 +47,15 @@ pub enum Created {
     ConfigError(ApiError),
 }
 
+impl Created {
+    /// True when the new pipeline has pending jobs, the only case in which waiting runners need
+    /// waking: a pipeline without configuration stays `created`, one whose configuration failed
+    /// is `failed`, and one whose first stage is all manual has nothing to hand out.
+    pub fn has_pending_jobs(&self) -> bool {
+        matches!(self, Created::Pipeline(row) if row.status == ci::JobStatus::Pending.as_str())
+    }
+}
+
 /// `{"message":{"base":[text]}}` with the given status.
 fn base_error(status: StatusCode, text: &str) -> ApiError {
     ApiError::Message(status, json!({ "base": [text] }))

@@ -498,13 +498,18 @@ async fn create(
                 inputs: inputs.as_deref(),
                 persist_config_errors: false,
             };
-            match ci_pipeline::create(conn, &creation, &now)? {
-                ci_pipeline::Created::Pipeline(row) => Ok(*row),
+            let created = ci_pipeline::create(conn, &creation, &now)?;
+            let wake = created.has_pending_jobs();
+            match created {
+                ci_pipeline::Created::Pipeline(row) => Ok((*row, wake)),
                 ci_pipeline::Created::ConfigError(e) => Err(e),
             }
         })
         .await?;
-    state.job_queue.tick();
+    let (created, wake) = created;
+    if wake {
+        state.job_queue.tick();
+    }
     let base = pagination::base_url(&req, &state);
     Ok(HttpResponse::Created().json(Pipeline::new(&created, &pa.project, &base)))
 }

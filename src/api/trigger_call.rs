@@ -82,7 +82,9 @@ async fn run(
     let pref = ProjectRef::parse(&id);
     let now = model::now();
     let (created, project) = state.db.write(move |conn| create(conn, &pref, &digest, request, &now)).await?;
-    state.job_queue.tick();
+    if created.has_pending_jobs() {
+        state.job_queue.tick();
+    }
     match created {
         Created::Pipeline(row) => {
             let base = pagination::base_url(&req, &state);
