@@ -23,6 +23,7 @@ use crate::db::commits::{self as commit_store, CommitRow};
 use crate::db::jobs::{self as store, JobRow, ListFilter};
 use crate::db::pipelines::{self, PipelineRow};
 use crate::db::projects::ProjectRow;
+use crate::db::runners::{self as runner_store, RunnerRow};
 use crate::error::{ApiError, ApiResult};
 use crate::model::{self, AccessLevel};
 use crate::state::AppState;
@@ -84,7 +85,7 @@ pub struct Job {
     pub web_url: String,
     pub project: JobProject,
     pub artifacts: Vec<Value>,
-    pub runner: Option<Value>,
+    pub runner: Option<super::runners::RunnerJson>,
     pub runner_manager: Option<Value>,
     pub artifacts_expire_at: Option<String>,
     pub archived: bool,
@@ -98,10 +99,12 @@ fn live_seconds(from: Option<&str>, to: Option<&str>, now: &str) -> Option<f64> 
 }
 
 impl Job {
-    /// `commit` is the pipeline's commit row (`None`: a SHA no Files API write made).
+    /// `commit` is the pipeline's commit row (`None`: a SHA no Files API write made); `runner`
+    /// the runner that took the job, if it still exists.
     pub fn new(
         job: &JobRow,
         (pipeline, commit): &(PipelineRow, Option<CommitRow>),
+        runner: Option<&RunnerRow>,
         project: &ProjectRow,
         base: &str,
         now: &str,
@@ -157,7 +160,7 @@ impl Job {
             web_url: format!("{project_url}/-/jobs/{}", job.id),
             project: JobProject { ci_job_token_scope_enabled: false },
             artifacts: Vec::new(),
-            runner: None,
+            runner: runner.map(|r| super::runners::RunnerJson::new(r, None, base)),
             runner_manager: None,
             artifacts_expire_at: None,
             archived: false,
@@ -166,8 +169,23 @@ impl Job {
     }
 }
 
-/// Jobs with their pipelines, ready to be shown.
-type WithPipelines = (Vec<JobRow>, HashMap<i64, PipelineAndCommit>);
+/// Jobs with their pipelines and runners, ready to be shown.
+struct Loaded {
+    jobs: Vec<JobRow>,
+    pipelines: HashMap<i64, PipelineAndCommit>,
+    runners: HashMap<i64, RunnerRow>,
+}
+
+impl Loaded {
+    fn new(
+        conn: &rusqlite::Connection,
+        jobs: Vec<JobRow>,
+        pipelines: HashMap<i64, PipelineAndCommit>,
+    ) -> rusqlite::Result<Self> {
+        let runners = runners_of(conn, &jobs)?;
+        Ok(Loaded { jobs, pipelines, runners })
+    }
+}
 
 /// A pipeline and its commit row (if a Files API write made that commit).
 type PipelineAndCommit = (PipelineRow, Option<CommitRow>);
@@ -195,16 +213,30 @@ fn pipelines_of(
     Ok(out)
 }
 
-fn entities(
-    req: &HttpRequest,
-    state: &AppState,
-    project: &ProjectRow,
-    (jobs, pipelines): &WithPipelines,
-) -> Vec<Job> {
+/// Loads the runners that took some jobs (one lookup per distinct runner).
+fn runners_of(conn: &rusqlite::Connection, jobs: &[JobRow]) -> rusqlite::Result<HashMap<i64, RunnerRow>> {
+    let mut out = HashMap::new();
+    for id in jobs.iter().filter_map(|j| j.runner_id) {
+        if !out.contains_key(&id)
+            && let Some(r) = runner_store::find(conn, id)?
+        {
+            out.insert(id, r);
+        }
+    }
+    Ok(out)
+}
+
+fn entities(req: &HttpRequest, state: &AppState, project: &ProjectRow, loaded: &Loaded) -> Vec<Job> {
     let base = pagination::base_url(req, state);
     let now = model::now();
-    jobs.iter()
-        .filter_map(|j| pipelines.get(&j.pipeline_id).map(|p| Job::new(j, p, project, &base, &now)))
+    loaded
+        .jobs
+        .iter()
+        .filter_map(|j| {
+            let pipeline = loaded.pipelines.get(&j.pipeline_id)?;
+            let runner = j.runner_id.and_then(|id| loaded.runners.get(&id));
+            Some(Job::new(j, pipeline, runner, project, &base, &now))
+        })
         .collect()
 }
 
@@ -248,7 +280,7 @@ async fn pipeline_jobs(
             let Some(pipeline) = pipelines::find(c, pid, pipeline_id)? else { return Ok(None) };
             let (rows, total) = store::list(c, pid, &filter, page.limit(), page.offset())?;
             let map = HashMap::from([(pipeline.id, with_commit(c, pipeline)?)]);
-            Ok(Some(((rows, map), total)))
+            Ok(Some((Loaded::new(c, rows, map)?, total)))
         })
         .await?
         .ok_or(ApiError::RecordNotFound)?;
@@ -274,24 +306,30 @@ async fn project_jobs(
         .read(move |c| {
             let (rows, total) = store::list(c, pid, &filter, page.limit(), page.offset())?;
             let map = pipelines_of(c, pid, &rows)?;
-            Ok(((rows, map), total))
+            Ok((Loaded::new(c, rows, map)?, total))
         })
         .await?;
     let items = entities(&req, &state, &pa.project, &found);
     Ok(pagination::respond(&req, &state, page, total, &items))
 }
 
-/// Loads one job of the project with its pipeline: `404 Not found` when there is none.
-async fn find_job(state: &AppState, project_id: i64, job_id: i64) -> ApiResult<(JobRow, PipelineAndCommit)> {
+/// Loads one job of the project with its pipeline and runner: `404 Not found` when there is none.
+async fn find_job(state: &AppState, project_id: i64, job_id: i64) -> ApiResult<(JobRow, Loaded)> {
     state
         .db
         .read(move |c| {
             let Some(job) = store::find(c, project_id, job_id)? else { return Ok(None) };
             let Some(pipeline) = pipelines::find(c, project_id, job.pipeline_id)? else { return Ok(None) };
-            Ok(Some((job, with_commit(c, pipeline)?)))
+            let map = HashMap::from([(pipeline.id, with_commit(c, pipeline)?)]);
+            Ok(Some((job.clone(), Loaded::new(c, vec![job], map)?)))
         })
         .await?
         .ok_or(ApiError::RecordNotFound)
+}
+
+/// The one job `find_job` loaded, as GitLab shows it.
+fn one(req: &HttpRequest, state: &AppState, project: &ProjectRow, loaded: &Loaded) -> ApiResult<Job> {
+    entities(req, state, project, loaded).pop().ok_or(ApiError::RecordNotFound)
 }
 
 /// `GET /projects/:id/jobs/:job_id`
@@ -304,9 +342,8 @@ async fn get(
     let (id, raw) = path.into_inner();
     let job_id = access::path_id(&raw, "job_id")?;
     let pa = read_access(&state, &caller, &id).await?;
-    let (job, pipeline) = find_job(&state, pa.project.id, job_id).await?;
-    let base = pagination::base_url(&req, &state);
-    Ok(HttpResponse::Ok().json(Job::new(&job, &pipeline, &pa.project, &base, &model::now())))
+    let (_, loaded) = find_job(&state, pa.project.id, job_id).await?;
+    Ok(HttpResponse::Ok().json(one(&req, &state, &pa.project, &loaded)?))
 }
 
 /// `GET /projects/:id/jobs/:job_id/trace`: the stored log as `text/plain`, empty if none.
@@ -348,9 +385,8 @@ async fn respond_with(
     status: StatusCode,
     shown: i64,
 ) -> ApiResult<HttpResponse> {
-    let (job, pipeline) = find_job(state, pa.project.id, shown).await?;
-    let base = pagination::base_url(req, state);
-    Ok(HttpResponse::build(status).json(Job::new(&job, &pipeline, &pa.project, &base, &model::now())))
+    let (_, loaded) = find_job(state, pa.project.id, shown).await?;
+    Ok(HttpResponse::build(status).json(one(req, state, &pa.project, &loaded)?))
 }
 
 /// `POST /projects/:id/jobs/:job_id/cancel`: 201 with the job; a job that cannot be canceled

@@ -461,3 +461,27 @@ fn a_job_token_split_across_two_log_chunks_is_masked_too() {
     assert!(log.starts_with("token is [MASKED]"), "{log}");
     assert_eq!(log.len(), line.len());
 }
+
+#[test]
+fn a_job_shows_the_runner_that_took_it_in_the_jobs_api() {
+    let s = setup(0);
+    let runner = s.runner();
+    let pipeline = s.trigger(json!({}));
+    let build = s.take(&runner);
+    let id = build["id"].as_i64().unwrap();
+    let token = s.r.developer.token.clone();
+    let job = json_of(s.app.get(&format!("/projects/{}/jobs/{id}", s.r.project_id), Some(&token)), 200);
+    assert_eq!(job["runner"]["runner_type"], "instance_type");
+    assert_eq!(job["runner"]["is_shared"], true);
+    assert_eq!(job["runner"]["online"], true);
+    assert!(job["runner"]["id"].as_i64().unwrap() > 0);
+    assert!(job["runner"].get("token").is_none());
+    let listed = json_of(
+        s.app.get(&format!("/projects/{}/pipelines/{pipeline}/jobs", s.r.project_id), Some(&token)),
+        200,
+    );
+    let shown: Vec<&Value> = listed.as_array().unwrap().iter().map(|j| &j["runner"]).collect();
+    assert_eq!(shown.len(), 2);
+    assert!(shown.contains(&&job["runner"]), "the running build shows its runner");
+    assert!(shown.contains(&&Value::Null), "the created test job has none yet");
+}

@@ -26,6 +26,7 @@ use crate::state::AppState;
 
 mod attributes;
 mod entity;
+pub use entity::RunnerJson;
 mod list;
 mod manage;
 mod runner_calls;
