@@ -101,6 +101,7 @@ def test_a_triggered_pipeline_runs_on_the_runner_and_succeeds(project, trigger, 
     assert f"triggered=true project={project.path_with_namespace}" in log
     assert "section_start:" in log and "section_end:" in log
     assert trigger.token not in server.log()
+    assert "glcbt-" not in server.log()  # no job token either
 
 
 def test_a_script_that_exits_non_zero_fails_the_job_and_the_pipeline(project, trigger, runner, tag):
