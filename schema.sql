@@ -194,7 +194,7 @@ CREATE TABLE jobs (
     tag_list        TEXT    NOT NULL DEFAULT '[]',        -- JSON array of tags a runner must all have
     job_variables   TEXT,                                 -- JSON [{key, value}] given when a manual job is played
     runner_id       INTEGER,                              -- the runner that took it (no runners table yet)
-    token_digest    BLOB    UNIQUE,                       -- SHA-256 of the job token while it runs
+    token_digest    BLOB    UNIQUE,                       -- SHA-256 of the job token (kept once the job ends: 401 "Job is not running")
     failure_reason  TEXT,
     coverage        REAL,
     retried         INTEGER NOT NULL DEFAULT 0 CHECK (retried IN (0, 1)),
@@ -276,3 +276,38 @@ CREATE TABLE project_runner_registration_tokens (
     created_at   TEXT    NOT NULL
 );
 -- END add_runners
+
+-- BEGIN add_job_tokens (an upgrade step in src/db/migrate.rs runs this section as is)
+-- CI/CD job tokens across projects (schema version 6): each project's inbound job token scope
+-- (GitLab's "Limit access to this project") with its allowlist, and the upstream link of a
+-- pipeline created by a job (GitLab's `ci_sources_pipelines`).
+
+-- A project without a row has the scope off: projects from before version 6 keep working as they
+-- did; a project created since gets a row with the scope on, as in current GitLab.
+CREATE TABLE job_token_scopes (
+    project_id      INTEGER PRIMARY KEY REFERENCES projects (id) ON DELETE CASCADE,
+    inbound_enabled INTEGER NOT NULL CHECK (inbound_enabled IN (0, 1)),
+    updated_at      TEXT    NOT NULL
+);
+
+-- Jobs of `allowed_project_id` may use their job token against `project_id`.
+CREATE TABLE job_token_allowlist (
+    project_id         INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    allowed_project_id INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    created_at         TEXT    NOT NULL,
+    PRIMARY KEY (project_id, allowed_project_id)
+) WITHOUT ROWID;
+CREATE INDEX job_token_allowlist_allowed ON job_token_allowlist (allowed_project_id);
+
+-- The pipeline a job created with its job token (the trigger call) or as a `trigger:` job.
+CREATE TABLE pipeline_sources (
+    pipeline_id        INTEGER PRIMARY KEY REFERENCES pipelines (id) ON DELETE CASCADE,
+    source_project_id  INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    source_pipeline_id INTEGER NOT NULL REFERENCES pipelines (id) ON DELETE CASCADE,
+    source_job_id      INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    -- set when the source job is a `trigger:` job (a bridge), NULL for the trigger call
+    source_bridge_id   INTEGER REFERENCES jobs (id) ON DELETE CASCADE
+);
+CREATE INDEX pipeline_sources_source_pipeline ON pipeline_sources (source_pipeline_id);
+CREATE INDEX pipeline_sources_source_job ON pipeline_sources (source_job_id);
+-- END add_job_tokens

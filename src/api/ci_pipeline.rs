@@ -14,6 +14,7 @@ use rusqlite::Connection;
 use serde_json::json;
 
 use crate::ci::{self, Limits, Variables};
+use crate::db::job_tokens::{self, PipelineSource};
 use crate::db::pipelines::{self as store, BLANK_SHA, NewPipeline, NewVariable, PipelineRow};
 use crate::db::projects::ProjectRow;
 use crate::db::refs::ResolvedRef;
@@ -37,6 +38,17 @@ pub struct Creation<'a> {
     pub inputs: Option<&'a str>,
     /// Keep a pipeline that failed on its configuration (the trigger call) instead of refusing.
     pub persist_config_errors: bool,
+    /// The job that creates this pipeline (a job token on the trigger call): recorded as its
+    /// upstream link, with the pipeline, in the same write.
+    pub upstream: Option<Upstream>,
+}
+
+/// The job a pipeline is created from, and its pipeline and project.
+#[derive(Debug, Clone, Copy)]
+pub struct Upstream {
+    pub project_id: i64,
+    pub pipeline_id: i64,
+    pub job_id: i64,
 }
 
 /// What became of the request.
@@ -104,7 +116,18 @@ fn insert(conn: &Connection, c: &Creation, now: &str) -> rusqlite::Result<(i64, 
         source: c.source,
         inputs: c.inputs,
     };
-    store::insert(conn, &new, c.variables, now)
+    let (id, iid) = store::insert(conn, &new, c.variables, now)?;
+    if let Some(up) = c.upstream {
+        let source = PipelineSource {
+            pipeline_id: id,
+            source_project_id: up.project_id,
+            source_pipeline_id: up.pipeline_id,
+            source_job_id: up.job_id,
+            source_bridge_id: None,
+        };
+        job_tokens::insert_source(conn, &source)?;
+    }
+    Ok((id, iid))
 }
 
 /// The row just inserted, built without reading it back (the trigger call's hot path).

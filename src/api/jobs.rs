@@ -327,6 +327,17 @@ async fn find_job(state: &AppState, project_id: i64, job_id: i64) -> ApiResult<(
         .ok_or(ApiError::RecordNotFound)
 }
 
+/// One job of the project as GitLab's Job entity (`GET /job` shows the token's job this way).
+pub async fn job_entity(
+    req: &HttpRequest,
+    state: &AppState,
+    project: &ProjectRow,
+    job_id: i64,
+) -> ApiResult<Job> {
+    let (_, loaded) = find_job(state, project.id, job_id).await?;
+    one(req, state, project, &loaded)
+}
+
 /// The one job `find_job` loaded, as GitLab shows it.
 fn one(req: &HttpRequest, state: &AppState, project: &ProjectRow, loaded: &Loaded) -> ApiResult<Job> {
     entities(req, state, project, loaded).pop().ok_or(ApiError::RecordNotFound)

@@ -10,9 +10,11 @@
 pub mod access;
 pub mod ci_pipeline;
 pub mod commits;
+pub mod current_job;
 pub mod entities;
 pub mod files;
 pub mod health;
+pub mod job_token_scope;
 pub mod jobs;
 pub mod limits;
 pub mod members;
@@ -20,6 +22,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod panic_guard;
 pub mod params;
+pub mod pipeline_links;
 pub mod pipelines;
 pub mod projects;
 pub mod refs;
@@ -73,6 +76,8 @@ fn build() -> Routes {
         commits::configure(r);
         pipelines::configure(r);
         jobs::configure(r);
+        job_token_scope::configure(r);
+        current_job::configure(r);
         runners::configure(r);
         runner_jobs::configure(r);
         openapi::configure(r);

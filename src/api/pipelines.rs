@@ -167,6 +167,9 @@ pub struct Pipeline {
     pub detailed_status: DetailedStatus,
     pub archived: bool,
     pub name: Option<String>,
+    /// Our additive `upstream_pipeline` / `downstream_pipelines` (only where loaded).
+    #[serde(flatten)]
+    pub links: Option<super::pipeline_links::PipelineLinks>,
 }
 
 /// `/<namespace>/<path>/-/pipelines/<id>`.
@@ -201,6 +204,7 @@ impl Pipeline {
             detailed_status: DetailedStatus::new(&row.status, path),
             archived: false,
             name: row.name.clone(),
+            links: None,
         }
     }
 }
@@ -335,7 +339,9 @@ async fn get(
     let row = find_pipeline(&state, pa.project.id, pipeline_id).await?;
     require_read(&pa)?;
     let base = pagination::base_url(&req, &state);
-    Ok(HttpResponse::Ok().json(Pipeline::new(&row, &pa.project, &base)))
+    let mut shown = Pipeline::new(&row, &pa.project, &base);
+    shown.links = Some(super::pipeline_links::load(&state, caller.0.as_ref(), row.id, base).await?);
+    Ok(HttpResponse::Ok().json(shown))
 }
 
 /// `GET /projects/:id/pipelines/latest`: the newest pipeline for `ref` (default: the default
@@ -497,6 +503,7 @@ async fn create(
                 variables: &vars,
                 inputs: inputs.as_deref(),
                 persist_config_errors: false,
+                upstream: None,
             };
             let created = ci_pipeline::create(conn, &creation, &now)?;
             let wake = created.has_pending_jobs();

@@ -15,16 +15,16 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value};
 
 use super::access::{ProjectRef, find_project};
-use super::ci_pipeline::{self, Created, Creation};
+use super::ci_pipeline::{self, Created, Creation, Upstream};
 use super::pagination;
 use super::params::Params;
 use super::pipelines::Pipeline;
 use crate::auth;
 use crate::config::LimitsConfig;
 use crate::db::pipelines::{self as store, NewVariable};
-use crate::db::{projects, users};
+use crate::db::{job_tokens, jobs, projects, users};
 use crate::error::{ApiError, ApiResult};
-use crate::model::{self, AccessLevel};
+use crate::model::{self, AccessLevel, Visibility};
 use crate::state::AppState;
 
 /// Name of the file variable that carries the request's parameters.
@@ -224,23 +224,11 @@ fn create(
 ) -> ApiResult<(Created, projects::ProjectRow)> {
     // 4. The project, without any access check.
     let project = find_project(conn, pref)?.ok_or(ApiError::NotFound(""))?;
-    // 5. The token: unknown, expired and other projects' tokens all look the same.
-    let trigger = store::find_trigger_by_digest(conn, digest)?
-        .filter(|t| auth::digests_match(&t.digest, digest))
-        .filter(|t| t.project_id == project.id)
-        .filter(|t| !is_expired(t.expires_at.as_deref(), now))
-        .ok_or(ApiError::NotFound(""))?;
-    // 6. The trigger acts as its owner, who must still be allowed to create pipelines.
-    let owner = users::find(conn, trigger.owner_id)?.filter(|u| u.is_active());
-    let allowed = match &owner {
-        Some(u) if u.is_admin => true,
-        Some(u) => projects::member_level(conn, project.id, u.id)?
-            .and_then(AccessLevel::from_i64)
-            .is_some_and(|l| l >= AccessLevel::Developer),
-        None => false,
-    };
-    let Some(owner) = owner.filter(|_| allowed) else {
-        return Err(not_created("Insufficient permissions to create a new pipeline"));
+    // 5./6. The credential: a trigger token of this project acting as its owner, or else the job
+    //       token of a running job acting as the job's user (a multi-project pipeline).
+    let (user, trigger_id, upstream) = match credential(conn, &project, digest, now)? {
+        Credential::Trigger { id, owner } => (owner, Some(id), None),
+        Credential::Job { user, upstream } => (user, None, Some(upstream)),
     };
     // 7. The ref.
     let resolved = crate::db::refs::resolve(conn, project.id, &request.ref_name)?
@@ -261,16 +249,88 @@ fn create(
     vars.push(NewVariable { key: PAYLOAD_VARIABLE, value: &request.payload, variable_type: "file" });
     let creation = Creation {
         project: &project,
-        trigger_id: Some(trigger.id),
-        user: &owner,
+        trigger_id,
+        user: &user,
         resolved: &resolved,
-        source: "trigger",
+        // GitLab: `pipeline` for a job token, even within one project.
+        source: if upstream.is_some() { "pipeline" } else { "trigger" },
         variables: &vars,
         inputs: request.inputs.as_deref(),
         persist_config_errors: true,
+        upstream,
     };
     let created = ci_pipeline::create(conn, &creation, now)?;
     Ok((created, project))
+}
+
+/// Who a trigger call acts as.
+enum Credential {
+    /// A trigger token of the project: its owner.
+    Trigger { id: i64, owner: users::UserRow },
+    /// A running job's token: the job's user, and the job as the new pipeline's upstream.
+    Job { user: users::UserRow, upstream: Upstream },
+}
+
+/// Resolves the token (GitLab's `Ci::PipelineTriggerService`): first as a trigger token —
+/// unknown, expired and other projects' tokens all look the same (404) — then as a CI/CD job
+/// token: 401 `Job is not running` once its job stopped, 404 when the job's project is not on
+/// this project's job token allowlist or its user cannot see this project. Either user must be
+/// allowed to create pipelines here (400).
+fn credential(
+    conn: &rusqlite::Connection,
+    project: &projects::ProjectRow,
+    digest: &[u8],
+    now: &str,
+) -> ApiResult<Credential> {
+    let trigger = store::find_trigger_by_digest(conn, digest)?
+        .filter(|t| auth::digests_match(&t.digest, digest))
+        .filter(|t| t.project_id == project.id)
+        .filter(|t| !is_expired(t.expires_at.as_deref(), now));
+    if let Some(t) = trigger {
+        let owner = users::find(conn, t.owner_id)?.filter(|u| u.is_active());
+        let owner = owner.filter(|u| may_create(conn, project, u).unwrap_or(false));
+        let Some(owner) = owner else { return Err(insufficient_permissions()) };
+        return Ok(Credential::Trigger { id: t.id, owner });
+    }
+    let job_id = job_tokens::job_id_by_token_digest(conn, digest)?.ok_or(ApiError::NotFound(""))?;
+    let job = jobs::find_by_id(conn, job_id)?.ok_or(ApiError::NotFound(""))?;
+    if job.status != "running" {
+        return Err(ApiError::message(StatusCode::UNAUTHORIZED, "Job is not running"));
+    }
+    if !job_tokens::may_access(conn, project.id, job.project_id)? {
+        return Err(ApiError::NotFound(""));
+    }
+    let user = job.user.filter(|u| u.is_active()).ok_or(ApiError::NotFound(""))?;
+    let level = projects::member_level(conn, project.id, user.id)?.and_then(AccessLevel::from_i64);
+    let visible = user.is_admin
+        || level.is_some()
+        || matches!(Visibility::parse(&project.visibility), Some(Visibility::Public | Visibility::Internal));
+    if !visible {
+        return Err(ApiError::NotFound(""));
+    }
+    if !may_create(conn, project, &user)? {
+        return Err(insufficient_permissions());
+    }
+    let upstream = Upstream { project_id: job.project_id, pipeline_id: job.pipeline_id, job_id: job.id };
+    Ok(Credential::Job { user, upstream })
+}
+
+/// GitLab's `create_pipeline` ability: Developer+ (or an admin).
+fn may_create(
+    conn: &rusqlite::Connection,
+    project: &projects::ProjectRow,
+    user: &users::UserRow,
+) -> rusqlite::Result<bool> {
+    if user.is_admin {
+        return Ok(true);
+    }
+    Ok(projects::member_level(conn, project.id, user.id)?
+        .and_then(AccessLevel::from_i64)
+        .is_some_and(|l| l >= AccessLevel::Developer))
+}
+
+fn insufficient_permissions() -> ApiError {
+    not_created("Insufficient permissions to create a new pipeline")
 }
 
 /// A trigger expires at `expires_at` (GitLab's `Expirable`: `expires_at <= now`).

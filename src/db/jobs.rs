@@ -485,7 +485,7 @@ pub fn finish(
     let n = conn
         .prepare_cached(&format!(
             "UPDATE jobs SET status = ?2, failure_reason = ?3, finished_at = ?4, updated_at = ?4,
-                             duration = {}, token_digest = NULL
+                             duration = {}
              WHERE id = ?1 AND status IN ('pending', 'running')",
             secs_since("started_at", "?4")
         ))?
@@ -505,8 +505,7 @@ fn pipeline_of(conn: &Connection, job_id: i64) -> rusqlite::Result<i64> {
 pub fn cancel(conn: &Connection, job_id: i64, now: &str) -> rusqlite::Result<bool> {
     let n = conn
         .prepare_cached(&format!(
-            "UPDATE jobs SET status = 'canceled', finished_at = ?2, updated_at = ?2, duration = {},
-                             token_digest = NULL
+            "UPDATE jobs SET status = 'canceled', finished_at = ?2, updated_at = ?2, duration = {}
              WHERE id = ?1 AND status IN {CANCELABLE_SQL}",
             secs_since("started_at", "?2")
         ))?
@@ -526,8 +525,7 @@ pub fn cancel_pipeline(conn: &Connection, pipeline_id: i64, now: &str) -> rusqli
     }
     let n = conn
         .prepare_cached(&format!(
-            "UPDATE jobs SET status = 'canceled', finished_at = ?2, updated_at = ?2, duration = {},
-                             token_digest = NULL
+            "UPDATE jobs SET status = 'canceled', finished_at = ?2, updated_at = ?2, duration = {}
              WHERE pipeline_id = ?1 AND retried = 0 AND status IN {CANCELABLE_SQL}",
             secs_since("started_at", "?2")
         ))?
@@ -682,7 +680,7 @@ pub fn play(
 }
 
 /// A job as the runner protocol authenticates it: status and the digest of its job token
-/// (`None` once finished).
+/// (`None` before a runner took it; kept once it ended, so its token still names it).
 #[derive(Debug, Clone)]
 pub struct JobTokenCheck {
     pub status: String,

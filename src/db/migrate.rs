@@ -11,14 +11,14 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use super::OpenError;
 
 /// The schema this binary writes and understands.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// The whole current schema, applied to a new file.
 pub const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// Upgrade steps: `UPGRADES[i]` takes a database from version `i + 1` to `i + 2`.
 type Upgrade = fn(&Transaction) -> rusqlite::Result<()>;
-const UPGRADES: &[Upgrade] = &[to_v2, add_commits_and_files, add_jobs, add_runners];
+const UPGRADES: &[Upgrade] = &[to_v2, add_commits_and_files, add_jobs, add_runners, add_job_tokens];
 
 /// The lines of `schema.sql` between the line `-- BEGIN <name> …` and `-- END <name>`: an upgrade step runs
 /// the section that creates its tables, so a new and an upgraded database share one definition.
@@ -54,6 +54,12 @@ fn add_jobs(tx: &Transaction) -> rusqlite::Result<()> {
 /// (new tables and a trigger only; nothing existing changes).
 fn add_runners(tx: &Transaction) -> rusqlite::Result<()> {
     tx.execute_batch(schema_section("add_runners")?)
+}
+
+/// CI/CD job tokens across projects: `job_token_scopes`, `job_token_allowlist` and
+/// `pipeline_sources` (new tables only; existing projects have no scope row, so their scope is off).
+fn add_job_tokens(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(schema_section("add_job_tokens")?)
 }
 
 /// Brings the database to [`SCHEMA_VERSION`], or refuses a database from a newer triggerd.
@@ -174,6 +180,7 @@ mod tests {
         assert!(schema_section("add_commits_and_files").unwrap().contains("CREATE TABLE commits"));
         assert!(schema_section("add_jobs").unwrap().contains("CREATE TABLE jobs"));
         assert!(schema_section("add_runners").unwrap().contains("CREATE TABLE runners"));
+        assert!(schema_section("add_job_tokens").unwrap().contains("CREATE TABLE pipeline_sources"));
         assert!(schema_section("no_such_step").is_err());
     }
 

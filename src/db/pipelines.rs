@@ -83,6 +83,13 @@ impl PipelineRow {
 }
 
 /// A pipeline of a project by its global id.
+/// The project a pipeline belongs to.
+pub fn project_of(conn: &Connection, id: i64) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached("SELECT project_id FROM pipelines WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()
+}
+
 pub fn find(conn: &Connection, project_id: i64, id: i64) -> rusqlite::Result<Option<PipelineRow>> {
     conn.prepare_cached(&format!("{SELECT} WHERE p.project_id = ?1 AND p.id = ?2"))?
         .query_row(params![project_id, id], PipelineRow::from_row)

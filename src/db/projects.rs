@@ -109,6 +109,8 @@ pub fn insert(conn: &Connection, p: &NewProject, now: &str) -> rusqlite::Result<
     ])?;
     let id = conn.last_insert_rowid();
     super::members::upsert(conn, id, p.creator_id, 50, now)?;
+    // New projects limit job-token access to their allowlist, as in current GitLab.
+    super::job_tokens::set_inbound_enabled(conn, id, true, now)?;
     find(conn, id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)
 }
 

@@ -120,6 +120,10 @@ enum Obj {
     FreshManualJob,
     /// A job of a project no caller belongs to.
     ForeignJob,
+    /// Another project, put on the project's job token allowlist.
+    AllowlistedProject,
+    /// The project of the cell itself.
+    ThisProject,
     /// `main`.
     Branch,
     FreshBranch,
@@ -207,6 +211,8 @@ impl Obj {
             Obj::FreshFailedJob => "a failed job",
             Obj::FreshManualJob => "a manual job",
             Obj::ForeignJob => "a job of another project",
+            Obj::AllowlistedProject => "an allowlisted project",
+            Obj::ThisProject => "the project itself",
             Obj::ProjectRunner => "a project runner",
             Obj::InstanceRunner => "an instance runner",
             Obj::RunnerProject => "a project runner of the roles' project",
@@ -471,6 +477,18 @@ const ROWS: &[Row] = &[
     row("POST", "/api/v4/user/runners", Obj::Nothing, r#"{"runner_type":"instance_type"}"#,      "401 403 403 403 403 403 403 201 401 401 401 403"),
     row("GET", "/api/v4/projects/{id}/runners", Obj::Nothing, "",                                "401 404/403/403 403 403 403 200 200 200 401 401 401 200"),
     row("POST", "/api/v4/projects/{id}/runners/reset_registration_token", Obj::Nothing, "",      "401 404/403/403 403 403 403 201 201 201 401 401 401 403"),
+
+    // The job token scope: Maintainer+ (GitLab's `admin_project`). Adding the project itself is
+    // 400 `already in the job token scope` (its own jobs are always allowed).
+    row("GET", "/api/v4/projects/{id}/job_token_scope", Obj::Nothing, "",                        "401 404/403/403 403 403 403 200 200 200 401 401 401 200"),
+    row("PATCH", "/api/v4/projects/{id}/job_token_scope", Obj::Nothing, r#"{"enabled":true}"#,   "401 404/403/403 403 403 403 204 204 204 401 401 401 403"),
+    row("GET", "/api/v4/projects/{id}/job_token_scope/allowlist", Obj::Nothing, "",              "401 404/403/403 403 403 403 200 200 200 401 401 401 200"),
+    row("POST", "/api/v4/projects/{id}/job_token_scope/allowlist", Obj::ThisProject, r#"{"target_project_id":{obj}}"#,
+                                                                                                 "401 404/403/403 403 403 403 400 400 400 401 401 401 403"),
+    row("DELETE", "/api/v4/projects/{id}/job_token_scope/allowlist/{target_project_id}", Obj::AllowlistedProject, "",
+                                                                                                 "401 404/403/403 403 403 403 204 204 204 401 401 401 403"),
+    // `GET /job` takes only a job token: any user credential is 404 `Job Not Found`, none 401.
+    row("GET", "/api/v4/job", Obj::Nothing, "",                                                  "401 404 404 404 404 404 404 404 404 404 404 404"),
 ];
 
 /// The CI configuration of the jobs the matrix creates: one job, `build`.
@@ -544,6 +562,8 @@ struct World {
     foreign_trigger: i64,
     foreign_pipeline: i64,
     foreign_job: i64,
+    /// The keeper's private project `elsewhere`.
+    elsewhere: i64,
     counter: Cell<u64>,
 }
 
@@ -624,6 +644,7 @@ impl World {
             foreign_trigger: foreign.id,
             foreign_pipeline,
             foreign_job,
+            elsewhere,
             counter: Cell::new(0),
         }
     }
@@ -743,6 +764,12 @@ impl World {
             Obj::ProjectRunner => Some(seed_runner(app, Some(self.roles.project_id)).to_string()),
             Obj::InstanceRunner => Some(seed_runner(app, None).to_string()),
             Obj::RunnerProject => Some(self.roles.project_id.to_string()),
+            Obj::ThisProject => Some(pid.to_string()),
+            Obj::AllowlistedProject => {
+                triggerd::db::job_tokens::allow(&app.db(), pid, self.elsewhere, &triggerd::model::now())
+                    .unwrap();
+                Some(self.elsewhere.to_string())
+            }
         };
 
         // The path: the project's `{id}` first, then the object's placeholder.

@@ -13,6 +13,7 @@ mod files;
 mod hardening;
 mod health;
 mod hostile_params;
+mod job_tokens;
 mod jobs;
 mod members;
 mod openapi;

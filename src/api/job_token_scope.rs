@@ -1,0 +1,184 @@
+//! GitLab's CI/CD job token scope ("Limit access to this project"): whether jobs of other projects
+//! may use their job token against this project, and the allowlist of projects whose jobs may.
+//! Every route needs Maintainer+ (GitLab's `admin_project`), checked after visibility (404 before
+//! 403). New projects have the scope on; projects from before schema version 6 have it off.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Value, json};
+
+use super::access::{self, ProjectAccess, ProjectRef};
+use super::pagination::{self, Page};
+use super::params::Params;
+use crate::auth::Caller;
+use crate::db::job_tokens as store;
+use crate::db::projects::ProjectRow;
+use crate::error::{ApiError, ApiResult};
+use crate::model::{self, AccessLevel, Visibility};
+use crate::state::AppState;
+
+pub fn configure(r: &mut super::Routes) {
+    r.resource("/projects/{id}/job_token_scope", |m| m.get(show).patch(update));
+    r.resource("/projects/{id}/job_token_scope/allowlist", |m| m.get(allowlist).post(add));
+    r.resource("/projects/{id}/job_token_scope/allowlist/{target_project_id}", |m| m.delete(remove));
+}
+
+/// A project the caller administers (Maintainer+ or admin): 404 / 403 otherwise.
+async fn administered(state: &AppState, caller: &Caller, id: &str) -> ApiResult<ProjectAccess> {
+    let pa = access::project_for(state, Some(caller), id).await?;
+    pa.require(AccessLevel::Maintainer)?;
+    Ok(pa)
+}
+
+/// `GET /projects/:id/job_token_scope`: `{"inbound_enabled", "outbound_enabled"}` (the legacy
+/// outbound scope does not exist here: always `false`).
+async fn show(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let pa = administered(&state, &caller, &path).await?;
+    let project_id = pa.project.id;
+    let enabled = state.db.read(move |c| Ok(store::inbound_enabled(c, project_id)?)).await?;
+    Ok(HttpResponse::Ok().json(json!({"inbound_enabled": enabled, "outbound_enabled": false})))
+}
+
+/// `PATCH /projects/:id/job_token_scope` with `enabled` (required Boolean): 204.
+async fn update(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: Params,
+) -> ApiResult<HttpResponse> {
+    let enabled = params.bool("enabled")?.ok_or_else(|| ApiError::missing("enabled"))?;
+    let pa = administered(&state, &caller, &path).await?;
+    let project_id = pa.project.id;
+    state.db.write(move |c| Ok(store::set_inbound_enabled(c, project_id, enabled, &model::now())?)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// GitLab's `BasicProjectDetails` as the allowlist shows its projects.
+fn project_json(p: &ProjectRow, base: &str) -> Value {
+    let full_path = p.path_with_namespace();
+    let web_url = format!("{base}/{full_path}");
+    json!({
+        "id": p.id,
+        "description": p.description,
+        "name": p.name,
+        "name_with_namespace": p.name_with_namespace(),
+        "path": p.path,
+        "path_with_namespace": full_path,
+        "created_at": p.created_at,
+        "default_branch": p.default_branch,
+        "tag_list": [],
+        "topics": [],
+        "http_url_to_repo": format!("{web_url}.git"),
+        "web_url": web_url,
+        "avatar_url": null,
+        "forks_count": 0,
+        "star_count": 0,
+        "last_activity_at": p.updated_at,
+        "namespace": {
+            "id": p.namespace_id,
+            "name": p.namespace_name,
+            "path": p.namespace,
+            "kind": "user",
+            "full_path": p.namespace,
+            "parent_id": null,
+            "avatar_url": null,
+            "web_url": format!("{base}/{}", p.namespace),
+        },
+    })
+}
+
+/// `GET /projects/:id/job_token_scope/allowlist`: the projects whose jobs may use their token
+/// here, oldest entry first, paginated.
+async fn allowlist(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: Params,
+) -> ApiResult<HttpResponse> {
+    let page = Page::from_params(&params)?;
+    let pa = administered(&state, &caller, &path).await?;
+    let project_id = pa.project.id;
+    let (rows, total) =
+        state.db.read(move |c| Ok(store::allowlist(c, project_id, page.limit(), page.offset())?)).await?;
+    let base = pagination::base_url(&req, &state);
+    let items: Vec<Value> = rows.iter().map(|p| project_json(p, &base)).collect();
+    Ok(pagination::respond(&req, &state, page, total, &items))
+}
+
+/// The target project of an allowlist change, if the caller may see it: `404 target_project_id
+/// Not Found` otherwise (an existing but hidden project looks the same).
+fn visible_target(caller: &Caller, target: Option<ProjectRow>, level: Option<i64>) -> ApiResult<ProjectRow> {
+    let target = target.ok_or(ApiError::NotFound("target_project_id"))?;
+    let visible = caller.is_admin()
+        || level.is_some()
+        || matches!(Visibility::parse(&target.visibility), Some(Visibility::Public | Visibility::Internal));
+    if visible { Ok(target) } else { Err(ApiError::NotFound("target_project_id")) }
+}
+
+/// `POST /projects/:id/job_token_scope/allowlist` with `target_project_id`: 201
+/// `{"source_project_id", "target_project_id"}`; 400 when it is already allowed.
+async fn add(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: Params,
+) -> ApiResult<HttpResponse> {
+    let target_id = params.int("target_project_id")?.ok_or_else(|| ApiError::missing("target_project_id"))?;
+    let pa = administered(&state, &caller, &path).await?;
+    let project_id = pa.project.id;
+    let user_id = caller.user.id;
+    let who = caller.clone();
+    state
+        .db
+        .write(move |c| {
+            let target = access::find_project(c, &ProjectRef::Id(target_id))?;
+            let level = match &target {
+                Some(t) => crate::db::projects::member_level(c, t.id, user_id)?,
+                None => None,
+            };
+            let target = visible_target(&who, target, level)?;
+            // A project's own jobs are always allowed: GitLab reports it as already there.
+            if target.id == project_id || !store::allow(c, project_id, target.id, &model::now())? {
+                return Err(ApiError::message(
+                    actix_web::http::StatusCode::BAD_REQUEST,
+                    "Target project is already in the job token scope",
+                ));
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(json!({"source_project_id": project_id, "target_project_id": target_id})))
+}
+
+/// `DELETE /projects/:id/job_token_scope/allowlist/:target_project_id`: 204; 400 when the
+/// project was not on the allowlist.
+async fn remove(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (id, raw) = path.into_inner();
+    let target_id = access::path_id(&raw, "target_project_id")?;
+    let pa = administered(&state, &caller, &id).await?;
+    let project_id = pa.project.id;
+    state
+        .db
+        .write(move |c| {
+            if access::find_project(c, &ProjectRef::Id(target_id))?.is_none() {
+                return Err(ApiError::NotFound("target_project_id"));
+            }
+            if !store::disallow(c, project_id, target_id)? {
+                return Err(ApiError::message(
+                    actix_web::http::StatusCode::BAD_REQUEST,
+                    "Target project is not in the job token scope",
+                ));
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
