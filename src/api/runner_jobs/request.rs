@@ -34,6 +34,7 @@ enum Attempt {
 
 /// `POST /jobs/request` — 201 with a job, or (after waiting up to the long-poll timeout for a
 /// job to become pending) 204 with `X-GitLab-Last-Update`; 403 for an unknown runner token.
+/// While the server stops gracefully, 204 at once.
 pub(super) async fn request_job(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -74,16 +75,18 @@ pub(super) async fn request_job(
         // Register for the next tick before looking, so a job made pending meanwhile wakes us.
         let mut notified = pin!(state.job_queue.notified());
         notified.as_mut().enable();
+        // A graceful stop answers every poll at once, so runners reconnect to the next server.
+        if state.job_queue.is_stopping() {
+            return Ok(no_job(&state));
+        }
         match attempt(&state, runner.id).await? {
             Attempt::Claimed(claimed) => {
                 log::info!("runner {} took job {}", runner.id, claimed.job.id);
                 return Ok(HttpResponse::Created().json(payload(&claimed, &base)));
             }
-            Attempt::Paused => {
-                tokio::time::sleep_until(deadline).await;
-                return Ok(no_job(&state));
-            }
-            Attempt::Nothing => {}
+            // A paused runner waits like one without a job: a tick (its runner unpaused, the
+            // server stopping) makes it look again.
+            Attempt::Paused | Attempt::Nothing => {}
         }
         if tokio::time::timeout_at(deadline, notified).await.is_err() {
             return Ok(no_job(&state));
