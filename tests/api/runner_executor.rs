@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::runner_protocol::{Setup, setup_with};
+use crate::helpers::*;
+use crate::runner_protocol::{Setup, setup_ci_with, setup_with};
 
 /// Polls `done` every 100 ms until it holds or `secs` passed (a hang guard, not a timing check).
 fn eventually(secs: u64, mut done: impl FnMut() -> bool) -> bool {
@@ -64,4 +65,83 @@ fn a_graceful_stop_answers_a_waiting_long_poll_with_204_at_once() {
         waiting.recv_timeout(Duration::from_secs(60)).expect("the long poll still waits").unwrap();
     assert_eq!(status, 204);
     assert!(last_update.parse::<u64>().is_ok(), "{last_update:?}");
+}
+
+/// One job that may run one second.
+const ONE_SECOND: &str = "
+short:
+  timeout: 1s
+  script: [sleep 60]
+";
+
+/// The job's `status` and `failure_reason` as the jobs API shows them on `app`.
+fn job_outcome(app: &TestApp, s: &Setup, id: i64) -> (String, String) {
+    let v =
+        json_of(app.get(&format!("/projects/{}/jobs/{id}", s.r.project_id), Some(&s.r.developer.token)), 200);
+    (v["status"].as_str().unwrap().to_string(), v["failure_reason"].as_str().unwrap_or_default().to_string())
+}
+
+#[test]
+fn a_job_running_past_its_timeout_fails_with_job_execution_timeout_and_fails_its_pipeline() {
+    let s = setup_ci_with(ONE_SECOND, |c| {
+        c.runners.long_poll_timeout_secs = 0;
+        c.runners.sweep_interval_secs = 1;
+    });
+    let runner = s.runner();
+    let pipeline = s.trigger(json!({}));
+    let job = s.take(&runner);
+    assert_eq!(job["runner_info"]["timeout"], 1);
+    assert_eq!(job["steps"][0]["timeout"], 1);
+    let id = job["id"].as_i64().unwrap();
+    // The runner keeps the job alive: only the timeout can end it.
+    assert!(eventually(30, || {
+        s.put(id, json!({"token": job["token"], "state": "running"}));
+        job_outcome(&s.app, &s, id).0 != "running"
+    }));
+    assert_eq!(job_outcome(&s.app, &s, id), ("failed".to_string(), "job_execution_timeout".to_string()));
+    assert_eq!(s.pipeline_status(pipeline), "failed");
+    // Its token stopped working.
+    let put = s.put(id, json!({"token": job["token"], "state": "success"}));
+    assert_eq!(put.status().as_u16(), 403);
+}
+
+#[test]
+fn a_job_that_ran_past_its_timeout_while_the_server_was_down_fails_after_the_restart() {
+    let s = setup_ci_with(ONE_SECOND, |c| {
+        c.runners.long_poll_timeout_secs = 0;
+        c.runners.sweep_interval_secs = 3600;
+    });
+    let runner = s.runner();
+    let pipeline = s.trigger(json!({}));
+    let id = s.take(&runner)["id"].as_i64().unwrap();
+    s.app.begin_graceful_stop().join().unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    let db_path = s.app.db_path.clone();
+    let restarted = spawn_app_with(|c| {
+        c.database.path = db_path;
+        c.runners.sweep_interval_secs = 1;
+    });
+    assert!(eventually(30, || job_outcome(&restarted, &s, id).0 != "running"));
+    assert_eq!(job_outcome(&restarted, &s, id), ("failed".to_string(), "job_execution_timeout".to_string()));
+    let v = json_of(
+        restarted
+            .get(&format!("/projects/{}/pipelines/{pipeline}", s.r.project_id), Some(&s.r.developer.token)),
+        200,
+    );
+    assert_eq!(v["status"], "failed");
+}
+
+#[test]
+fn a_job_within_its_timeout_keeps_running() {
+    let s = setup_with(|c| {
+        c.runners.long_poll_timeout_secs = 0;
+        c.runners.sweep_interval_secs = 1;
+    });
+    let runner = s.runner();
+    s.trigger(json!({}));
+    let job = s.take(&runner);
+    assert_eq!(job["runner_info"]["timeout"], 3600);
+    let id = job["id"].as_i64().unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(job_outcome(&s.app, &s, id).0, "running");
 }

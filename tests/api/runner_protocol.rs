@@ -34,11 +34,16 @@ pub(crate) fn setup(poll: u64) -> Setup {
 }
 
 pub(crate) fn setup_with(adjust: impl FnOnce(&mut triggerd::config::Config)) -> Setup {
+    setup_ci_with(TWO_STAGES, adjust)
+}
+
+/// [`setup_with`] with another `.gitlab-ci.yml`.
+pub(crate) fn setup_ci_with(ci: &str, adjust: impl FnOnce(&mut triggerd::config::Config)) -> Setup {
     let app = spawn_app_with(adjust);
     let r = app.roles();
     app.seed_ref(r.project_id, "branch", "main");
     let url = format!("/projects/{}/repository/files/.gitlab-ci.yml", r.project_id);
-    let body = json!({"branch": "main", "content": TWO_STAGES, "commit_message": "ci"});
+    let body = json!({"branch": "main", "content": ci, "commit_message": "ci"});
     assert_eq!(app.post_json(&url, Some(&r.developer.token), &body).status().as_u16(), 201);
     let trigger = app.seed_trigger(r.project_id, &r.developer, "ci").token;
     Setup { app, r, trigger }

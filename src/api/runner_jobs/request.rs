@@ -21,8 +21,6 @@ use crate::state::AppState;
 
 /// A runner records its contact at most this often while polling (GitLab: every ~40–55 min).
 const CONTACT_EVERY_SECS: i64 = 3600;
-/// The job timeout when the job names none (GitLab's project default, 1 hour).
-const DEFAULT_TIMEOUT_SECS: i64 = 3600;
 
 /// What one claim attempt found.
 enum Attempt {
@@ -149,9 +147,7 @@ async fn attempt(state: &AppState, runner_id: i64) -> ApiResult<Attempt> {
                 timeout_secs: None,
                 variables: Vec::new(),
             });
-            let wanted =
-                spec.timeout_secs.map_or(DEFAULT_TIMEOUT_SECS, |t| i64::try_from(t).unwrap_or(i64::MAX));
-            let timeout = maximum.filter(|m| *m > 0).map_or(wanted, |m| wanted.min(m));
+            let timeout = store::effective_timeout(spec.timeout_secs, maximum);
             Ok(Attempt::Claimed(Box::new(Claimed {
                 job,
                 spec,
