@@ -145,3 +145,58 @@ fn a_job_within_its_timeout_keeps_running() {
     std::thread::sleep(Duration::from_millis(2500));
     assert_eq!(job_outcome(&s.app, &s, id).0, "running");
 }
+
+/// A new instance runner created by root with `attributes`: its id and token.
+fn runner_with(s: &Setup, attributes: serde_json::Value) -> (i64, String) {
+    let mut body = json!({"runner_type": "instance_type"});
+    body.as_object_mut().unwrap().extend(attributes.as_object().unwrap().clone());
+    let v = json_of(s.app.post_json("/user/runners", Some(&s.app.root().token), &body), 201);
+    (v["id"].as_i64().unwrap(), v["token"].as_str().unwrap().to_string())
+}
+
+fn update_runner(s: &Setup, id: i64, body: serde_json::Value) {
+    json_of(s.app.put_json(&format!("/runners/{id}"), Some(&s.app.root().token), &body), 200);
+}
+
+#[test]
+fn a_waiting_runner_whose_new_settings_match_a_pending_job_gets_it_without_waiting_out_the_poll() {
+    let s = setup_with(|c| c.runners.long_poll_timeout_secs = 150);
+    let (id, runner) = runner_with(&s, json!({"tag_list": ["gpu"], "run_untagged": false}));
+    s.trigger(json!({}));
+    let waiting = poll_in_background(&s, &runner);
+    assert!(eventually(30, || has_polled(&s)));
+    std::thread::sleep(Duration::from_millis(200));
+    update_runner(&s, id, json!({"run_untagged": true}));
+    let (status, _) =
+        waiting.recv_timeout(Duration::from_secs(60)).expect("the long poll still waits").unwrap();
+    assert_eq!(status, 201);
+}
+
+#[test]
+fn a_runner_paused_while_it_waits_gets_204_and_no_job() {
+    let s = setup_with(|c| c.runners.long_poll_timeout_secs = 150);
+    let (id, runner) = runner_with(&s, json!({"run_untagged": true}));
+    let waiting = poll_in_background(&s, &runner);
+    assert!(eventually(30, || has_polled(&s)));
+    std::thread::sleep(Duration::from_millis(200));
+    update_runner(&s, id, json!({"paused": true}));
+    let (status, _) =
+        waiting.recv_timeout(Duration::from_secs(60)).expect("the long poll still waits").unwrap();
+    assert_eq!(status, 204);
+    s.trigger(json!({}));
+    let count = |status: &str| -> i64 {
+        s.app.db().query_row("SELECT COUNT(*) FROM jobs WHERE status = ?1", [status], |r| r.get(0)).unwrap()
+    };
+    assert_eq!((count("pending"), count("running")), (1, 0));
+}
+
+#[test]
+fn a_paused_runner_gets_no_job_while_one_is_pending() {
+    let s = setup_with(|c| c.runners.long_poll_timeout_secs = 0);
+    let (_, runner) = runner_with(&s, json!({"run_untagged": true, "paused": true}));
+    s.trigger(json!({}));
+    assert_eq!(s.request(&runner).status().as_u16(), 204);
+    let running: i64 =
+        s.app.db().query_row("SELECT COUNT(*) FROM jobs WHERE status = 'running'", [], |r| r.get(0)).unwrap();
+    assert_eq!(running, 0);
+}

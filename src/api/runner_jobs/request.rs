@@ -69,6 +69,7 @@ pub(super) async fn request_job(
     let base = pagination::base_url(&req, &state);
     let deadline =
         tokio::time::Instant::now() + Duration::from_secs(state.config.runners.long_poll_timeout_secs);
+    let mut first = true;
     loop {
         // Register for the next tick before looking, so a job made pending meanwhile wakes us.
         let mut notified = pin!(state.job_queue.notified());
@@ -82,10 +83,13 @@ pub(super) async fn request_job(
                 log::info!("runner {} took job {}", runner.id, claimed.job.id);
                 return Ok(HttpResponse::Created().json(payload(&claimed, &base)));
             }
-            // A paused runner waits like one without a job: a tick (its runner unpaused, the
-            // server stopping) makes it look again.
+            // Paused while it waited: the poll ends now, with no job.
+            Attempt::Paused if !first => return Ok(no_job(&state)),
+            // A paused runner waits like one without a job (it would otherwise poll again at
+            // once): a tick (its runner unpaused, the server stopping) makes it look again.
             Attempt::Paused | Attempt::Nothing => {}
         }
+        first = false;
         if tokio::time::timeout_at(deadline, notified).await.is_err() {
             return Ok(no_job(&state));
         }
