@@ -200,3 +200,67 @@ fn a_paused_runner_gets_no_job_while_one_is_pending() {
         s.app.db().query_row("SELECT COUNT(*) FROM jobs WHERE status = 'running'", [], |r| r.get(0)).unwrap();
     assert_eq!(running, 0);
 }
+
+/// A job and a manual job sharing `TARGET` with the global variables.
+const SHARED_KEYS: &str = "
+variables:
+  TARGET: global
+  GLOBAL_ONLY: g
+check:
+  variables:
+    TARGET: job
+  script: [check]
+deploy:
+  when: manual
+  variables:
+    TARGET: job
+    JOB_ONLY: j
+  script: [deploy]
+";
+
+/// The values of `key` in a job payload's variables (one per entry).
+fn values_of(job: &serde_json::Value, key: &str) -> Vec<String> {
+    job["variables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["key"] == key)
+        .map(|v| v["value"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_runner_receives_one_variable_per_key_with_trigger_over_yaml_and_played_over_all() {
+    let s = setup_ci_with(SHARED_KEYS, |c| c.runners.long_poll_timeout_secs = 0);
+    let runner = s.runner();
+    let pipeline = s.trigger(json!({"TARGET": "trigger", "TRIGGER_ONLY": "t"}));
+    let check = s.take(&runner);
+    assert_eq!(check["job_info"]["name"], "check");
+    assert_eq!(values_of(&check, "TARGET"), ["trigger"]);
+    assert_eq!(values_of(&check, "GLOBAL_ONLY"), ["g"]);
+    assert_eq!(values_of(&check, "TRIGGER_ONLY"), ["t"]);
+
+    let jobs = json_of(
+        s.app.get(
+            &format!("/projects/{}/pipelines/{pipeline}/jobs?scope=manual", s.r.project_id),
+            Some(&s.r.developer.token),
+        ),
+        200,
+    );
+    let deploy = jobs[0]["id"].as_i64().unwrap();
+    let body = json!({"job_variables_attributes": [
+        {"key": "TARGET", "value": "played"},
+        {"key": "JOB_ONLY", "value": "played"},
+    ]});
+    let path = format!("/projects/{}/jobs/{deploy}/play", s.r.project_id);
+    json_of(s.app.post_json(&path, Some(&s.r.developer.token), &body), 200);
+    let deploy = s.take(&runner);
+    assert_eq!(deploy["job_info"]["name"], "deploy");
+    assert_eq!(values_of(&deploy, "TARGET"), ["played"]);
+    assert_eq!(values_of(&deploy, "JOB_ONLY"), ["played"]);
+    assert_eq!(values_of(&deploy, "GLOBAL_ONLY"), ["g"]);
+    let keys: Vec<&str> =
+        deploy["variables"].as_array().unwrap().iter().map(|v| v["key"].as_str().unwrap()).collect();
+    let unique: std::collections::HashSet<&&str> = keys.iter().collect();
+    assert_eq!(unique.len(), keys.len(), "{keys:?}");
+}

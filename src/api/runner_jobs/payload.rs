@@ -37,9 +37,28 @@ fn slug(s: &str) -> String {
     cut.trim_matches('-').to_string()
 }
 
-/// The job's variables as the runner receives them: predefined, then YAML, then the pipeline's
-/// (trigger) variables, then those a manual job was played with.
+/// The job's variables as the runner receives them: predefined, then YAML (global and job, the
+/// job's winning, as the plan merged them), then the pipeline's (trigger) variables, then those
+/// a manual job was played with — one entry per key, the later source winning (GitLab's
+/// precedence; the winner takes the place of the last occurrence).
 fn variables(c: &Claimed, base: &str) -> Vec<Value> {
+    last_wins(all_variables(c, base))
+}
+
+/// Keeps, of the variables sharing a key, only the last.
+fn last_wins(all: Vec<Value>) -> Vec<Value> {
+    let mut seen = std::collections::HashSet::new();
+    let mut kept: Vec<Value> = all
+        .into_iter()
+        .rev()
+        .filter(|v| seen.insert(v["key"].as_str().unwrap_or_default().to_string()))
+        .collect();
+    kept.reverse();
+    kept
+}
+
+/// Every variable of the job in precedence order, duplicates included.
+fn all_variables(c: &Claimed, base: &str) -> Vec<Value> {
     let (job, pipeline, project) = (&c.job, &c.pipeline, &c.project);
     let path = project.path_with_namespace();
     let project_url = format!("{base}/{path}");
@@ -193,6 +212,19 @@ pub(super) fn payload(c: &Claimed, base: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn of_variables_sharing_a_key_the_last_wins_in_its_place() {
+        let got = last_wins(vec![
+            var("A", "1", true, false),
+            var("B", "1", true, false),
+            var("A", "2", false, false),
+            var("C", "1", true, false),
+        ]);
+        let pairs: Vec<(&str, &str)> =
+            got.iter().map(|v| (v["key"].as_str().unwrap(), v["value"].as_str().unwrap())).collect();
+        assert_eq!(pairs, [("B", "1"), ("A", "2"), ("C", "1")]);
+    }
 
     #[test]
     fn ref_slugs_are_lower_case_dashed_and_trimmed() {
