@@ -264,3 +264,31 @@ fn a_runner_receives_one_variable_per_key_with_trigger_over_yaml_and_played_over
     let unique: std::collections::HashSet<&&str> = keys.iter().collect();
     assert_eq!(unique.len(), keys.len(), "{keys:?}");
 }
+
+#[test]
+fn the_repository_url_carries_the_job_token_and_the_stored_log_masks_it() {
+    let s = setup_with(|c| c.runners.long_poll_timeout_secs = 0);
+    let runner = s.runner();
+    s.trigger(json!({}));
+    let job = s.take(&runner);
+    let (id, token) = (job["id"].as_i64().unwrap(), job["token"].as_str().unwrap().to_string());
+    let url = job["variables"].as_array().unwrap().iter().find(|v| v["key"] == "CI_REPOSITORY_URL").unwrap();
+    let host = s.app.address.trim_start_matches("http://");
+    let expected = format!("http://gitlab-ci-token:{token}@{host}/{}.git", s.r.project_path);
+    assert_eq!(url["value"], expected);
+    assert_eq!(url["public"], false);
+    assert_eq!(job["git_info"]["repo_url"], expected);
+    for absent in ["CI_REGISTRY", "CI_REGISTRY_USER", "CI_REGISTRY_PASSWORD", "CI_REGISTRY_IMAGE"] {
+        assert!(values_of(&job, absent).is_empty(), "{absent}");
+    }
+    let line = format!("Cloning {expected}\n");
+    let resp = s.patch(id, &token, &format!("0-{}", line.len()), &line);
+    assert_eq!(resp.status().as_u16(), 202);
+    let log = s
+        .app
+        .get(&format!("/projects/{}/jobs/{id}/trace", s.r.project_id), Some(&s.r.developer.token))
+        .text()
+        .unwrap();
+    assert!(!log.contains(&token), "{log}");
+    assert!(log.starts_with("Cloning http://gitlab-ci-token:[MASKED]"), "{log}");
+}

@@ -25,6 +25,15 @@ fn var(key: &str, value: impl Into<String>, public: bool, masked: bool) -> Value
     json!({"key": key, "value": value.into(), "public": public, "masked": masked})
 }
 
+/// GitLab's `CI_REPOSITORY_URL`: the project's HTTP clone URL with the job token as
+/// `gitlab-ci-token`'s password (`<scheme>://gitlab-ci-token:<token>@<host>/<path>.git`).
+fn repository_url(base: &str, path: &str, token: &str) -> String {
+    match base.split_once("://") {
+        Some((scheme, rest)) => format!("{scheme}://gitlab-ci-token:{token}@{rest}/{path}.git"),
+        None => format!("{base}/{path}.git"),
+    }
+}
+
 /// GitLab's `CI_COMMIT_REF_SLUG`: lower case, every other character than `a-z0-9` a `-`, at most
 /// 63 characters, no leading or trailing `-`.
 fn slug(s: &str) -> String {
@@ -74,6 +83,9 @@ fn all_variables(c: &Claimed, base: &str) -> Vec<Value> {
     if let Some(started) = &job.started_at {
         v.push(var("CI_JOB_STARTED_AT", started.clone(), true, false));
     }
+    // Not public, not masked, as GitLab sends it (the runner masks the job token in it by its
+    // prefix; the stored log masks the job token wherever it appears).
+    v.push(var("CI_REPOSITORY_URL", repository_url(base, &path, &c.token), false, false));
     if job.when == "manual" {
         v.push(var("CI_JOB_MANUAL", "true", true, false));
     }
@@ -181,7 +193,7 @@ pub(super) fn payload(c: &Claimed, base: &str) -> Value {
             "project_jobs_running_on_instance_runners_count": "+Inf",
         },
         "git_info": {
-            "repo_url": format!("{base}/{path}.git"),
+            "repo_url": repository_url(base, &path, &c.token),
             "ref": pipeline.ref_name,
             "sha": pipeline.sha,
             "before_sha": pipeline.before_sha,
@@ -224,6 +236,14 @@ mod tests {
         let pairs: Vec<(&str, &str)> =
             got.iter().map(|v| (v["key"].as_str().unwrap(), v["value"].as_str().unwrap())).collect();
         assert_eq!(pairs, [("B", "1"), ("A", "2"), ("C", "1")]);
+    }
+
+    #[test]
+    fn the_repository_url_carries_the_job_token_as_gitlab_ci_tokens_password() {
+        assert_eq!(
+            repository_url("https://ci.example.org/gitlab", "grp/app", "glcbt-x"),
+            "https://gitlab-ci-token:glcbt-x@ci.example.org/gitlab/grp/app.git"
+        );
     }
 
     #[test]
