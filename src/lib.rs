@@ -16,13 +16,13 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::dev::Server;
+use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{Compress, DefaultHeaders, Logger, from_fn};
 use actix_web::{App, HttpServer, web};
 
 use crate::config::Config;
 use crate::db::Db;
-use crate::state::AppState;
+use crate::state::{AppState, JobQueue};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -41,8 +41,32 @@ pub const RESPONSE_HEADERS: &[(&str, &str)] = &[
 ];
 
 /// Opens the database (creating and bootstrapping it on first start) and builds the HTTP
-/// server on an already-bound listener. The server runs when the returned future is awaited.
+/// server on an already-bound listener. The server runs when the returned future is awaited;
+/// SIGTERM stops it gracefully, SIGINT and SIGQUIT at once (see [`Stopper`]).
 pub fn build(config: Config, listener: TcpListener) -> Result<Server, StartupError> {
+    start(config, listener).map(|(server, _)| server)
+}
+
+/// Stops a server built by [`start`]: first the long polls waiting in `POST /jobs/request`
+/// (they answer 204 at once, so a graceful stop does not wait for them), then actix's own stop
+/// (no new connections; a graceful one lets in-flight requests finish within
+/// `server.shutdown_timeout_secs`).
+#[derive(Clone)]
+pub struct Stopper {
+    handle: ServerHandle,
+    job_queue: Arc<JobQueue>,
+}
+
+impl Stopper {
+    /// Stops the server; completes once it has stopped.
+    pub async fn stop(&self, graceful: bool) {
+        self.job_queue.stop();
+        self.handle.stop(graceful).await;
+    }
+}
+
+/// [`build`], also returning the [`Stopper`] (tests stop their servers with it).
+pub fn start(config: Config, listener: TcpListener) -> Result<(Server, Stopper), StartupError> {
     let db = Db::open(&config.database, |conn| bootstrap::root_user(conn, &config))?;
     let addr = listener.local_addr()?;
     let external_url =
@@ -59,13 +83,14 @@ pub fn build(config: Config, listener: TcpListener) -> Result<Server, StartupErr
         bound_url,
         password_hashes: Arc::new(tokio::sync::Semaphore::new(config.limits.max_concurrent_password_hashes)),
         config: Arc::new(config.clone()),
-        job_queue: Default::default(),
+        job_queue: Arc::new(JobQueue::default()),
     });
     // Fails jobs whose runner went silent; started at every boot, so it also covers jobs that
     // were running when the server stopped.
     if tokio::runtime::Handle::try_current().is_ok() {
         actix_web::rt::spawn(api::runner_jobs::sweep_stuck_jobs(state.clone()));
     }
+    let job_queue = state.job_queue.clone();
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -87,7 +112,34 @@ pub fn build(config: Config, listener: TcpListener) -> Result<Server, StartupErr
     if config.server.workers > 0 {
         server = server.workers(config.server.workers);
     }
-    Ok(server.listen(listener)?.run())
+    // The signals are ours, not actix's: a stop must reach the long polls first.
+    let server = server.disable_signals().listen(listener)?.run();
+    let stopper = Stopper { handle: server.handle(), job_queue };
+    if tokio::runtime::Handle::try_current().is_ok() {
+        actix_web::rt::spawn(stop_on_signal(stopper.clone()));
+    }
+    Ok((server, stopper))
+}
+
+/// Waits for SIGTERM (a graceful stop), SIGINT or SIGQUIT (an immediate one), as actix would.
+async fn stop_on_signal(stopper: Stopper) {
+    use futures_util::future::{Either, select};
+    use std::pin::pin;
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int), Ok(mut quit)) =
+        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::quit()))
+    else {
+        log::warn!("cannot listen for signals: stop the server with SIGKILL");
+        return;
+    };
+    let (term, int, quit) = (pin!(term.recv()), pin!(int.recv()), pin!(quit.recv()));
+    let graceful = matches!(select(term, select(int, quit)).await, Either::Left(_));
+    if graceful {
+        log::info!("SIGTERM received: stopping gracefully");
+    } else {
+        log::info!("SIGINT or SIGQUIT received: stopping now");
+    }
+    stopper.stop(graceful).await;
 }
 
 /// The access log: method, path without the query string (clients put `token=` and

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use tokio::sync::{Notify, Semaphore, futures::Notified};
 
@@ -19,18 +19,23 @@ pub struct AppState {
     pub bound_url: String,
     /// Bounds concurrent argon2 work (each hash holds ~19 MiB and 25–35 ms of a core).
     pub password_hashes: Arc<Semaphore>,
-    /// Wakes the runners waiting in `POST /jobs/request` when a job may have become pending.
-    pub job_queue: JobQueue,
+    /// Wakes the runners waiting in `POST /jobs/request` when a job may have become pending,
+    /// or when the server stops.
+    pub job_queue: Arc<JobQueue>,
 }
 
 /// A hint that jobs may be claimable (the `jobs` rows stay the truth): a version counter and a
 /// [`Notify`]. Every path that makes a job pending calls [`JobQueue::tick`] after its write
 /// committed; a waiting runner registers with [`JobQueue::notified`] *before* it tries to
 /// claim, so a tick between its claim and its wait is never missed.
+///
+/// It also carries the "stopping" state of a graceful stop: once [`JobQueue::stop`] was called,
+/// every waiting runner is woken and answered at once, and new requests wait no more.
 #[derive(Debug, Default)]
 pub struct JobQueue {
     version: AtomicU64,
     notify: Notify,
+    stopping: AtomicBool,
 }
 
 impl JobQueue {
@@ -49,5 +54,16 @@ impl JobQueue {
     /// register before checking for work.
     pub fn notified(&self) -> Notified<'_> {
         self.notify.notified()
+    }
+
+    /// The server is stopping: wake every waiter for good (long polls answer 204 at once).
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        self.tick();
+    }
+
+    /// Whether [`JobQueue::stop`] was called.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
     }
 }

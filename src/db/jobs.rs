@@ -741,6 +741,47 @@ pub fn fail_stuck_running(conn: &Connection, before: &str, now: &str) -> rusqlit
     Ok(failed)
 }
 
+/// A job's timeout when it names none (GitLab's project default, 1 hour).
+pub const DEFAULT_TIMEOUT_SECS: i64 = 3600;
+
+/// A job's timeout in seconds: its `timeout:` (else [`DEFAULT_TIMEOUT_SECS`]), capped by the
+/// runner's `maximum_timeout` when it has one (GitLab's `Ci::Build#timeout`).
+pub fn effective_timeout(job_timeout: Option<u64>, runner_maximum: Option<i64>) -> i64 {
+    let wanted = job_timeout.map_or(DEFAULT_TIMEOUT_SECS, |t| i64::try_from(t).unwrap_or(i64::MAX));
+    runner_maximum.filter(|m| *m > 0).map_or(wanted, |m| wanted.min(m))
+}
+
+/// Fails every running job that has run (since `started_at`) longer than its timeout (see
+/// [`effective_timeout`], with the runner's current `maximum_timeout`) with
+/// `job_execution_timeout`, advancing each pipeline; returns the ids of the failed jobs.
+pub fn fail_timed_out(conn: &Connection, now: &str) -> rusqlite::Result<Vec<i64>> {
+    let timed_out: Vec<i64> = conn
+        .prepare_cached(
+            "SELECT j.id, j.started_at, json_extract(j.spec, '$.timeout_secs'), r.maximum_timeout
+             FROM jobs j LEFT JOIN runners r ON r.id = j.runner_id
+             WHERE j.status = 'running' ORDER BY j.id",
+        )?
+        .query_map([], |r| {
+            let timeout =
+                effective_timeout(r.get::<_, Option<i64>>(2)?.and_then(|t| u64::try_from(t).ok()), r.get(3)?);
+            let ran = r.get::<_, Option<String>>(1)?.and_then(|s| seconds_between(&s, now));
+            Ok((r.get::<_, i64>(0)?, ran.is_some_and(|secs| secs > timeout as f64)))
+        })?
+        .filter_map(|row| match row {
+            Ok((id, true)) => Some(Ok(id)),
+            Ok(_) => None,
+            Err(e) => Some(Err(e)),
+        })
+        .collect::<rusqlite::Result<_>>()?;
+    let mut failed = Vec::with_capacity(timed_out.len());
+    for id in timed_out {
+        if finish(conn, id, JobStatus::Failed, Some("job_execution_timeout"), now)? {
+            failed.push(id);
+        }
+    }
+    Ok(failed)
+}
+
 /// The last `n` bytes of a job's log (fewer when it is shorter).
 pub fn trace_tail(conn: &Connection, job_id: i64, n: i64) -> rusqlite::Result<Vec<u8>> {
     Ok(conn

@@ -31,7 +31,7 @@ pub struct TestApp {
     pub client: Client,
     pub dir: PathBuf,
     pub db_path: PathBuf,
-    handle: actix_web::dev::ServerHandle,
+    stopper: triggerd::Stopper,
 }
 
 /// A user seeded for a test, with an `api`-scoped personal access token.
@@ -79,18 +79,18 @@ pub fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     std::thread::spawn(move || {
         let system = actix_web::rt::System::new();
         system.block_on(async move {
-            let server = triggerd::build(config, listener).unwrap();
-            tx.send(server.handle()).unwrap();
+            let (server, stopper) = triggerd::start(config, listener).unwrap();
+            tx.send(stopper).unwrap();
             server.await.unwrap();
         });
     });
-    let handle = rx.recv().expect("the test server failed to start");
+    let stopper = rx.recv().expect("the test server failed to start");
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         client: Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
         dir,
         db_path,
-        handle,
+        stopper,
     }
 }
 
@@ -102,13 +102,20 @@ fn random_suffix() -> String {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        let handle = self.handle.clone();
-        let _ = std::thread::spawn(move || actix_web::rt::System::new().block_on(handle.stop(false))).join();
+        let stopper = self.stopper.clone();
+        let _ = std::thread::spawn(move || actix_web::rt::System::new().block_on(stopper.stop(false))).join();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
 impl TestApp {
+    /// Starts a graceful stop (as SIGTERM does) in the background; the thread ends when the
+    /// server has stopped.
+    pub fn begin_graceful_stop(&self) -> std::thread::JoinHandle<()> {
+        let stopper = self.stopper.clone();
+        std::thread::spawn(move || actix_web::rt::System::new().block_on(stopper.stop(true)))
+    }
+
     /// The root (admin) user created by the bootstrap.
     pub fn root(&self) -> TestUser {
         TestUser { id: 1, username: "root".into(), token: ROOT_TOKEN.into() }

@@ -20,6 +20,7 @@ mod openapi;
 mod pipelines;
 mod projects;
 mod refs;
+mod runner_executor;
 mod runner_protocol;
 mod runners;
 mod server;

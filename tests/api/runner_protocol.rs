@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-const TWO_STAGES: &str = "
+pub(crate) const TWO_STAGES: &str = "
 stages: [build, test]
 variables:
   GLOBAL_VAR: from-yaml
@@ -22,23 +22,28 @@ test:
   script: make test
 ";
 
-struct Setup {
-    app: TestApp,
-    r: Roles,
-    trigger: String,
+pub(crate) struct Setup {
+    pub(crate) app: TestApp,
+    pub(crate) r: Roles,
+    pub(crate) trigger: String,
 }
 
 /// A private project with `main`, a `.gitlab-ci.yml` and a trigger; long polls last `poll` s.
-fn setup(poll: u64) -> Setup {
+pub(crate) fn setup(poll: u64) -> Setup {
     setup_with(|c| c.runners.long_poll_timeout_secs = poll)
 }
 
-fn setup_with(adjust: impl FnOnce(&mut triggerd::config::Config)) -> Setup {
+pub(crate) fn setup_with(adjust: impl FnOnce(&mut triggerd::config::Config)) -> Setup {
+    setup_ci_with(TWO_STAGES, adjust)
+}
+
+/// [`setup_with`] with another `.gitlab-ci.yml`.
+pub(crate) fn setup_ci_with(ci: &str, adjust: impl FnOnce(&mut triggerd::config::Config)) -> Setup {
     let app = spawn_app_with(adjust);
     let r = app.roles();
     app.seed_ref(r.project_id, "branch", "main");
     let url = format!("/projects/{}/repository/files/.gitlab-ci.yml", r.project_id);
-    let body = json!({"branch": "main", "content": TWO_STAGES, "commit_message": "ci"});
+    let body = json!({"branch": "main", "content": ci, "commit_message": "ci"});
     assert_eq!(app.post_json(&url, Some(&r.developer.token), &body).status().as_u16(), 201);
     let trigger = app.seed_trigger(r.project_id, &r.developer, "ci").token;
     Setup { app, r, trigger }
@@ -46,14 +51,14 @@ fn setup_with(adjust: impl FnOnce(&mut triggerd::config::Config)) -> Setup {
 
 impl Setup {
     /// A new instance runner's token (created by root).
-    fn runner(&self) -> String {
+    pub(crate) fn runner(&self) -> String {
         let body = json!({"runner_type": "instance_type", "run_untagged": true});
         let v = json_of(self.app.post_json("/user/runners", Some(&self.app.root().token), &body), 201);
         v["token"].as_str().unwrap().to_string()
     }
 
     /// Triggers a pipeline on `main` with `variables`; returns its id.
-    fn trigger(&self, variables: Value) -> i64 {
+    pub(crate) fn trigger(&self, variables: Value) -> i64 {
         let v = json_of(
             self.app.post_json(
                 &format!("/projects/{}/trigger/pipeline", self.r.project_id),
@@ -65,19 +70,19 @@ impl Setup {
         v["id"].as_i64().unwrap()
     }
 
-    fn request(&self, runner: &str) -> reqwest::blocking::Response {
+    pub(crate) fn request(&self, runner: &str) -> reqwest::blocking::Response {
         self.app.post_json("/jobs/request", None, &json!({"token": runner, "info": {"name": "test-runner"}}))
     }
 
-    fn take(&self, runner: &str) -> Value {
+    pub(crate) fn take(&self, runner: &str) -> Value {
         json_of(self.request(runner), 201)
     }
 
-    fn put(&self, id: i64, body: Value) -> reqwest::blocking::Response {
+    pub(crate) fn put(&self, id: i64, body: Value) -> reqwest::blocking::Response {
         self.app.put_json(&format!("/jobs/{id}"), None, &body)
     }
 
-    fn patch(&self, id: i64, token: &str, range: &str, body: &str) -> reqwest::blocking::Response {
+    pub(crate) fn patch(&self, id: i64, token: &str, range: &str, body: &str) -> reqwest::blocking::Response {
         self.app
             .request(Method::PATCH, &format!("/jobs/{id}/trace"), None)
             .header("JOB-TOKEN", token)
@@ -87,7 +92,7 @@ impl Setup {
             .unwrap()
     }
 
-    fn pipeline_status(&self, id: i64) -> String {
+    pub(crate) fn pipeline_status(&self, id: i64) -> String {
         let v = json_of(
             self.app.get(
                 &format!("/projects/{}/pipelines/{id}", self.r.project_id),
@@ -98,7 +103,7 @@ impl Setup {
         v["status"].as_str().unwrap().to_string()
     }
 
-    fn job_status(&self, id: i64) -> String {
+    pub(crate) fn job_status(&self, id: i64) -> String {
         let v = json_of(
             self.app
                 .get(&format!("/projects/{}/jobs/{id}", self.r.project_id), Some(&self.r.developer.token)),
@@ -108,11 +113,11 @@ impl Setup {
     }
 }
 
-fn variable<'a>(job: &'a Value, key: &str) -> Option<&'a Value> {
+pub(crate) fn variable<'a>(job: &'a Value, key: &str) -> Option<&'a Value> {
     job["variables"].as_array().unwrap().iter().find(|v| v["key"] == key)
 }
 
-fn header(resp: &reqwest::blocking::Response, name: &str) -> String {
+pub(crate) fn header(resp: &reqwest::blocking::Response, name: &str) -> String {
     resp.headers().get(name).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
 }
 

@@ -221,6 +221,9 @@ pub(super) async fn update(
     let tags = attributes.tags.clone().unwrap_or_else(|| runner.tags.clone());
     attributes.validate(&tags, attributes.run_untagged.unwrap_or(runner.run_untagged))?;
     let id = runner.id;
+    // What decides which jobs the runner takes changed: its waiting long polls look again.
+    let rescope =
+        attributes.tags.is_some() || attributes.run_untagged.is_some() || attributes.active.is_some();
     let changes = RunnerChanges {
         description: attributes.description,
         maintenance_note: attributes.maintenance_note,
@@ -240,6 +243,9 @@ pub(super) async fn update(
             store::find(c, id)?.ok_or(ApiError::RecordNotFound)
         })
         .await?;
+    if rescope {
+        state.job_queue.tick();
+    }
     let details = Details { runner: updated, ..details };
     Ok(HttpResponse::Ok().json(details.json(&pagination::base_url(&req, &state))))
 }
