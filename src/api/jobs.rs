@@ -18,11 +18,13 @@ use super::entities::UserBasic;
 use super::pagination::{self, Page};
 use super::params::Params;
 use super::pipelines::{STATUSES, require_read};
+use super::runners::RunnerJson;
 use crate::auth::{Caller, MaybeCaller};
 use crate::db::commits::{self as commit_store, CommitRow};
 use crate::db::jobs::{self as store, JobRow, ListFilter};
 use crate::db::pipelines::{self, PipelineRow};
 use crate::db::projects::ProjectRow;
+use crate::db::runners::{self as runner_store, RunnerRow};
 use crate::error::{ApiError, ApiResult};
 use crate::model::{self, AccessLevel};
 use crate::state::AppState;
@@ -84,7 +86,8 @@ pub struct Job {
     pub web_url: String,
     pub project: JobProject,
     pub artifacts: Vec<Value>,
-    pub runner: Option<Value>,
+    /// The runner that took the job (`null` before, or once that runner is deleted).
+    pub runner: Option<RunnerJson>,
     pub runner_manager: Option<Value>,
     pub artifacts_expire_at: Option<String>,
     pub archived: bool,
@@ -98,10 +101,12 @@ fn live_seconds(from: Option<&str>, to: Option<&str>, now: &str) -> Option<f64> 
 }
 
 impl Job {
-    /// `commit` is the pipeline's commit row (`None`: a SHA no Files API write made).
+    /// `commit` is the pipeline's commit row (`None`: a SHA no Files API write made); `runner`
+    /// the runner that took the job, if it still exists.
     pub fn new(
         job: &JobRow,
         (pipeline, commit): &(PipelineRow, Option<CommitRow>),
+        runner: Option<&RunnerRow>,
         project: &ProjectRow,
         base: &str,
         now: &str,
@@ -157,7 +162,7 @@ impl Job {
             web_url: format!("{project_url}/-/jobs/{}", job.id),
             project: JobProject { ci_job_token_scope_enabled: false },
             artifacts: Vec::new(),
-            runner: None,
+            runner: runner.map(|r| RunnerJson::new(r, None, base)),
             runner_manager: None,
             artifacts_expire_at: None,
             archived: false,
@@ -166,8 +171,8 @@ impl Job {
     }
 }
 
-/// Jobs with their pipelines, ready to be shown.
-type WithPipelines = (Vec<JobRow>, HashMap<i64, PipelineAndCommit>);
+/// Jobs with their pipelines and runners, ready to be shown.
+type WithPipelines = (Vec<JobRow>, HashMap<i64, PipelineAndCommit>, HashMap<i64, RunnerRow>);
 
 /// A pipeline and its commit row (if a Files API write made that commit).
 type PipelineAndCommit = (PipelineRow, Option<CommitRow>);
@@ -195,16 +200,40 @@ fn pipelines_of(
     Ok(out)
 }
 
+/// Loads the runners that took some jobs (one lookup per distinct runner; deleted ones are left out).
+fn runners_of(conn: &rusqlite::Connection, jobs: &[JobRow]) -> rusqlite::Result<HashMap<i64, RunnerRow>> {
+    let mut out = HashMap::new();
+    for id in jobs.iter().filter_map(|j| j.runner_id) {
+        if !out.contains_key(&id)
+            && let Some(r) = runner_store::find(conn, id)?
+        {
+            out.insert(id, r);
+        }
+    }
+    Ok(out)
+}
+
+/// The runner that took a job, if it still exists.
+fn runner_of(conn: &rusqlite::Connection, job: &JobRow) -> rusqlite::Result<Option<RunnerRow>> {
+    match job.runner_id {
+        Some(id) => runner_store::find(conn, id),
+        None => Ok(None),
+    }
+}
+
 fn entities(
     req: &HttpRequest,
     state: &AppState,
     project: &ProjectRow,
-    (jobs, pipelines): &WithPipelines,
+    (jobs, pipelines, runners): &WithPipelines,
 ) -> Vec<Job> {
     let base = pagination::base_url(req, state);
     let now = model::now();
     jobs.iter()
-        .filter_map(|j| pipelines.get(&j.pipeline_id).map(|p| Job::new(j, p, project, &base, &now)))
+        .filter_map(|j| {
+            let runner = j.runner_id.and_then(|id| runners.get(&id));
+            pipelines.get(&j.pipeline_id).map(|p| Job::new(j, p, runner, project, &base, &now))
+        })
         .collect()
 }
 
@@ -248,7 +277,8 @@ async fn pipeline_jobs(
             let Some(pipeline) = pipelines::find(c, pid, pipeline_id)? else { return Ok(None) };
             let (rows, total) = store::list(c, pid, &filter, page.limit(), page.offset())?;
             let map = HashMap::from([(pipeline.id, with_commit(c, pipeline)?)]);
-            Ok(Some(((rows, map), total)))
+            let runners = runners_of(c, &rows)?;
+            Ok(Some(((rows, map, runners), total)))
         })
         .await?
         .ok_or(ApiError::RecordNotFound)?;
@@ -274,21 +304,26 @@ async fn project_jobs(
         .read(move |c| {
             let (rows, total) = store::list(c, pid, &filter, page.limit(), page.offset())?;
             let map = pipelines_of(c, pid, &rows)?;
-            Ok(((rows, map), total))
+            let runners = runners_of(c, &rows)?;
+            Ok(((rows, map, runners), total))
         })
         .await?;
     let items = entities(&req, &state, &pa.project, &found);
     Ok(pagination::respond(&req, &state, page, total, &items))
 }
 
-/// Loads one job of the project with its pipeline: `404 Not found` when there is none.
-async fn find_job(state: &AppState, project_id: i64, job_id: i64) -> ApiResult<(JobRow, PipelineAndCommit)> {
+/// One job with its pipeline and runner.
+type FoundJob = (JobRow, PipelineAndCommit, Option<RunnerRow>);
+
+/// Loads one job of the project with its pipeline and runner: `404 Not found` when there is none.
+async fn find_job(state: &AppState, project_id: i64, job_id: i64) -> ApiResult<FoundJob> {
     state
         .db
         .read(move |c| {
             let Some(job) = store::find(c, project_id, job_id)? else { return Ok(None) };
             let Some(pipeline) = pipelines::find(c, project_id, job.pipeline_id)? else { return Ok(None) };
-            Ok(Some((job, with_commit(c, pipeline)?)))
+            let runner = runner_of(c, &job)?;
+            Ok(Some((job, with_commit(c, pipeline)?, runner)))
         })
         .await?
         .ok_or(ApiError::RecordNotFound)
@@ -304,9 +339,9 @@ async fn get(
     let (id, raw) = path.into_inner();
     let job_id = access::path_id(&raw, "job_id")?;
     let pa = read_access(&state, &caller, &id).await?;
-    let (job, pipeline) = find_job(&state, pa.project.id, job_id).await?;
+    let (job, pipeline, runner) = find_job(&state, pa.project.id, job_id).await?;
     let base = pagination::base_url(&req, &state);
-    Ok(HttpResponse::Ok().json(Job::new(&job, &pipeline, &pa.project, &base, &model::now())))
+    Ok(HttpResponse::Ok().json(Job::new(&job, &pipeline, runner.as_ref(), &pa.project, &base, &model::now())))
 }
 
 /// `GET /projects/:id/jobs/:job_id/trace`: the stored log as `text/plain`, empty if none.
@@ -318,7 +353,7 @@ async fn trace(
     let (id, raw) = path.into_inner();
     let job_id = access::path_id(&raw, "job_id")?;
     let pa = read_access(&state, &caller, &id).await?;
-    let (job, _) = find_job(&state, pa.project.id, job_id).await?;
+    let (job, _, _) = find_job(&state, pa.project.id, job_id).await?;
     let log = state.db.read(move |c| Ok(store::trace(c, job.id)?)).await?.unwrap_or_default();
     Ok(HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
@@ -336,7 +371,7 @@ async fn for_update(
     let job_id = access::path_id(&raw, "job_id")?;
     let pa = access::project_for(state, Some(caller), &id).await?;
     pa.require(AccessLevel::Developer)?;
-    let (job, _) = find_job(state, pa.project.id, job_id).await?;
+    let (job, _, _) = find_job(state, pa.project.id, job_id).await?;
     Ok((pa, job))
 }
 
@@ -348,9 +383,10 @@ async fn respond_with(
     status: StatusCode,
     shown: i64,
 ) -> ApiResult<HttpResponse> {
-    let (job, pipeline) = find_job(state, pa.project.id, shown).await?;
+    let (job, pipeline, runner) = find_job(state, pa.project.id, shown).await?;
     let base = pagination::base_url(req, state);
-    Ok(HttpResponse::build(status).json(Job::new(&job, &pipeline, &pa.project, &base, &model::now())))
+    let now = model::now();
+    Ok(HttpResponse::build(status).json(Job::new(&job, &pipeline, runner.as_ref(), &pa.project, &base, &now)))
 }
 
 /// `POST /projects/:id/jobs/:job_id/cancel`: 201 with the job; a job that cannot be canceled

@@ -10,9 +10,9 @@ use crate::db::projects::ProjectRow;
 use crate::db::runners::RunnerRow;
 use crate::db::users;
 
-/// GitLab's `Runner` entity (list items).
-#[derive(Debug, Serialize)]
-pub(super) struct RunnerJson {
+/// GitLab's `Runner` entity (list items, and the runner that took a job).
+#[derive(Debug, Clone, Serialize)]
+pub struct RunnerJson {
     id: i64,
     description: Option<String>,
     ip_address: Option<String>,
@@ -29,7 +29,7 @@ pub(super) struct RunnerJson {
 }
 
 impl RunnerJson {
-    pub(super) fn new(r: &RunnerRow, creator: Option<&users::UserRow>, base: &str) -> Self {
+    pub fn new(r: &RunnerRow, creator: Option<&users::UserRow>, base: &str) -> Self {
         let (online_deadline, stale_deadline) = deadlines();
         RunnerJson {
             id: r.id,

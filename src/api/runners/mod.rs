@@ -30,6 +30,7 @@ mod list;
 mod manage;
 mod runner_calls;
 
+pub use entity::RunnerJson;
 use list::{list_all, list_for_project, list_owned};
 use manage::{create_for_user, delete, reset_registration_token, reset_token_by_id, show, update};
 use runner_calls::{delete_manager, register, reset_token_with_token, unregister, verify};

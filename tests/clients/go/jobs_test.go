@@ -30,6 +30,7 @@ deploy:
 // rawRunner speaks the runner protocol with net/http, as gitlab-runner does.
 type rawRunner struct {
 	api   string
+	id    int
 	token string
 }
 
@@ -78,10 +79,11 @@ func registerRunner(t *testing.T, projectID int) *rawRunner {
 		map[string]string{"Content-Type": "application/json", "PRIVATE-TOKEN": rootToken},
 		jsonBody(t, map[string]interface{}{"runner_type": "project_type", "project_id": projectID}), http.StatusCreated)
 	var made struct {
+		ID    int    `json:"id"`
 		Token string `json:"token"`
 	}
 	must(t, json.Unmarshal(out, &made))
-	return &rawRunner{api: api, token: made.Token}
+	return &rawRunner{api: api, id: made.ID, token: made.Token}
 }
 
 func (r *rawRunner) request(t *testing.T) runnerJob {
@@ -200,6 +202,9 @@ func TestJobs(t *testing.T) {
 		must(t, err)
 		if j.Name != "build" || j.Stage != "build" || j.Status != "success" || j.AllowFailure {
 			t.Fatalf("job: %+v", j)
+		}
+		if j.Runner.ID != runner.id || !j.Runner.Active || j.Runner.IsShared {
+			t.Fatalf("runner: %+v", j.Runner)
 		}
 		recent(t, "started_at", j.StartedAt)
 		recent(t, "finished_at", j.FinishedAt)

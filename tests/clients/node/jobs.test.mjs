@@ -105,7 +105,9 @@ describe('@gitbeaker/rest: the Jobs API', () => {
       body: JSON.stringify({ runner_type: 'project_type', project_id: project.id }),
     });
     assert.equal(resp.status, 201);
-    runner = new Runner(server.url, (await resp.json()).token);
+    const made = await resp.json();
+    runner = new Runner(server.url, made.token);
+    runner.id = made.id;
     jobs.build = await runner.requestJob();
     assert.equal(jobs.build.job_info.name, 'build');
     await runner.appendLog(jobs.build, 'building v\n');
@@ -143,6 +145,8 @@ describe('@gitbeaker/rest: the Jobs API', () => {
     assert.match(j.finished_at, TS);
     assert.equal(typeof j.duration, 'number');
     assert.ok(j.web_url.endsWith(`/-/jobs/${jobs.build.id}`));
+    assert.equal(j.runner.id, runner.id);
+    assert.equal(j.runner.runner_type, 'project_type');
     const d = await root.Jobs.show(project.id, jobs.deploy.id);
     assert.equal(d.status, 'failed');
     assert.equal(d.failure_reason, 'script_failure');

@@ -74,6 +74,7 @@ def test_pipelines_create_makes_the_jobs_of_the_ci_file(ci_project, pipeline):
     }
     build = jobs["build"]
     assert set(build.attributes) >= JOB_KEYS
+    assert build.runner is None  # no runner took it yet
     assert build.pipeline["id"] == pipeline.id
     assert build.pipeline["status"] == "pending"
     assert build.ref == "main"
@@ -130,6 +131,8 @@ def test_a_runner_runs_the_jobs_and_the_job_log_is_the_trace(ci_project, pipelin
     running = ci_project.jobs.get(job["id"])
     assert running.status == "running"
     assert running.started_at is not None
+    assert running.runner["id"] == runner.id
+    assert running.runner["description"] == "pytest runner"
     assert running.trace() == b""
     runner.append_log(job, "building v\n")
     runner.append_log(job, "done\n")
