@@ -5,7 +5,7 @@ HTTP calls (support.Runner) moving the jobs through their states."""
 import gitlab
 import pytest
 from gitlab.const import AccessLevel
-from support import Runner
+from support import Runner, unique
 
 # Two stages; `lint` may fail; `deploy` is manual (and so, as in GitLab, allowed to fail).
 CI = """\
@@ -310,3 +310,29 @@ def test_jobs_of_a_private_project_are_hidden_from_strangers(url, ci_project, pi
         anon.jobs.list()
     assert e.value.response_code == 404
     assert e.value.error_message == "404 Project Not Found"
+
+
+def test_jobs_of_a_public_project_are_readable_anonymously(gl, url):
+    public = gl.projects.create({"name": unique("pubci"), "visibility": "public", "initialize_with_readme": True})
+    add_ci(public)
+    made = public.pipelines.create({"ref": "main"})
+    anon = gitlab.Gitlab(url).projects.get(public.id, lazy=True)
+    assert {j.name for j in anon.pipelines.get(made.id, lazy=True).jobs.list()} == {"build", "lint", "deploy"}
+    build = by_name(anon.jobs.list(scope="pending"))["build"]
+    job = anon.jobs.get(build.id)
+    assert job.trace() == b""
+    with pytest.raises(gitlab.GitlabAuthenticationError) as e:  # python-gitlab's class for any 401
+        job.cancel()
+    assert e.value.response_code == 401
+
+
+def test_a_job_of_another_project_is_not_found(ci_project, pipeline):
+    other = ci_project.manager.create({"name": unique("other"), "initialize_with_readme": True})
+    job_id = pipeline.jobs.list()[0].id
+    with pytest.raises(gitlab.GitlabGetError) as e:
+        other.jobs.get(job_id)
+    assert e.value.response_code == 404
+    assert e.value.error_message == "404 Not found"
+    with pytest.raises(gitlab.GitlabListError) as e:
+        other.pipelines.get(pipeline.id, lazy=True).jobs.list()
+    assert e.value.response_code == 404
