@@ -50,7 +50,8 @@ def ci_project(project):
 
 @pytest.fixture
 def pipeline(ci_project):
-    return ci_project.pipelines.create({"ref": "main", "variables": [{"key": "K", "value": "v"}]})
+    variables = [{"key": "K", "value": "v"}, {"key": "CFG", "value": "a=1", "variable_type": "file"}]
+    return ci_project.pipelines.create({"ref": "main", "variables": variables})
 
 
 @pytest.fixture
@@ -63,7 +64,10 @@ def test_pipelines_create_makes_the_jobs_of_the_ci_file(ci_project, pipeline):
     assert pipeline.status == "pending"
     assert pipeline.ref == "main"
     assert pipeline.yaml_errors is None
-    assert [(v.key, v.value) for v in pipeline.variables.list()] == [("K", "v")]
+    assert [(v.key, v.value, v.variable_type) for v in pipeline.variables.list()] == [
+        ("K", "v", "env_var"),
+        ("CFG", "a=1", "file"),
+    ]
 
     jobs = by_name(pipeline.jobs.list())
     assert set(jobs) == {"build", "lint", "deploy"}
@@ -124,9 +128,10 @@ def test_an_invalid_ci_file_is_a_400_for_pipelines_create_and_a_failed_pipeline_
 def test_a_runner_runs_the_jobs_and_the_job_log_is_the_trace(ci_project, pipeline, runner):
     job = runner.request_job()
     assert job["job_info"]["name"] == "build"
-    variables = {v["key"]: v["value"] for v in job["variables"]}
-    assert variables["K"] == "v" and variables["GREETING"] == "hello"
-    assert variables["CI_PIPELINE_SOURCE"] == "api"
+    variables = {v["key"]: v for v in job["variables"]}
+    assert variables["K"]["value"] == "v" and variables["GREETING"]["value"] == "hello"
+    assert variables["CFG"]["value"] == "a=1" and variables["CFG"]["file"] is True
+    assert variables["CI_PIPELINE_SOURCE"]["value"] == "api"
 
     running = ci_project.jobs.get(job["id"])
     assert running.status == "running"
