@@ -37,6 +37,8 @@ def server(tmp_path_factory) -> Server:
         TRIGGERD_DATABASE__PATH=str(workdir / "data" / "triggerd.db"),
         TRIGGERD_BOOTSTRAP__ROOT_TOKEN=ROOT_TOKEN,
         TRIGGERD_LOG__LEVEL="info",
+        # A runner asking when no job is pending gets its 204 after 2 s instead of 50.
+        TRIGGERD_RUNNERS__LONG_POLL_TIMEOUT_SECS="2",
     )
     with open(log_path, "wb") as log:
         # cwd is the empty temp dir, so no config.toml is picked up.
