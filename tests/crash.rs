@@ -26,7 +26,7 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -511,7 +511,6 @@ struct RunLog {
     finishing: HashMap<i64, &'static str>,
     /// Jobs the sweeper failed while this runner ran them (403 with `Job-Status: failed`).
     swept: Vec<i64>,
-    unexpected: Vec<String>,
 }
 
 impl RunLog {
@@ -521,7 +520,6 @@ impl RunLog {
         self.finished.extend(other.finished);
         self.finishing.extend(other.finishing);
         self.swept.extend(other.swept);
-        self.unexpected.extend(other.unexpected);
     }
 }
 
@@ -537,7 +535,7 @@ fn answer(sent: reqwest::Result<reqwest::blocking::Response>) -> Answer {
     Ok((status, job_status))
 }
 
-/// The counters runner and trigger threads share during one phase of a round.
+/// What runner and trigger threads share during one phase of a round.
 #[derive(Clone, Default)]
 struct Load {
     /// Final states acknowledged.
@@ -546,6 +544,23 @@ struct Load {
     pipelines: Arc<AtomicUsize>,
     /// Set when the phase ends.
     stop: Arc<AtomicBool>,
+    /// Jobs that must not be handed out in this phase (handed out, or left running, earlier).
+    forbidden: Arc<HashSet<i64>>,
+    /// Unexpected answers, seen at once by the main thread (so a failure is not a hang).
+    alarms: Arc<Mutex<Vec<String>>>,
+}
+
+impl Load {
+    fn alarm(&self, what: String) {
+        self.alarms.lock().unwrap().push(what);
+    }
+
+    /// Fails the test on the first unexpected answer.
+    #[track_caller]
+    fn check(&self, round: usize) {
+        let alarms = self.alarms.lock().unwrap();
+        assert!(alarms.is_empty(), "round {round}: {alarms:?}");
+    }
 }
 
 /// Whether a runner fails the job (about two in seven; spread over the four job names).
@@ -563,12 +578,11 @@ fn run_jobs(
     after_restart: bool,
     load: Load,
 ) -> thread::JoinHandle<RunLog> {
-    let Load { finishes, stop, .. } = load;
     let base = base.to_string();
     thread::spawn(move || {
         let client = Client::builder().timeout(HANG_GUARD).build().unwrap();
         let mut log = RunLog::default();
-        'jobs: while !stop.load(Ordering::SeqCst) {
+        'jobs: while !load.stop.load(Ordering::SeqCst) {
             let Ok(resp) = client
                 .post(format!("{base}/api/v4/jobs/request"))
                 .json(&json!({"token": runner, "info": {"name": "crash-runner"}}))
@@ -580,19 +594,22 @@ fn run_jobs(
                 204 => continue,
                 201 => {}
                 other => {
-                    log.unexpected.push(format!("jobs/request: {other} {}", resp.text().unwrap_or_default()));
+                    load.alarm(format!("jobs/request: {other} {}", resp.text().unwrap_or_default()));
                     continue;
                 }
             }
             let Ok(job) = resp.json::<Value>() else { break };
             let (id, token) = (job["id"].as_i64().unwrap(), job["token"].as_str().unwrap().to_string());
             log.handed_out.push((id, token.clone()));
+            if load.forbidden.contains(&id) {
+                load.alarm(format!("job {id} was handed out again"));
+            }
             // A 403 naming `failed` is the sweeper's doing: allowed only after the restart.
             let swept = |log: &mut RunLog, what: &str, a: &(u16, String)| {
                 if after_restart && a.0 == 403 && a.1 == "failed" {
                     log.swept.push(id);
                 } else {
-                    log.unexpected.push(format!("job {id} {what}: {} Job-Status {:?}", a.0, a.1));
+                    load.alarm(format!("job {id} {what}: {} Job-Status {:?}", a.0, a.1));
                 }
             };
             let mut trace = SentTrace::default();
@@ -644,7 +661,7 @@ fn run_jobs(
             log.finishing.remove(&id);
             if a.0 == 200 && a.1 == state {
                 log.finished.insert(id, state);
-                finishes.fetch_add(1, Ordering::SeqCst);
+                load.finishes.fetch_add(1, Ordering::SeqCst);
             } else {
                 swept(&mut log, "finish", &a);
             }
@@ -663,7 +680,7 @@ fn trigger_paced(
     ahead: usize,
     load: Load,
 ) -> thread::JoinHandle<Seen> {
-    let Load { finishes, pipelines, stop } = load;
+    let Load { finishes, pipelines, stop, .. } = load;
     let url = format!("{base}/api/v4/projects/{}/trigger/pipeline", target.project_id);
     let token = target.token.clone();
     thread::spawn(move || {
@@ -826,7 +843,7 @@ fn acknowledged_job_updates_survive_kill_9_no_job_is_handed_out_twice_and_every_
     let mut handed: HashSet<i64> = HashSet::new();
     for round in 1..=rounds {
         // ---- runners and triggers at work, then kill -9 at a point that moves with the round ----
-        let load = Load::default();
+        let load = Load { forbidden: Arc::new(handed.clone()), ..Load::default() };
         let runner_threads: Vec<_> = (0..runners)
             .map(|_| run_jobs(&server.base, register_runner(&server.base), round, false, load.clone()))
             .collect();
@@ -837,6 +854,7 @@ fn acknowledged_job_updates_survive_kill_9_no_job_is_handed_out_twice_and_every_
         while load.finishes.load(Ordering::SeqCst) < round * per_round {
             let done = load.finishes.load(Ordering::SeqCst);
             assert!(start.elapsed() < HANG_GUARD, "round {round}: only {done} jobs finished");
+            load.check(round);
             thread::sleep(Duration::from_millis(5));
         }
         server.kill_9();
@@ -847,7 +865,7 @@ fn acknowledged_job_updates_survive_kill_9_no_job_is_handed_out_twice_and_every_
         for h in runner_threads {
             before.merge(h.join().unwrap());
         }
-        assert!(before.unexpected.is_empty(), "round {round}: runner answers {:?}", before.unexpected);
+        load.check(round);
         let new_pipelines = triggered.acked.len();
         acked_pipelines.extend(triggered.acked);
 
@@ -855,7 +873,7 @@ fn acknowledged_job_updates_survive_kill_9_no_job_is_handed_out_twice_and_every_
         let at_kill = jobs_at_kill(&dir);
         for (id, _) in &before.handed_out {
             assert!(handed.insert(*id), "round {round}: job {id} was handed out twice before the kill");
-            let status = at_kill[id].0.as_str();
+            let status = at_kill.get(id).map_or("missing", |(s, _)| s.as_str());
             let acked = before.finished.get(id).copied();
             let in_flight = before.finishing.get(id).copied();
             match acked {
@@ -885,30 +903,31 @@ fn acknowledged_job_updates_survive_kill_9_no_job_is_handed_out_twice_and_every_
         server = Server::start_with(&dir, &SHORT_STUCK);
         verify(&db, target.project_id, &acked_pipelines);
         check_traces(&server.base, target.project_id, &before.traces);
-        let load = Load::default();
+        let forbidden = handed.union(&running_at_kill).copied().collect();
+        let load = Load { forbidden: Arc::new(forbidden), ..Load::default() };
         let drainers: Vec<_> = (0..runners)
             .map(|_| run_jobs(&server.base, register_runner(&server.base), round, true, load.clone()))
             .collect();
         let start = Instant::now();
         let stored = loop {
             let stored = current_state(&db);
-            let busy = stored
+            let busy: Vec<_> = stored
                 .jobs
-                .values()
-                .filter(|j| matches!(j.status.as_str(), "created" | "pending" | "running"))
-                .count();
-            let open = stored
+                .iter()
+                .filter(|(_, j)| matches!(j.status.as_str(), "created" | "pending" | "running"))
+                .map(|(id, j)| format!("job {id} ({}) {}", j.name, j.status))
+                .collect();
+            let open: Vec<_> = stored
                 .pipelines
-                .values()
-                .filter(|s| !matches!(s.as_str(), "success" | "failed" | "canceled" | "skipped"))
-                .count();
-            if busy == 0 && open == 0 {
+                .iter()
+                .filter(|(_, s)| !matches!(s.as_str(), "success" | "failed" | "canceled" | "skipped"))
+                .map(|(id, s)| format!("pipeline {id} {s}"))
+                .collect();
+            if busy.is_empty() && open.is_empty() {
                 break stored;
             }
-            assert!(
-                start.elapsed() < HANG_GUARD,
-                "round {round}: {busy} jobs and {open} pipelines never ended"
-            );
+            load.check(round);
+            assert!(start.elapsed() < HANG_GUARD, "round {round}: never ended: {busy:?} {open:?}");
             thread::sleep(Duration::from_millis(200));
         };
         load.stop.store(true, Ordering::SeqCst);
@@ -916,11 +935,7 @@ fn acknowledged_job_updates_survive_kill_9_no_job_is_handed_out_twice_and_every_
         for h in drainers {
             after.merge(h.join().unwrap());
         }
-        assert!(
-            after.unexpected.is_empty(),
-            "round {round}: runner answers after the restart {:?}",
-            after.unexpected
-        );
+        load.check(round);
 
         // ---- no job twice; every job ended as acknowledged, or failed by the sweeper ----
         for (id, _) in &after.handed_out {
