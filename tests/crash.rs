@@ -540,8 +540,6 @@ fn answer(sent: reqwest::Result<reqwest::blocking::Response>) -> Answer {
 struct Load {
     /// Final states acknowledged.
     finishes: Arc<AtomicUsize>,
-    /// Pipelines acknowledged.
-    pipelines: Arc<AtomicUsize>,
     /// Set when the phase ends.
     stop: Arc<AtomicBool>,
     /// Jobs that must not be handed out in this phase (handed out, or left running, earlier).
@@ -670,8 +668,26 @@ fn run_jobs(
     })
 }
 
-/// Calls the trigger endpoint from one thread, keeping only a few pipelines ahead of the
-/// runners (so the queue left at the kill stays small), until `stop` or the server is gone.
+/// How many of the project's pipelines are pending or running (`X-Total` of the list);
+/// `None` when the server is gone.
+fn open_pipelines(client: &Client, base: &str, project_id: i64) -> Option<usize> {
+    let mut open = 0;
+    for scope in ["pending", "running"] {
+        let resp = client
+            .get(format!("{base}/api/v4/projects/{project_id}/pipelines?scope={scope}&per_page=1"))
+            .header("PRIVATE-TOKEN", ROOT_TOKEN)
+            .send()
+            .ok()?;
+        let total = resp.headers().get("x-total").and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+        resp.bytes().ok()?;
+        open += total.expect("the pipeline list has an X-Total");
+    }
+    Some(open)
+}
+
+/// Calls the trigger endpoint from one thread while fewer than `ahead` pipelines are open (so
+/// the runners keep up and the queue left at the kill stays small), until `stop` or the server
+/// is gone.
 fn trigger_paced(
     base: &str,
     target: &Target,
@@ -680,16 +696,17 @@ fn trigger_paced(
     ahead: usize,
     load: Load,
 ) -> thread::JoinHandle<Seen> {
-    let Load { finishes, pipelines, stop, .. } = load;
+    let (base, project_id) = (base.to_string(), target.project_id);
     let url = format!("{base}/api/v4/projects/{}/trigger/pipeline", target.project_id);
     let token = target.token.clone();
     thread::spawn(move || {
         let client = Client::builder().timeout(HANG_GUARD).build().unwrap();
         let mut seen = Seen::default();
         let mut seq = 0;
-        while !stop.load(Ordering::SeqCst) {
-            if pipelines.load(Ordering::SeqCst) > finishes.load(Ordering::SeqCst) / 4 + ahead {
-                thread::sleep(Duration::from_millis(5));
+        while !load.stop.load(Ordering::SeqCst) {
+            let Some(open) = open_pipelines(&client, &base, project_id) else { break };
+            if open >= ahead {
+                thread::sleep(Duration::from_millis(20));
                 continue;
             }
             seq += 1;
@@ -705,7 +722,6 @@ fn trigger_paced(
             if status == 201 {
                 let v: Value = serde_json::from_str(&body).unwrap();
                 seen.acked.push((v["id"].as_i64().unwrap(), vars));
-                pipelines.fetch_add(1, Ordering::SeqCst);
             } else {
                 seen.unexpected.push(format!("{status} {body}"));
             }
@@ -769,9 +785,10 @@ fn get_as_root(client: &Client, url: &str) -> (u16, String) {
 }
 
 /// Each acknowledged chunk is in the stored log, in order; beyond them at most the chunk whose
-/// answer was lost.
-fn check_traces(base: &str, project_id: i64, traces: &HashMap<i64, SentTrace>) {
+/// answer was lost. Returns how many chunks were in flight and how many of them were stored.
+fn check_traces(base: &str, project_id: i64, traces: &HashMap<i64, SentTrace>) -> (usize, usize) {
     let client = Client::builder().timeout(HANG_GUARD).build().unwrap();
+    let (mut lost, mut kept) = (0, 0);
     for (id, sent) in traces {
         let (status, stored) =
             get_as_root(&client, &format!("{base}/api/v4/projects/{project_id}/jobs/{id}/trace"));
@@ -783,7 +800,10 @@ fn check_traces(base: &str, project_id: i64, traces: &HashMap<i64, SentTrace>) {
             sent.acked,
             sent.in_flight
         );
+        lost += usize::from(sent.in_flight.is_some());
+        kept += usize::from(stored != sent.acked);
     }
+    (lost, kept)
 }
 
 /// A job as the database holds it.
@@ -848,7 +868,7 @@ fn acknowledged_job_updates_survive_kill_9_no_job_is_handed_out_twice_and_every_
             .map(|_| run_jobs(&server.base, register_runner(&server.base), round, false, load.clone()))
             .collect();
         let trigger_threads: Vec<_> = (0..2)
-            .map(|c| trigger_paced(&server.base, &target, round, c, runners + 2, load.clone()))
+            .map(|c| trigger_paced(&server.base, &target, round, c, 2 * runners + 2, load.clone()))
             .collect();
         let start = Instant::now();
         while load.finishes.load(Ordering::SeqCst) < round * per_round {
@@ -902,7 +922,14 @@ fn acknowledged_job_updates_survive_kill_9_no_job_is_handed_out_twice_and_every_
         // ---- restart with a quick sweeper; fresh runners take what is left ----
         server = Server::start_with(&dir, &SHORT_STUCK);
         verify(&db, target.project_id, &acked_pipelines);
-        check_traces(&server.base, target.project_id, &before.traces);
+        let (chunks, chunks_kept) = check_traces(&server.base, target.project_id, &before.traces);
+        let states_kept =
+            before.finishing.iter().filter(|(id, s)| at_kill.get(id).is_some_and(|a| a.0 == **s)).count();
+        eprintln!(
+            "round {round}: answers lost to the kill: {chunks} log chunks ({chunks_kept} stored), {} final \
+             states ({states_kept} stored)",
+            before.finishing.len()
+        );
         let forbidden = handed.union(&running_at_kill).copied().collect();
         let load = Load { forbidden: Arc::new(forbidden), ..Load::default() };
         let drainers: Vec<_> = (0..runners)
@@ -967,7 +994,8 @@ fn acknowledged_job_updates_survive_kill_9_no_job_is_handed_out_twice_and_every_
                 "round {round}: job {id}, left running, did not end as the sweeper ends it"
             );
         }
-        check_traces(&server.base, target.project_id, &after.traces);
+        let (lost, _) = check_traces(&server.base, target.project_id, &after.traces);
+        assert_eq!(lost, 0, "round {round}: a log chunk sent after the restart has no answer");
         let mut by_pipeline: HashMap<i64, HashMap<String, String>> = HashMap::new();
         for job in stored.jobs.values() {
             if job.status == "failed" {
