@@ -994,6 +994,22 @@ fn acknowledged_job_updates_survive_kill_9_no_job_is_handed_out_twice_and_every_
                 "round {round}: job {id}, left running, did not end as the sweeper ends it"
             );
         }
+        // A runner of before the kill that comes back cannot finish or log to a swept job.
+        for (id, token) in before.handed_out.iter().filter(|(id, _)| running_at_kill.contains(id)) {
+            let late = |a: Answer, what: &str| {
+                assert_eq!(a, Ok((403, "failed".to_string())), "round {round}: a late {what} of job {id}");
+            };
+            let url = format!("{}/api/v4/jobs/{id}", server.base);
+            late(
+                answer(client.put(&url).json(&json!({"token": token, "state": "success"})).send()),
+                "success",
+            );
+            let patch = client
+                .patch(format!("{url}/trace"))
+                .header("JOB-TOKEN", token)
+                .header("Content-Range", "0-3");
+            late(answer(patch.body("late").send()), "log chunk");
+        }
         let (lost, _) = check_traces(&server.base, target.project_id, &after.traces);
         assert_eq!(lost, 0, "round {round}: a log chunk sent after the restart has no answer");
         let mut by_pipeline: HashMap<i64, HashMap<String, String>> = HashMap::new();
