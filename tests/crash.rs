@@ -1,23 +1,32 @@
 //! Durability of the trigger call against the real binary: every pipeline whose 201 reached a
 //! client survives `kill -9` with all its variables, the file passes `PRAGMA integrity_check`,
-//! and SIGTERM lets in-flight requests finish (their 201s arrive and their rows exist).
+//! and SIGTERM lets in-flight requests finish (their 201s arrive and their rows exist). A second
+//! kill -9 round runs while runners run jobs (request, log, keep-alive, finish): after the
+//! restart every acknowledged job state and log chunk is there, no job handed out before the
+//! kill is handed out again, and every job ends (finished by a runner, or, left running by the
+//! kill, failed by the sweeper with `stuck_or_timeout_failure`).
 //!
 //! This is the bounded CI form. `bench/crash.sh` runs the same test with more rounds and clients
 //! through these environment variables (defaults in brackets):
 //! `TRIGGERD_CRASH_ROUNDS` [5] kill -9 rounds, `TRIGGERD_CRASH_CLIENTS` [4] client threads,
 //! `TRIGGERD_CRASH_ACKS` [60] acknowledged calls per round before the kill (round `r` waits for
-//! `r × ACKS`, so the kill lands at a different point of each round), and `TRIGGERD_CRASH_LOG`
-//! (unset) = a `RUST_LOG` filter for the servers, whose log lines are then echoed to stderr.
+//! `r × ACKS`, so the kill lands at a different point of each round), `TRIGGERD_CRASH_JOB_ROUNDS`
+//! [3] kill -9 rounds of the job test, `TRIGGERD_CRASH_RUNNERS` [3] runner threads (two more
+//! threads trigger pipelines, a few ahead of the runners), `TRIGGERD_CRASH_JOB_ACKS` [12]
+//! acknowledged final job states per round before the kill (round `r` waits for `r × JOB_ACKS`),
+//! and `TRIGGERD_CRASH_LOG` (unset) = a `RUST_LOG` filter for the servers, whose log lines are
+//! then echoed to stderr.
 //! No assertion depends on timing; the deadlines below only turn a hang into a failure.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -50,8 +59,14 @@ struct Server {
 
 impl Server {
     fn start(dir: &Path) -> Server {
+        Server::start_with(dir, &[])
+    }
+
+    /// A server with extra environment variables (configuration overrides).
+    fn start_with(dir: &Path, env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(BIN)
             .current_dir(dir)
+            .envs(env.iter().copied())
             .env("TRIGGERD_SERVER__LISTEN", "127.0.0.1:0")
             .env("TRIGGERD_DATABASE__PATH", dir.join("triggerd.db"))
             .env("TRIGGERD_BOOTSTRAP__ROOT_TOKEN", ROOT_TOKEN)
@@ -421,4 +436,611 @@ fn a_full_disk_is_a_503_with_a_json_message() {
         rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT), None);
     assert!(!is_disk_full(&other));
     assert_eq!(ApiError::from(other).status_code().as_u16(), 500);
+}
+
+// ---- kill -9 while runners run jobs ------------------------------------------------------------
+
+/// Three stages; `test-b` may fail without failing the pipeline.
+const CI_CONFIG: &str = "
+stages: [build, test, deploy]
+build:
+  stage: build
+  script: [make]
+test-a:
+  stage: test
+  script: [make test]
+test-b:
+  stage: test
+  script: [make lint]
+  allow_failure: true
+deploy:
+  stage: deploy
+  script: [make deploy]
+";
+
+/// Long polls end after a second, so runners notice the end of a phase quickly.
+const POLL: (&str, &str) = ("TRIGGERD_RUNNERS__LONG_POLL_TIMEOUT_SECS", "1");
+/// After a restart, running jobs whose runner died with the server are failed within seconds.
+const SHORT_STUCK: [(&str, &str); 3] = [
+    POLL,
+    ("TRIGGERD_RUNNERS__STUCK_RUNNING_TIMEOUT_SECS", "2"),
+    ("TRIGGERD_RUNNERS__SWEEP_INTERVAL_SECS", "1"),
+];
+
+/// Stores the CI config on `main`.
+fn store_ci_config(base: &str, project_id: i64) {
+    let resp = Client::new()
+        .post(format!("{base}/api/v4/projects/{project_id}/repository/files/.gitlab-ci.yml"))
+        .header("PRIVATE-TOKEN", ROOT_TOKEN)
+        .json(&json!({"branch": "main", "content": CI_CONFIG, "commit_message": "ci"}))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201, "{}", resp.text().unwrap_or_default());
+}
+
+/// A new instance runner's `glrt-` token.
+fn register_runner(base: &str) -> String {
+    let v: Value = Client::new()
+        .post(format!("{base}/api/v4/user/runners"))
+        .header("PRIVATE-TOKEN", ROOT_TOKEN)
+        .json(&json!({"runner_type": "instance_type", "run_untagged": true, "description": "crash"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    v["token"].as_str().unwrap_or_else(|| panic!("runner not created: {v}")).to_string()
+}
+
+/// A job's log as the runner sent it: what the server acknowledged, and the chunk whose answer
+/// never arrived (it may or may not have been stored).
+#[derive(Default, Clone)]
+struct SentTrace {
+    acked: String,
+    in_flight: Option<String>,
+}
+
+/// What one runner thread saw.
+#[derive(Default)]
+struct RunLog {
+    /// Jobs whose 201 arrived, in order: (job id, job token).
+    handed_out: Vec<(i64, String)>,
+    traces: HashMap<i64, SentTrace>,
+    /// Final states whose `PUT` was answered 200.
+    finished: HashMap<i64, &'static str>,
+    /// A final state sent whose answer never arrived.
+    finishing: HashMap<i64, &'static str>,
+    /// Jobs the sweeper failed while this runner ran them (403 with `Job-Status: failed`).
+    swept: Vec<i64>,
+}
+
+impl RunLog {
+    fn merge(&mut self, other: RunLog) {
+        self.handed_out.extend(other.handed_out);
+        self.traces.extend(other.traces);
+        self.finished.extend(other.finished);
+        self.finishing.extend(other.finishing);
+        self.swept.extend(other.swept);
+    }
+}
+
+/// A finished call: status and `Job-Status`; `Err` when the server is gone.
+type Answer = Result<(u16, String), ()>;
+
+fn answer(sent: reqwest::Result<reqwest::blocking::Response>) -> Answer {
+    let resp = sent.map_err(|_| ())?;
+    let status = resp.status().as_u16();
+    let job_status = resp.headers().get("job-status").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    // The answer counts only once its body arrived in full.
+    resp.bytes().map_err(|_| ())?;
+    Ok((status, job_status))
+}
+
+/// What runner and trigger threads share during one phase of a round.
+#[derive(Clone, Default)]
+struct Load {
+    /// Final states acknowledged.
+    finishes: Arc<AtomicUsize>,
+    /// Set when the phase ends.
+    stop: Arc<AtomicBool>,
+    /// Jobs that must not be handed out in this phase (handed out, or left running, earlier).
+    forbidden: Arc<HashSet<i64>>,
+    /// Unexpected answers, seen at once by the main thread (so a failure is not a hang).
+    alarms: Arc<Mutex<Vec<String>>>,
+}
+
+impl Load {
+    fn alarm(&self, what: String) {
+        self.alarms.lock().unwrap().push(what);
+    }
+
+    /// Fails the test on the first unexpected answer.
+    #[track_caller]
+    fn check(&self, round: usize) {
+        let alarms = self.alarms.lock().unwrap();
+        assert!(alarms.is_empty(), "round {round}: {alarms:?}");
+    }
+}
+
+/// Whether a runner fails the job (about two in seven; spread over the four job names).
+fn fails(job_id: i64) -> bool {
+    job_id % 7 < 2
+}
+
+/// A runner loop: take a job, log two chunks with a keep-alive between them, finish it with
+/// success or failure; until `stop` or the server is gone. After a restart (`after_restart`)
+/// the sweeper may fail a job under the runner: a 403 with `Job-Status: failed` then ends it.
+fn run_jobs(
+    base: &str,
+    runner: String,
+    round: usize,
+    after_restart: bool,
+    load: Load,
+) -> thread::JoinHandle<RunLog> {
+    let base = base.to_string();
+    thread::spawn(move || {
+        let client = Client::builder().timeout(HANG_GUARD).build().unwrap();
+        let mut log = RunLog::default();
+        'jobs: while !load.stop.load(Ordering::SeqCst) {
+            let Ok(resp) = client
+                .post(format!("{base}/api/v4/jobs/request"))
+                .json(&json!({"token": runner, "info": {"name": "crash-runner"}}))
+                .send()
+            else {
+                break;
+            };
+            match resp.status().as_u16() {
+                204 => continue,
+                201 => {}
+                other => {
+                    load.alarm(format!("jobs/request: {other} {}", resp.text().unwrap_or_default()));
+                    continue;
+                }
+            }
+            let Ok(job) = resp.json::<Value>() else { break };
+            let (id, token) = (job["id"].as_i64().unwrap(), job["token"].as_str().unwrap().to_string());
+            log.handed_out.push((id, token.clone()));
+            if load.forbidden.contains(&id) {
+                load.alarm(format!("job {id} was handed out again"));
+            }
+            // A 403 naming `failed` is the sweeper's doing: allowed only after the restart.
+            let swept = |log: &mut RunLog, what: &str, a: &(u16, String)| {
+                if after_restart && a.0 == 403 && a.1 == "failed" {
+                    log.swept.push(id);
+                } else {
+                    load.alarm(format!("job {id} {what}: {} Job-Status {:?}", a.0, a.1));
+                }
+            };
+            let mut trace = SentTrace::default();
+            for step in 1..=2 {
+                let chunk =
+                    format!("round {round} job {id} step {step} {}\n", "x".repeat((id as usize * step) % 40));
+                let start = trace.acked.len();
+                trace.in_flight = Some(chunk.clone());
+                log.traces.insert(id, trace.clone());
+                let a = answer(
+                    client
+                        .patch(format!("{base}/api/v4/jobs/{id}/trace"))
+                        .header("JOB-TOKEN", &token)
+                        .header("Content-Range", format!("{start}-{}", start + chunk.len() - 1))
+                        .body(chunk.clone())
+                        .send(),
+                );
+                let Ok(a) = a else { break 'jobs };
+                if a.0 != 202 {
+                    swept(&mut log, "trace", &a);
+                    continue 'jobs;
+                }
+                trace.acked.push_str(&chunk);
+                trace.in_flight = None;
+                log.traces.insert(id, trace.clone());
+                if step == 1 {
+                    let a = answer(
+                        client
+                            .put(format!("{base}/api/v4/jobs/{id}"))
+                            .json(&json!({"token": token, "state": "running"}))
+                            .send(),
+                    );
+                    let Ok(a) = a else { break 'jobs };
+                    if a.0 != 200 {
+                        swept(&mut log, "keep-alive", &a);
+                        continue 'jobs;
+                    }
+                }
+            }
+            let state = if fails(id) { "failed" } else { "success" };
+            let body = if state == "failed" {
+                json!({"token": token, "state": state, "failure_reason": "script_failure", "exit_code": 1})
+            } else {
+                json!({"token": token, "state": state, "exit_code": 0})
+            };
+            log.finishing.insert(id, state);
+            let a = answer(client.put(format!("{base}/api/v4/jobs/{id}")).json(&body).send());
+            let Ok(a) = a else { break };
+            log.finishing.remove(&id);
+            if a.0 == 200 && a.1 == state {
+                log.finished.insert(id, state);
+                load.finishes.fetch_add(1, Ordering::SeqCst);
+            } else {
+                swept(&mut log, "finish", &a);
+            }
+        }
+        log
+    })
+}
+
+/// How many of the project's pipelines are pending or running (`X-Total` of the list);
+/// `None` when the server is gone.
+fn open_pipelines(client: &Client, base: &str, project_id: i64) -> Option<usize> {
+    let mut open = 0;
+    for scope in ["pending", "running"] {
+        let resp = client
+            .get(format!("{base}/api/v4/projects/{project_id}/pipelines?scope={scope}&per_page=1"))
+            .header("PRIVATE-TOKEN", ROOT_TOKEN)
+            .send()
+            .ok()?;
+        let total = resp.headers().get("x-total").and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+        resp.bytes().ok()?;
+        open += total.expect("the pipeline list has an X-Total");
+    }
+    Some(open)
+}
+
+/// Calls the trigger endpoint from one thread while fewer than `ahead` pipelines are open (so
+/// the runners keep up and the queue left at the kill stays small), until `stop` or the server
+/// is gone.
+fn trigger_paced(
+    base: &str,
+    target: &Target,
+    round: usize,
+    client_no: usize,
+    ahead: usize,
+    load: Load,
+) -> thread::JoinHandle<Seen> {
+    let (base, project_id) = (base.to_string(), target.project_id);
+    let url = format!("{base}/api/v4/projects/{}/trigger/pipeline", target.project_id);
+    let token = target.token.clone();
+    thread::spawn(move || {
+        let client = Client::builder().timeout(HANG_GUARD).build().unwrap();
+        let mut seen = Seen::default();
+        let mut seq = 0;
+        while !load.stop.load(Ordering::SeqCst) {
+            let Some(open) = open_pipelines(&client, &base, project_id) else { break };
+            if open >= ahead {
+                thread::sleep(Duration::from_millis(20));
+                continue;
+            }
+            seq += 1;
+            let vars = variables(round, client_no, seq);
+            let sent = client
+                .post(&url)
+                .header("Content-Type", "application/json")
+                .body(trigger_body(&token, &vars))
+                .send();
+            let Ok(resp) = sent else { break };
+            let status = resp.status().as_u16();
+            let Ok(body) = resp.text() else { break };
+            if status == 201 {
+                let v: Value = serde_json::from_str(&body).unwrap();
+                seen.acked.push((v["id"].as_i64().unwrap(), vars));
+            } else {
+                seen.unexpected.push(format!("{status} {body}"));
+            }
+        }
+        seen
+    })
+}
+
+/// Every job's (status, failure_reason), read from a copy of the database and its WAL taken
+/// while the server is down: the state the restart starts from, before the sweeper acts.
+fn jobs_at_kill(dir: &Path) -> HashMap<i64, (String, Option<String>)> {
+    let snap = dir.join("snapshot");
+    std::fs::create_dir_all(&snap).unwrap();
+    for suffix in ["", "-wal"] {
+        let from = dir.join(format!("triggerd.db{suffix}"));
+        if from.exists() {
+            std::fs::copy(&from, snap.join(format!("triggerd.db{suffix}"))).unwrap();
+        }
+    }
+    let jobs = {
+        let conn = Connection::open(snap.join("triggerd.db")).unwrap();
+        conn.prepare("SELECT id, status, failure_reason FROM jobs")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    std::fs::remove_dir_all(&snap).unwrap();
+    jobs
+}
+
+/// The status a pipeline of [`CI_CONFIG`] must end with, given its jobs' final statuses by
+/// name; `Err` names what is inconsistent.
+fn expected_pipeline_status(jobs: &HashMap<String, String>) -> Result<&'static str, String> {
+    let of = |name: &str| jobs.get(name).map(String::as_str).unwrap_or("missing");
+    let ended = |s: &str| s == "success" || s == "failed";
+    let (build, a, b, deploy) = (of("build"), of("test-a"), of("test-b"), of("deploy"));
+    let ok = match build {
+        "failed" => [a, b, deploy].iter().all(|s| *s == "skipped"),
+        "success" if ended(a) && ended(b) => {
+            if a == "failed" {
+                deploy == "skipped"
+            } else {
+                ended(deploy)
+            }
+        }
+        _ => false,
+    };
+    if !ok || jobs.len() != 4 {
+        return Err(format!("inconsistent jobs {jobs:?}"));
+    }
+    // test-b may fail: its failure is a warning, not the pipeline's.
+    Ok(if [build, a, deploy].contains(&"failed") { "failed" } else { "success" })
+}
+
+/// GET with root's token; the status and the body.
+fn get_as_root(client: &Client, url: &str) -> (u16, String) {
+    let resp = client.get(url).header("PRIVATE-TOKEN", ROOT_TOKEN).send().unwrap();
+    (resp.status().as_u16(), resp.text().unwrap())
+}
+
+/// Each acknowledged chunk is in the stored log, in order; beyond them at most the chunk whose
+/// answer was lost. Returns how many chunks were in flight and how many of them were stored.
+fn check_traces(base: &str, project_id: i64, traces: &HashMap<i64, SentTrace>) -> (usize, usize) {
+    let client = Client::builder().timeout(HANG_GUARD).build().unwrap();
+    let (mut lost, mut kept) = (0, 0);
+    for (id, sent) in traces {
+        let (status, stored) =
+            get_as_root(&client, &format!("{base}/api/v4/projects/{project_id}/jobs/{id}/trace"));
+        assert_eq!(status, 200, "trace of job {id}: {stored}");
+        let with_lost = sent.in_flight.as_ref().map(|c| format!("{}{c}", sent.acked));
+        assert!(
+            stored == sent.acked || Some(&stored) == with_lost.as_ref(),
+            "job {id}: stored log {stored:?}, acknowledged {:?}, in flight {:?}",
+            sent.acked,
+            sent.in_flight
+        );
+        lost += usize::from(sent.in_flight.is_some());
+        kept += usize::from(stored != sent.acked);
+    }
+    (lost, kept)
+}
+
+/// A job as the database holds it.
+struct StoredJob {
+    pipeline_id: i64,
+    name: String,
+    status: String,
+    failure_reason: Option<String>,
+}
+
+/// Every job and every pipeline's status, now.
+struct Stored {
+    jobs: HashMap<i64, StoredJob>,
+    pipelines: HashMap<i64, String>,
+}
+
+fn current_state(db: &Path) -> Stored {
+    let conn = Connection::open(db).unwrap();
+    let jobs = conn
+        .prepare("SELECT id, pipeline_id, name, status, failure_reason FROM jobs")
+        .unwrap()
+        .query_map([], |r| {
+            let job = StoredJob {
+                pipeline_id: r.get(1)?,
+                name: r.get(2)?,
+                status: r.get(3)?,
+                failure_reason: r.get(4)?,
+            };
+            Ok((r.get(0)?, job))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let pipelines = conn
+        .prepare("SELECT id, status FROM pipelines")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    Stored { jobs, pipelines }
+}
+
+#[test]
+fn acknowledged_job_updates_survive_kill_9_no_job_is_handed_out_twice_and_every_job_ends() {
+    let rounds = setting("TRIGGERD_CRASH_JOB_ROUNDS", 3);
+    let runners = setting("TRIGGERD_CRASH_RUNNERS", 3);
+    let per_round = setting("TRIGGERD_CRASH_JOB_ACKS", 12);
+    let dir = temp_dir();
+    let db = dir.join("triggerd.db");
+    let mut server = Server::start_with(&dir, &[POLL]);
+    let target = seed(&server.base);
+    store_ci_config(&server.base, target.project_id);
+    let mut acked_pipelines = Vec::new();
+    // Acknowledged final states of every round, and every job ever handed out.
+    let mut finished: HashMap<i64, &'static str> = HashMap::new();
+    let mut handed: HashSet<i64> = HashSet::new();
+    for round in 1..=rounds {
+        // ---- runners and triggers at work, then kill -9 at a point that moves with the round ----
+        let load = Load { forbidden: Arc::new(handed.clone()), ..Load::default() };
+        let runner_threads: Vec<_> = (0..runners)
+            .map(|_| run_jobs(&server.base, register_runner(&server.base), round, false, load.clone()))
+            .collect();
+        let trigger_threads: Vec<_> = (0..2)
+            .map(|c| trigger_paced(&server.base, &target, round, c, 2 * runners + 2, load.clone()))
+            .collect();
+        let start = Instant::now();
+        while load.finishes.load(Ordering::SeqCst) < round * per_round {
+            let done = load.finishes.load(Ordering::SeqCst);
+            assert!(start.elapsed() < HANG_GUARD, "round {round}: only {done} jobs finished");
+            load.check(round);
+            thread::sleep(Duration::from_millis(5));
+        }
+        server.kill_9();
+        load.stop.store(true, Ordering::SeqCst);
+        let triggered = collect(trigger_threads);
+        assert!(triggered.unexpected.is_empty(), "round {round}: trigger answers {:?}", triggered.unexpected);
+        let mut before = RunLog::default();
+        for h in runner_threads {
+            before.merge(h.join().unwrap());
+        }
+        load.check(round);
+        let new_pipelines = triggered.acked.len();
+        acked_pipelines.extend(triggered.acked);
+
+        // ---- the state the restart finds: every acknowledged change is in it ----
+        let at_kill = jobs_at_kill(&dir);
+        for (id, _) in &before.handed_out {
+            assert!(handed.insert(*id), "round {round}: job {id} was handed out twice before the kill");
+            let status = at_kill.get(id).map_or("missing", |(s, _)| s.as_str());
+            let acked = before.finished.get(id).copied();
+            let in_flight = before.finishing.get(id).copied();
+            match acked {
+                Some(state) => {
+                    assert_eq!(status, state, "round {round}: job {id}'s acknowledged {state} was lost")
+                }
+                None => assert!(
+                    status == "running" || Some(status) == in_flight,
+                    "round {round}: job {id} handed out is {status} (final state in flight: {in_flight:?})"
+                ),
+            }
+        }
+        finished.extend(before.finished.iter().map(|(k, v)| (*k, *v)));
+        let with_status = |wanted: &str| -> HashSet<i64> {
+            at_kill.iter().filter(|(_, (s, _))| s == wanted).map(|(id, _)| *id).collect()
+        };
+        let (running_at_kill, pending_at_kill) = (with_status("running"), with_status("pending"));
+        eprintln!(
+            "round {round}: {new_pipelines} pipelines and {} final job states acknowledged before kill -9; \
+             {} jobs running and {} pending at the kill",
+            before.finished.len(),
+            running_at_kill.len(),
+            pending_at_kill.len()
+        );
+
+        // ---- restart with a quick sweeper; fresh runners take what is left ----
+        server = Server::start_with(&dir, &SHORT_STUCK);
+        verify(&db, target.project_id, &acked_pipelines);
+        let (chunks, chunks_kept) = check_traces(&server.base, target.project_id, &before.traces);
+        let states_kept =
+            before.finishing.iter().filter(|(id, s)| at_kill.get(id).is_some_and(|a| a.0 == **s)).count();
+        eprintln!(
+            "round {round}: answers lost to the kill: {chunks} log chunks ({chunks_kept} stored), {} final \
+             states ({states_kept} stored)",
+            before.finishing.len()
+        );
+        let forbidden = handed.union(&running_at_kill).copied().collect();
+        let load = Load { forbidden: Arc::new(forbidden), ..Load::default() };
+        let drainers: Vec<_> = (0..runners)
+            .map(|_| run_jobs(&server.base, register_runner(&server.base), round, true, load.clone()))
+            .collect();
+        let start = Instant::now();
+        let stored = loop {
+            let stored = current_state(&db);
+            let busy: Vec<_> = stored
+                .jobs
+                .iter()
+                .filter(|(_, j)| matches!(j.status.as_str(), "created" | "pending" | "running"))
+                .map(|(id, j)| format!("job {id} ({}) {}", j.name, j.status))
+                .collect();
+            let open: Vec<_> = stored
+                .pipelines
+                .iter()
+                .filter(|(_, s)| !matches!(s.as_str(), "success" | "failed" | "canceled" | "skipped"))
+                .map(|(id, s)| format!("pipeline {id} {s}"))
+                .collect();
+            if busy.is_empty() && open.is_empty() {
+                break stored;
+            }
+            load.check(round);
+            assert!(start.elapsed() < HANG_GUARD, "round {round}: never ended: {busy:?} {open:?}");
+            thread::sleep(Duration::from_millis(200));
+        };
+        load.stop.store(true, Ordering::SeqCst);
+        let mut after = RunLog::default();
+        for h in drainers {
+            after.merge(h.join().unwrap());
+        }
+        load.check(round);
+
+        // ---- no job twice; every job ended as acknowledged, or failed by the sweeper ----
+        for (id, _) in &after.handed_out {
+            assert!(
+                !running_at_kill.contains(id),
+                "round {round}: job {id}, running at the kill, was handed out again"
+            );
+            assert!(handed.insert(*id), "round {round}: job {id} was handed out twice");
+        }
+        for id in &pending_at_kill {
+            assert!(
+                after.handed_out.iter().any(|(h, _)| h == id),
+                "round {round}: pending job {id} was never handed out"
+            );
+        }
+        finished.extend(after.finished.iter().map(|(k, v)| (*k, *v)));
+        for (id, state) in &finished {
+            assert_eq!(stored.jobs[id].status, *state, "job {id}'s acknowledged {state} was lost");
+        }
+        let client = Client::builder().timeout(HANG_GUARD).build().unwrap();
+        for id in running_at_kill.iter().chain(&after.swept) {
+            let url = format!("{}/api/v4/projects/{}/jobs/{id}", server.base, target.project_id);
+            let (status, body) = get_as_root(&client, &url);
+            assert_eq!(status, 200, "{body}");
+            let job: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(
+                (job["status"].as_str(), job["failure_reason"].as_str()),
+                (Some("failed"), Some("stuck_or_timeout_failure")),
+                "round {round}: job {id}, left running, did not end as the sweeper ends it"
+            );
+        }
+        // A runner of before the kill that comes back cannot finish or log to a swept job.
+        for (id, token) in before.handed_out.iter().filter(|(id, _)| running_at_kill.contains(id)) {
+            let late = |a: Answer, what: &str| {
+                assert_eq!(a, Ok((403, "failed".to_string())), "round {round}: a late {what} of job {id}");
+            };
+            let url = format!("{}/api/v4/jobs/{id}", server.base);
+            late(
+                answer(client.put(&url).json(&json!({"token": token, "state": "success"})).send()),
+                "success",
+            );
+            let patch = client
+                .patch(format!("{url}/trace"))
+                .header("JOB-TOKEN", token)
+                .header("Content-Range", "0-3");
+            late(answer(patch.body("late").send()), "log chunk");
+        }
+        let (lost, _) = check_traces(&server.base, target.project_id, &after.traces);
+        assert_eq!(lost, 0, "round {round}: a log chunk sent after the restart has no answer");
+        let mut by_pipeline: HashMap<i64, HashMap<String, String>> = HashMap::new();
+        for job in stored.jobs.values() {
+            if job.status == "failed" {
+                assert!(
+                    job.failure_reason.is_some(),
+                    "a failed job of pipeline {} has no reason",
+                    job.pipeline_id
+                );
+            }
+            by_pipeline.entry(job.pipeline_id).or_default().insert(job.name.clone(), job.status.clone());
+        }
+        for (pipeline, status) in &stored.pipelines {
+            let jobs = by_pipeline.remove(pipeline).unwrap_or_default();
+            let expected = expected_pipeline_status(&jobs)
+                .unwrap_or_else(|e| panic!("round {round}: pipeline {pipeline}: {e}"));
+            assert_eq!(status, expected, "round {round}: pipeline {pipeline} with jobs {jobs:?}");
+        }
+        eprintln!(
+            "round {round}: after the restart {} jobs were handed out, {} left running were failed by the sweeper",
+            after.handed_out.len(),
+            running_at_kill.len() + after.swept.len()
+        );
+        if round == rounds {
+            break;
+        }
+        // The next round's load runs with the usual (long) stuck timeout: no sweeps under load.
+        drop(server);
+        server = Server::start_with(&dir, &[POLL]);
+    }
+    drop(server);
+    let _ = std::fs::remove_dir_all(dir);
 }
