@@ -122,6 +122,7 @@ pub fn start(config: Config, listener: TcpListener) -> Result<(Server, Stopper),
 }
 
 /// Waits for SIGTERM (a graceful stop), SIGINT or SIGQUIT (an immediate one), as actix would.
+#[cfg(unix)]
 async fn stop_on_signal(stopper: Stopper) {
     use futures_util::future::{Either, select};
     use std::pin::pin;
@@ -140,6 +141,15 @@ async fn stop_on_signal(stopper: Stopper) {
         log::info!("SIGINT or SIGQUIT received: stopping now");
     }
     stopper.stop(graceful).await;
+}
+
+/// Waits for Ctrl-C (an immediate stop), as actix would.
+#[cfg(not(unix))]
+async fn stop_on_signal(stopper: Stopper) {
+    if tokio::signal::ctrl_c().await.is_ok() {
+        log::info!("Ctrl-C received: stopping now");
+        stopper.stop(false).await;
+    }
 }
 
 /// The access log: method, path without the query string (clients put `token=` and

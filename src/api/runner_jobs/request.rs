@@ -69,7 +69,8 @@ pub(super) async fn request_job(
     let base = pagination::base_url(&req, &state);
     let deadline =
         tokio::time::Instant::now() + Duration::from_secs(state.config.runners.long_poll_timeout_secs);
-    let mut first = true;
+    // Whether an earlier look found the runner active (then a pause ends the poll).
+    let mut was_active = false;
     loop {
         // Register for the next tick before looking, so a job made pending meanwhile wakes us.
         let mut notified = pin!(state.job_queue.notified());
@@ -84,12 +85,12 @@ pub(super) async fn request_job(
                 return Ok(HttpResponse::Created().json(payload(&claimed, &base)));
             }
             // Paused while it waited: the poll ends now, with no job.
-            Attempt::Paused if !first => return Ok(no_job(&state)),
+            Attempt::Paused if was_active => return Ok(no_job(&state)),
             // A paused runner waits like one without a job (it would otherwise poll again at
             // once): a tick (its runner unpaused, the server stopping) makes it look again.
-            Attempt::Paused | Attempt::Nothing => {}
+            Attempt::Paused => {}
+            Attempt::Nothing => was_active = true,
         }
-        first = false;
         if tokio::time::timeout_at(deadline, notified).await.is_err() {
             return Ok(no_job(&state));
         }

@@ -1,0 +1,94 @@
+//! Reading jobs: one by id, a project's list, what the runner protocol checks.
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+
+use super::{JobRow, SELECT};
+
+/// A job of a project by its global id.
+pub fn find(conn: &Connection, project_id: i64, id: i64) -> rusqlite::Result<Option<JobRow>> {
+    conn.prepare_cached(&format!("{SELECT} WHERE j.project_id = ?1 AND j.id = ?2"))?
+        .query_row(params![project_id, id], JobRow::from_row)
+        .optional()
+}
+
+/// Which jobs a list returns.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Only a pipeline's jobs.
+    pub pipeline_id: Option<i64>,
+    /// Only these statuses (empty: all).
+    pub statuses: Vec<String>,
+    /// Include jobs replaced by a retry.
+    pub include_retried: bool,
+}
+
+/// A page of a project's jobs, newest first, with the total count.
+pub fn list(
+    conn: &Connection,
+    project_id: i64,
+    f: &ListFilter,
+    limit: i64,
+    offset: i64,
+) -> rusqlite::Result<(Vec<JobRow>, i64)> {
+    let mut filter = String::from("j.project_id = ?1");
+    let mut args: Vec<SqlValue> = vec![SqlValue::Integer(project_id)];
+    if let Some(p) = f.pipeline_id {
+        args.push(SqlValue::Integer(p));
+        filter.push_str(&format!(" AND j.pipeline_id = ?{}", args.len()));
+    }
+    if !f.include_retried {
+        filter.push_str(" AND j.retried = 0");
+    }
+    if !f.statuses.is_empty() {
+        let mut marks = Vec::new();
+        for s in &f.statuses {
+            args.push(SqlValue::Text(s.clone()));
+            marks.push(format!("?{}", args.len()));
+        }
+        filter.push_str(&format!(" AND j.status IN ({})", marks.join(", ")));
+    }
+    let total: i64 = conn
+        .prepare_cached(&format!("SELECT COUNT(*) FROM jobs j WHERE {filter}"))?
+        .query_row(params_from_iter(&args), |r| r.get(0))?;
+    args.push(SqlValue::Integer(offset));
+    let sql = format!(
+        "{SELECT} WHERE {filter} ORDER BY j.id DESC {} OFFSET ?{}",
+        crate::db::limit_clause(limit),
+        args.len()
+    );
+    let rows = conn
+        .prepare_cached(&sql)?
+        .query_map(params_from_iter(&args), JobRow::from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok((rows, total))
+}
+
+/// A job as the runner protocol authenticates it: status and the digest of its job token
+/// (`None` before a runner took it; kept once it ended, so its token still names it).
+#[derive(Debug, Clone)]
+pub struct JobTokenCheck {
+    pub status: String,
+    pub token_digest: Option<Vec<u8>>,
+}
+
+/// The status and job-token digest of a job by its global id.
+pub fn token_check(conn: &Connection, job_id: i64) -> rusqlite::Result<Option<JobTokenCheck>> {
+    conn.prepare_cached("SELECT status, token_digest FROM jobs WHERE id = ?1")?
+        .query_row([job_id], |r| Ok(JobTokenCheck { status: r.get(0)?, token_digest: r.get(1)? }))
+        .optional()
+}
+
+/// A job by its global id (any project).
+pub fn find_by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<JobRow>> {
+    conn.prepare_cached(&format!("{SELECT} WHERE j.id = ?1"))?.query_row([id], JobRow::from_row).optional()
+}
+
+/// The variables a manual job was played with (JSON `[{key, value}]`), if any.
+pub fn played_variables(conn: &Connection, id: i64) -> rusqlite::Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT job_variables FROM jobs WHERE id = ?1")?
+        .query_row([id], |r| r.get::<_, Option<String>>(0))
+        .optional()?
+        .flatten())
+}
