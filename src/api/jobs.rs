@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::access::{self, ProjectAccess};
 use super::commits;
-use super::entities::UserBasic;
+use super::entities::{ProjectIdentity, UserBasic};
 use super::pagination::{self, Page};
 use super::params::Params;
 use super::pipelines::{STATUSES, require_read};
@@ -60,9 +60,10 @@ pub struct JobProject {
     pub ci_job_token_scope_enabled: bool,
 }
 
-/// GitLab's `Job` entity (`JobBasic` + artifacts, runner, `archived`, `tag_list`).
+/// GitLab's `JobBasic` entity without its `project` (which `Job` and `JobBasicWithProject` show
+/// differently).
 #[derive(Debug, Clone, Serialize)]
-pub struct Job {
+pub struct JobBasic {
     pub id: i64,
     pub status: String,
     pub stage: String,
@@ -84,6 +85,13 @@ pub struct Job {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure_reason: Option<String>,
     pub web_url: String,
+}
+
+/// GitLab's `Job` entity (`JobBasic` + artifacts, runner, `archived`, `tag_list`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Job {
+    #[serde(flatten)]
+    pub basic: JobBasic,
     pub project: JobProject,
     pub artifacts: Vec<Value>,
     /// The runner that took the job (`null` before, or once that runner is deleted).
@@ -100,13 +108,11 @@ fn live_seconds(from: Option<&str>, to: Option<&str>, now: &str) -> Option<f64> 
     Some((secs * 1000.0).round() / 1000.0)
 }
 
-impl Job {
-    /// `commit` is the pipeline's commit row (`None`: a SHA no Files API write made); `runner`
-    /// the runner that took the job, if it still exists.
+impl JobBasic {
+    /// `commit` is the pipeline's commit row (`None`: a SHA no Files API write made).
     pub fn new(
         job: &JobRow,
         (pipeline, commit): &(PipelineRow, Option<CommitRow>),
-        runner: Option<&RunnerRow>,
         project: &ProjectRow,
         base: &str,
         now: &str,
@@ -126,7 +132,7 @@ impl Job {
                 now,
             )
         });
-        Job {
+        JobBasic {
             id: job.id,
             status: job.status.clone(),
             stage: job.stage.clone(),
@@ -160,6 +166,22 @@ impl Job {
             },
             failure_reason: if job.status == "failed" { job.failure_reason.clone() } else { None },
             web_url: format!("{project_url}/-/jobs/{}", job.id),
+        }
+    }
+}
+
+impl Job {
+    /// As [`JobBasic::new`]; `runner` is the runner that took the job, if it still exists.
+    pub fn new(
+        job: &JobRow,
+        pipeline: &PipelineAndCommit,
+        runner: Option<&RunnerRow>,
+        project: &ProjectRow,
+        base: &str,
+        now: &str,
+    ) -> Self {
+        Job {
+            basic: JobBasic::new(job, pipeline, project, base, now),
             project: JobProject { ci_job_token_scope_enabled: false },
             artifacts: Vec::new(),
             runner: runner.map(|r| RunnerJson::new(r, None, base)),
@@ -171,28 +193,38 @@ impl Job {
     }
 }
 
+/// GitLab's `JobBasicWithProject`: a job as a runner's job list shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobWithProject {
+    #[serde(flatten)]
+    pub basic: JobBasic,
+    pub project: ProjectIdentity,
+}
+
 /// Jobs with their pipelines and runners, ready to be shown.
 type WithPipelines = (Vec<JobRow>, HashMap<i64, PipelineAndCommit>, HashMap<i64, RunnerRow>);
 
 /// A pipeline and its commit row (if a Files API write made that commit).
-type PipelineAndCommit = (PipelineRow, Option<CommitRow>);
+pub(crate) type PipelineAndCommit = (PipelineRow, Option<CommitRow>);
 
 /// A pipeline with its commit row.
-fn with_commit(conn: &rusqlite::Connection, pipeline: PipelineRow) -> rusqlite::Result<PipelineAndCommit> {
+pub(crate) fn with_commit(
+    conn: &rusqlite::Connection,
+    pipeline: PipelineRow,
+) -> rusqlite::Result<PipelineAndCommit> {
     let commit = commit_store::find(conn, pipeline.project_id, &pipeline.sha)?;
     Ok((pipeline, commit))
 }
 
 /// Loads the pipelines of some jobs (one lookup per distinct pipeline).
-fn pipelines_of(
+pub(crate) fn pipelines_of(
     conn: &rusqlite::Connection,
-    project_id: i64,
     jobs: &[JobRow],
 ) -> rusqlite::Result<HashMap<i64, PipelineAndCommit>> {
     let mut out = HashMap::new();
     for job in jobs {
         if !out.contains_key(&job.pipeline_id)
-            && let Some(p) = pipelines::find(conn, project_id, job.pipeline_id)?
+            && let Some(p) = pipelines::find(conn, job.project_id, job.pipeline_id)?
         {
             out.insert(p.id, with_commit(conn, p)?);
         }
@@ -303,7 +335,7 @@ async fn project_jobs(
         .db
         .read(move |c| {
             let (rows, total) = store::list(c, pid, &filter, page.limit(), page.offset())?;
-            let map = pipelines_of(c, pid, &rows)?;
+            let map = pipelines_of(c, &rows)?;
             let runners = runners_of(c, &rows)?;
             Ok(((rows, map, runners), total))
         })
