@@ -208,10 +208,7 @@ type WithPipelines = (Vec<JobRow>, HashMap<i64, PipelineAndCommit>, HashMap<i64,
 pub(crate) type PipelineAndCommit = (PipelineRow, Option<CommitRow>);
 
 /// A pipeline with its commit row.
-pub(crate) fn with_commit(
-    conn: &rusqlite::Connection,
-    pipeline: PipelineRow,
-) -> rusqlite::Result<PipelineAndCommit> {
+fn with_commit(conn: &rusqlite::Connection, pipeline: PipelineRow) -> rusqlite::Result<PipelineAndCommit> {
     let commit = commit_store::find(conn, pipeline.project_id, &pipeline.sha)?;
     Ok((pipeline, commit))
 }
