@@ -3,6 +3,7 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::db::projects::ProjectRow;
 use crate::db::users::UserRow;
 
 /// GitLab's `UserBasic`: the `owner` of a trigger, the `user` of a pipeline, a member's base.
@@ -35,4 +36,30 @@ impl UserBasic {
 pub fn avatar_url(email: &str) -> String {
     let hash = hex::encode(Sha256::digest(email.trim().to_lowercase().as_bytes()));
     format!("https://www.gravatar.com/avatar/{hash}?s=80&d=identicon")
+}
+
+/// GitLab's `ProjectIdentity`: a runner's `projects`, the `project` of a runner's jobs.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectIdentity {
+    pub id: i64,
+    pub description: Option<String>,
+    pub name: String,
+    pub name_with_namespace: String,
+    pub path: String,
+    pub path_with_namespace: String,
+    pub created_at: String,
+}
+
+impl ProjectIdentity {
+    pub fn new(p: &ProjectRow) -> Self {
+        ProjectIdentity {
+            id: p.id,
+            description: p.description.clone(),
+            name: p.name.clone(),
+            name_with_namespace: p.name_with_namespace(),
+            path: p.path.clone(),
+            path_with_namespace: p.path_with_namespace(),
+            created_at: p.created_at.clone(),
+        }
+    }
 }

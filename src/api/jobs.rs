@@ -14,10 +14,11 @@ use serde_json::Value;
 
 use super::access::{self, ProjectAccess};
 use super::commits;
-use super::entities::UserBasic;
+use super::entities::{ProjectIdentity, UserBasic};
 use super::pagination::{self, Page};
 use super::params::Params;
 use super::pipelines::{STATUSES, require_read};
+use super::runners::RunnerJson;
 use crate::auth::{Caller, MaybeCaller};
 use crate::db::commits::{self as commit_store, CommitRow};
 use crate::db::jobs::{self as store, JobRow, ListFilter};
@@ -59,9 +60,10 @@ pub struct JobProject {
     pub ci_job_token_scope_enabled: bool,
 }
 
-/// GitLab's `Job` entity (`JobBasic` + artifacts, runner, `archived`, `tag_list`).
+/// GitLab's `JobBasic` entity without its `project` (which `Job` and `JobBasicWithProject` show
+/// differently).
 #[derive(Debug, Clone, Serialize)]
-pub struct Job {
+pub struct JobBasic {
     pub id: i64,
     pub status: String,
     pub stage: String,
@@ -83,9 +85,17 @@ pub struct Job {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure_reason: Option<String>,
     pub web_url: String,
+}
+
+/// GitLab's `Job` entity (`JobBasic` + artifacts, runner, `archived`, `tag_list`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Job {
+    #[serde(flatten)]
+    pub basic: JobBasic,
     pub project: JobProject,
     pub artifacts: Vec<Value>,
-    pub runner: Option<super::runners::RunnerJson>,
+    /// The runner that took the job (`null` before, or once that runner is deleted).
+    pub runner: Option<RunnerJson>,
     pub runner_manager: Option<Value>,
     pub artifacts_expire_at: Option<String>,
     pub archived: bool,
@@ -98,13 +108,11 @@ fn live_seconds(from: Option<&str>, to: Option<&str>, now: &str) -> Option<f64> 
     Some((secs * 1000.0).round() / 1000.0)
 }
 
-impl Job {
-    /// `commit` is the pipeline's commit row (`None`: a SHA no Files API write made); `runner`
-    /// the runner that took the job, if it still exists.
+impl JobBasic {
+    /// `commit` is the pipeline's commit row (`None`: a SHA no Files API write made).
     pub fn new(
         job: &JobRow,
         (pipeline, commit): &(PipelineRow, Option<CommitRow>),
-        runner: Option<&RunnerRow>,
         project: &ProjectRow,
         base: &str,
         now: &str,
@@ -124,7 +132,7 @@ impl Job {
                 now,
             )
         });
-        Job {
+        JobBasic {
             id: job.id,
             status: job.status.clone(),
             stage: job.stage.clone(),
@@ -158,9 +166,25 @@ impl Job {
             },
             failure_reason: if job.status == "failed" { job.failure_reason.clone() } else { None },
             web_url: format!("{project_url}/-/jobs/{}", job.id),
+        }
+    }
+}
+
+impl Job {
+    /// As [`JobBasic::new`]; `runner` is the runner that took the job, if it still exists.
+    pub fn new(
+        job: &JobRow,
+        pipeline: &PipelineAndCommit,
+        runner: Option<&RunnerRow>,
+        project: &ProjectRow,
+        base: &str,
+        now: &str,
+    ) -> Self {
+        Job {
+            basic: JobBasic::new(job, pipeline, project, base, now),
             project: JobProject { ci_job_token_scope_enabled: false },
             artifacts: Vec::new(),
-            runner: runner.map(|r| super::runners::RunnerJson::new(r, None, base)),
+            runner: runner.map(|r| RunnerJson::new(r, None, base)),
             runner_manager: None,
             artifacts_expire_at: None,
             archived: false,
@@ -169,26 +193,19 @@ impl Job {
     }
 }
 
-/// Jobs with their pipelines and runners, ready to be shown.
-struct Loaded {
-    jobs: Vec<JobRow>,
-    pipelines: HashMap<i64, PipelineAndCommit>,
-    runners: HashMap<i64, RunnerRow>,
+/// GitLab's `JobBasicWithProject`: a job as a runner's job list shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobWithProject {
+    #[serde(flatten)]
+    pub basic: JobBasic,
+    pub project: ProjectIdentity,
 }
 
-impl Loaded {
-    fn new(
-        conn: &rusqlite::Connection,
-        jobs: Vec<JobRow>,
-        pipelines: HashMap<i64, PipelineAndCommit>,
-    ) -> rusqlite::Result<Self> {
-        let runners = runners_of(conn, &jobs)?;
-        Ok(Loaded { jobs, pipelines, runners })
-    }
-}
+/// Jobs with their pipelines and runners, ready to be shown.
+type WithPipelines = (Vec<JobRow>, HashMap<i64, PipelineAndCommit>, HashMap<i64, RunnerRow>);
 
 /// A pipeline and its commit row (if a Files API write made that commit).
-type PipelineAndCommit = (PipelineRow, Option<CommitRow>);
+pub(crate) type PipelineAndCommit = (PipelineRow, Option<CommitRow>);
 
 /// A pipeline with its commit row.
 fn with_commit(conn: &rusqlite::Connection, pipeline: PipelineRow) -> rusqlite::Result<PipelineAndCommit> {
@@ -197,15 +214,14 @@ fn with_commit(conn: &rusqlite::Connection, pipeline: PipelineRow) -> rusqlite::
 }
 
 /// Loads the pipelines of some jobs (one lookup per distinct pipeline).
-fn pipelines_of(
+pub(crate) fn pipelines_of(
     conn: &rusqlite::Connection,
-    project_id: i64,
     jobs: &[JobRow],
 ) -> rusqlite::Result<HashMap<i64, PipelineAndCommit>> {
     let mut out = HashMap::new();
     for job in jobs {
         if !out.contains_key(&job.pipeline_id)
-            && let Some(p) = pipelines::find(conn, project_id, job.pipeline_id)?
+            && let Some(p) = pipelines::find(conn, job.project_id, job.pipeline_id)?
         {
             out.insert(p.id, with_commit(conn, p)?);
         }
@@ -213,7 +229,7 @@ fn pipelines_of(
     Ok(out)
 }
 
-/// Loads the runners that took some jobs (one lookup per distinct runner).
+/// Loads the runners that took some jobs (one lookup per distinct runner; deleted ones are left out).
 fn runners_of(conn: &rusqlite::Connection, jobs: &[JobRow]) -> rusqlite::Result<HashMap<i64, RunnerRow>> {
     let mut out = HashMap::new();
     for id in jobs.iter().filter_map(|j| j.runner_id) {
@@ -226,16 +242,26 @@ fn runners_of(conn: &rusqlite::Connection, jobs: &[JobRow]) -> rusqlite::Result<
     Ok(out)
 }
 
-fn entities(req: &HttpRequest, state: &AppState, project: &ProjectRow, loaded: &Loaded) -> Vec<Job> {
+/// The runner that took a job, if it still exists.
+fn runner_of(conn: &rusqlite::Connection, job: &JobRow) -> rusqlite::Result<Option<RunnerRow>> {
+    match job.runner_id {
+        Some(id) => runner_store::find(conn, id),
+        None => Ok(None),
+    }
+}
+
+fn entities(
+    req: &HttpRequest,
+    state: &AppState,
+    project: &ProjectRow,
+    (jobs, pipelines, runners): &WithPipelines,
+) -> Vec<Job> {
     let base = pagination::base_url(req, state);
     let now = model::now();
-    loaded
-        .jobs
-        .iter()
+    jobs.iter()
         .filter_map(|j| {
-            let pipeline = loaded.pipelines.get(&j.pipeline_id)?;
-            let runner = j.runner_id.and_then(|id| loaded.runners.get(&id));
-            Some(Job::new(j, pipeline, runner, project, &base, &now))
+            let runner = j.runner_id.and_then(|id| runners.get(&id));
+            pipelines.get(&j.pipeline_id).map(|p| Job::new(j, p, runner, project, &base, &now))
         })
         .collect()
 }
@@ -280,7 +306,8 @@ async fn pipeline_jobs(
             let Some(pipeline) = pipelines::find(c, pid, pipeline_id)? else { return Ok(None) };
             let (rows, total) = store::list(c, pid, &filter, page.limit(), page.offset())?;
             let map = HashMap::from([(pipeline.id, with_commit(c, pipeline)?)]);
-            Ok(Some((Loaded::new(c, rows, map)?, total)))
+            let runners = runners_of(c, &rows)?;
+            Ok(Some(((rows, map, runners), total)))
         })
         .await?
         .ok_or(ApiError::RecordNotFound)?;
@@ -305,23 +332,27 @@ async fn project_jobs(
         .db
         .read(move |c| {
             let (rows, total) = store::list(c, pid, &filter, page.limit(), page.offset())?;
-            let map = pipelines_of(c, pid, &rows)?;
-            Ok((Loaded::new(c, rows, map)?, total))
+            let map = pipelines_of(c, &rows)?;
+            let runners = runners_of(c, &rows)?;
+            Ok(((rows, map, runners), total))
         })
         .await?;
     let items = entities(&req, &state, &pa.project, &found);
     Ok(pagination::respond(&req, &state, page, total, &items))
 }
 
+/// One job with its pipeline and runner.
+type FoundJob = (JobRow, PipelineAndCommit, Option<RunnerRow>);
+
 /// Loads one job of the project with its pipeline and runner: `404 Not found` when there is none.
-async fn find_job(state: &AppState, project_id: i64, job_id: i64) -> ApiResult<(JobRow, Loaded)> {
+async fn find_job(state: &AppState, project_id: i64, job_id: i64) -> ApiResult<FoundJob> {
     state
         .db
         .read(move |c| {
             let Some(job) = store::find(c, project_id, job_id)? else { return Ok(None) };
             let Some(pipeline) = pipelines::find(c, project_id, job.pipeline_id)? else { return Ok(None) };
-            let map = HashMap::from([(pipeline.id, with_commit(c, pipeline)?)]);
-            Ok(Some((job.clone(), Loaded::new(c, vec![job], map)?)))
+            let runner = runner_of(c, &job)?;
+            Ok(Some((job, with_commit(c, pipeline)?, runner)))
         })
         .await?
         .ok_or(ApiError::RecordNotFound)
@@ -334,13 +365,9 @@ pub async fn job_entity(
     project: &ProjectRow,
     job_id: i64,
 ) -> ApiResult<Job> {
-    let (_, loaded) = find_job(state, project.id, job_id).await?;
-    one(req, state, project, &loaded)
-}
-
-/// The one job `find_job` loaded, as GitLab shows it.
-fn one(req: &HttpRequest, state: &AppState, project: &ProjectRow, loaded: &Loaded) -> ApiResult<Job> {
-    entities(req, state, project, loaded).pop().ok_or(ApiError::RecordNotFound)
+    let (job, pipeline, runner) = find_job(state, project.id, job_id).await?;
+    let base = pagination::base_url(req, state);
+    Ok(Job::new(&job, &pipeline, runner.as_ref(), project, &base, &model::now()))
 }
 
 /// `GET /projects/:id/jobs/:job_id`
@@ -353,8 +380,9 @@ async fn get(
     let (id, raw) = path.into_inner();
     let job_id = access::path_id(&raw, "job_id")?;
     let pa = read_access(&state, &caller, &id).await?;
-    let (_, loaded) = find_job(&state, pa.project.id, job_id).await?;
-    Ok(HttpResponse::Ok().json(one(&req, &state, &pa.project, &loaded)?))
+    let (job, pipeline, runner) = find_job(&state, pa.project.id, job_id).await?;
+    let base = pagination::base_url(&req, &state);
+    Ok(HttpResponse::Ok().json(Job::new(&job, &pipeline, runner.as_ref(), &pa.project, &base, &model::now())))
 }
 
 /// `GET /projects/:id/jobs/:job_id/trace`: the stored log as `text/plain`, empty if none.
@@ -366,7 +394,7 @@ async fn trace(
     let (id, raw) = path.into_inner();
     let job_id = access::path_id(&raw, "job_id")?;
     let pa = read_access(&state, &caller, &id).await?;
-    let (job, _) = find_job(&state, pa.project.id, job_id).await?;
+    let (job, _, _) = find_job(&state, pa.project.id, job_id).await?;
     let log = state.db.read(move |c| Ok(store::trace(c, job.id)?)).await?.unwrap_or_default();
     Ok(HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
@@ -384,7 +412,7 @@ async fn for_update(
     let job_id = access::path_id(&raw, "job_id")?;
     let pa = access::project_for(state, Some(caller), &id).await?;
     pa.require(AccessLevel::Developer)?;
-    let (job, _) = find_job(state, pa.project.id, job_id).await?;
+    let (job, _, _) = find_job(state, pa.project.id, job_id).await?;
     Ok((pa, job))
 }
 
@@ -396,8 +424,10 @@ async fn respond_with(
     status: StatusCode,
     shown: i64,
 ) -> ApiResult<HttpResponse> {
-    let (_, loaded) = find_job(state, pa.project.id, shown).await?;
-    Ok(HttpResponse::build(status).json(one(req, state, &pa.project, &loaded)?))
+    let (job, pipeline, runner) = find_job(state, pa.project.id, shown).await?;
+    let base = pagination::base_url(req, state);
+    let now = model::now();
+    Ok(HttpResponse::build(status).json(Job::new(&job, &pipeline, runner.as_ref(), &pa.project, &base, &now)))
 }
 
 /// `POST /projects/:id/jobs/:job_id/cancel`: 201 with the job; a job that cannot be canceled

@@ -472,6 +472,8 @@ const ROWS: &[Row] = &[
                                                                                                  "401 403 403 403 403 201 201 201 401 401 401 403"),
     row("POST", "/api/v4/runners/{runner_id}/reset_authentication_token", Obj::InstanceRunner, "",
                                                                                                  "401 403 403 403 403 403 403 201 401 401 401 403"),
+    row("GET", "/api/v4/runners/{runner_id}/jobs", Obj::ProjectRunner, "",                       "401 403 403 403 403 200 200 200 401 401 401 200"),
+    row("GET", "/api/v4/runners/{runner_id}/jobs", Obj::InstanceRunner, "",                      "401 403 403 403 403 403 403 200 401 401 401 403"),
     row("POST", "/api/v4/user/runners", Obj::RunnerProject, r#"{"runner_type":"project_type","project_id":{obj}}"#,
                                                                                                  "401 403 403 403 403 201 201 201 401 401 401 403"),
     row("POST", "/api/v4/user/runners", Obj::Nothing, r#"{"runner_type":"instance_type"}"#,      "401 403 403 403 403 403 403 201 401 401 401 403"),

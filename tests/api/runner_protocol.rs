@@ -285,6 +285,59 @@ fn the_jobs_api_shows_the_runner_that_took_a_job_until_that_runner_is_deleted() 
 }
 
 #[test]
+fn a_runners_jobs_are_listed_for_its_projects_maintainers_and_admins() {
+    let s = setup(0);
+    let root = s.app.root().token;
+    let body = json!({"runner_type": "project_type", "project_id": s.r.project_id});
+    let made = json_of(s.app.post_json("/user/runners", Some(&s.r.maintainer.token), &body), 201);
+    let (runner_id, runner) = (made["id"].as_i64().unwrap(), made["token"].as_str().unwrap().to_string());
+    let pipeline = s.trigger(json!({}));
+    let build = s.take(&runner);
+    assert_eq!(
+        s.put(build["id"].as_i64().unwrap(), json!({"token": build["token"], "state": "success"})).status(),
+        200
+    );
+    let test = s.take(&runner);
+    let (build, test) = (build["id"].as_i64().unwrap(), test["id"].as_i64().unwrap());
+    let path = format!("/runners/{runner_id}/jobs");
+    let ids = |v: &Value| v.as_array().unwrap().iter().map(|j| j["id"].as_i64().unwrap()).collect::<Vec<_>>();
+
+    // GitLab's JobBasicWithProject: the job with its project's identity, newest first.
+    let resp = s.app.get(&path, Some(&s.r.maintainer.token));
+    assert_eq!(header(&resp, "x-total"), "2");
+    let listed = json_of(resp, 200);
+    assert_eq!(ids(&listed), vec![test, build]);
+    let first = &listed[0];
+    assert_eq!(first["name"], "test");
+    assert_eq!(first["status"], "running");
+    assert_eq!(first["pipeline"]["id"], pipeline);
+    assert_eq!(first["project"]["id"], s.r.project_id);
+    assert_eq!(first["project"]["path_with_namespace"], s.r.project_path);
+    assert!(first.get("runner").is_none() && first.get("artifacts").is_none(), "{first}");
+    assert_eq!(ids(&json_of(s.app.get(&format!("{path}?status=success"), Some(&root)), 200)), vec![build]);
+    assert_eq!(
+        ids(&json_of(s.app.get(&format!("{path}?sort=asc&order_by=id"), Some(&root)), 200)),
+        vec![build, test]
+    );
+    assert_eq!(ids(&json_of(s.app.get(&format!("{path}?per_page=1&page=2"), Some(&root)), 200)), vec![build]);
+
+    // Bad parameters, callers without the right, unknown runners.
+    for query in ["status=bogus", "sort=up", "order_by=name"] {
+        let resp = s.app.get(&format!("{path}?{query}"), Some(&root));
+        assert_eq!(resp.status().as_u16(), 400, "{query}");
+    }
+    let resp = s.app.get(&path, Some(&s.r.developer.token));
+    assert_error(resp, 403, "message", json!("403 Forbidden - No access granted"));
+    assert_eq!(s.app.get(&path, None).status().as_u16(), 401);
+    assert_error(s.app.get("/runners/999999/jobs", Some(&root)), 404, "message", json!("404 Not found"));
+    let instance =
+        json_of(s.app.post_json("/user/runners", Some(&root), &json!({"runner_type": "instance_type"})), 201);
+    let instance_jobs = format!("/runners/{}/jobs", instance["id"]);
+    assert_eq!(s.app.get(&instance_jobs, Some(&s.r.maintainer.token)).status().as_u16(), 403);
+    assert_eq!(json_of(s.app.get(&instance_jobs, Some(&root)), 200), json!([]));
+}
+
+#[test]
 fn keep_alive_success_and_the_next_stage_follow_the_runner_updates() {
     let s = setup(0);
     let runner = s.runner();

@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::deadlines;
-use crate::api::entities::UserBasic;
+use crate::api::entities::{ProjectIdentity, UserBasic};
 use crate::db::projects::ProjectRow;
 use crate::db::runners::RunnerRow;
 use crate::db::users;
@@ -48,32 +48,6 @@ impl RunnerJson {
     }
 }
 
-/// GitLab's `ProjectIdentity` fields of `BasicProjectDetails`, as a runner's `projects` shows them.
-#[derive(Debug, Serialize)]
-struct RunnerProjectJson {
-    id: i64,
-    description: Option<String>,
-    name: String,
-    name_with_namespace: String,
-    path: String,
-    path_with_namespace: String,
-    created_at: String,
-}
-
-impl RunnerProjectJson {
-    fn new(p: &ProjectRow) -> Self {
-        RunnerProjectJson {
-            id: p.id,
-            description: p.description.clone(),
-            name: p.name.clone(),
-            name_with_namespace: p.name_with_namespace(),
-            path: p.path.clone(),
-            path_with_namespace: p.path_with_namespace(),
-            created_at: p.created_at.clone(),
-        }
-    }
-}
-
 /// GitLab's `RunnerDetails` entity.
 #[derive(Debug, Serialize)]
 pub(super) struct RunnerDetailsJson {
@@ -90,7 +64,7 @@ pub(super) struct RunnerDetailsJson {
     architecture: Option<String>,
     contacted_at: Option<String>,
     maintenance_note: Option<String>,
-    projects: Vec<RunnerProjectJson>,
+    projects: Vec<ProjectIdentity>,
     groups: Vec<Value>,
 }
 
@@ -120,7 +94,7 @@ impl Details {
             architecture: r.architecture,
             contacted_at: r.contacted_at,
             maintenance_note: if self.may_update { r.maintenance_note } else { None },
-            projects: self.projects.iter().map(RunnerProjectJson::new).collect(),
+            projects: self.projects.iter().map(ProjectIdentity::new).collect(),
             groups: Vec::new(),
         }
     }

@@ -133,7 +133,7 @@ pub(super) async fn reset_registration_token(
 
 /// What the caller may do with a runner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Right {
+pub(super) enum Right {
     Read,
     Update,
 }
@@ -142,7 +142,12 @@ enum Right {
 /// found` when missing, `403 Forbidden - No access granted` without the right. Instance runners
 /// are readable by every signed-in user and changed by admins only; a project runner by admins
 /// and Maintainers+ of one of its projects.
-async fn load_runner(state: &AppState, caller: &Caller, raw_id: &str, right: Right) -> ApiResult<Details> {
+pub(super) async fn load_runner(
+    state: &AppState,
+    caller: &Caller,
+    raw_id: &str,
+    right: Right,
+) -> ApiResult<Details> {
     let id = raw_id.parse::<i64>().map_err(|_| ApiError::invalid("id"))?;
     let (user_id, admin) = (caller.user.id, caller.is_admin());
     let found = state

@@ -1,7 +1,7 @@
 //! Runners: registration and the runner's own token calls (GitLab's `lib/api/ci/runner.rb`:
 //! `POST|DELETE /runners`, `POST /runners/verify`, `DELETE /runners/managers`), `POST
 //! /user/runners` (`lib/api/users.rb`), the people's Runners API (`lib/api/ci/runners.rb`:
-//! `GET /runners`, `GET /runners/all`, `GET|PUT|DELETE /runners/:id`,
+//! `GET /runners`, `GET /runners/all`, `GET|PUT|DELETE /runners/:id`, `GET /runners/:id/jobs`,
 //! `POST /runners/:id/reset_authentication_token`, `GET /projects/:id/runners`)
 //! and `POST /projects/:id/runners/reset_registration_token`.
 //!
@@ -11,8 +11,8 @@
 //!
 //! This module registers the routes and holds what the others share; `runner_calls` answers the
 //! calls a runner makes with its token, `manage` a person's calls on one runner (and creating
-//! runners and registration tokens), `list` the listings, `attributes` reads the attributes a
-//! client may set and `entity` builds GitLab's JSON.
+//! runners and registration tokens), `list` the listings, `jobs` the jobs a runner took,
+//! `attributes` reads the attributes a client may set and `entity` builds GitLab's JSON.
 
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
@@ -26,11 +26,13 @@ use crate::state::AppState;
 
 mod attributes;
 mod entity;
-pub use entity::RunnerJson;
+mod jobs;
 mod list;
 mod manage;
 mod runner_calls;
 
+pub use entity::RunnerJson;
+use jobs::list_jobs;
 use list::{list_all, list_for_project, list_owned};
 use manage::{create_for_user, delete, reset_registration_token, reset_token_by_id, show, update};
 use runner_calls::{delete_manager, register, reset_token_with_token, unregister, verify};
@@ -45,6 +47,7 @@ pub fn configure(r: &mut super::Routes) {
     r.resource("/runners/reset_authentication_token", |m| m.post(reset_token_with_token));
     r.resource("/runners/{runner_id}", |m| m.get(show).put(update).delete(delete));
     r.resource("/runners/{runner_id}/reset_authentication_token", |m| m.post(reset_token_by_id));
+    r.resource("/runners/{runner_id}/jobs", |m| m.get(list_jobs));
     r.resource("/user/runners", |m| m.post(create_for_user));
     r.resource("/projects/{id}/runners", |m| m.get(list_for_project));
     r.resource("/projects/{id}/runners/reset_registration_token", |m| m.post(reset_registration_token));

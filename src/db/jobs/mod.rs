@@ -24,7 +24,9 @@ mod traces;
 
 pub use actions::{cancel, cancel_pipeline, is_retryable, play, retry, retry_pipeline};
 pub use progress::{advance, has_jobs, insert_plan, seconds_between};
-pub use reads::{JobTokenCheck, ListFilter, find, find_by_id, list, played_variables, token_check};
+pub use reads::{
+    JobTokenCheck, ListFilter, find, find_by_id, list, list_for_runner, played_variables, token_check,
+};
 pub use runner::{
     DEFAULT_TIMEOUT_SECS, RunnerScope, claim, effective_timeout, fail_stuck_running, fail_timed_out, finish,
     run, touch_running,

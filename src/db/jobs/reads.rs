@@ -92,3 +92,27 @@ pub fn played_variables(conn: &Connection, id: i64) -> rusqlite::Result<Option<S
         .optional()?
         .flatten())
 }
+
+/// The jobs a runner took (retried ones included), by id (`ascending` or newest first), only
+/// those with `status` when given; with the total count.
+pub fn list_for_runner(
+    conn: &Connection,
+    runner_id: i64,
+    status: Option<&str>,
+    ascending: bool,
+    limit: i64,
+    offset: i64,
+) -> rusqlite::Result<(Vec<JobRow>, i64)> {
+    let filter = "j.runner_id = ?1 AND (?2 IS NULL OR j.status = ?2)";
+    let total: i64 = conn
+        .prepare_cached(&format!("SELECT COUNT(*) FROM jobs j WHERE {filter}"))?
+        .query_row(params![runner_id, status], |r| r.get(0))?;
+    let order = if ascending { "ASC" } else { "DESC" };
+    let sql =
+        format!("{SELECT} WHERE {filter} ORDER BY j.id {order} {} OFFSET ?3", crate::db::limit_clause(limit));
+    let rows = conn
+        .prepare_cached(&sql)?
+        .query_map(params![runner_id, status, offset], JobRow::from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok((rows, total))
+}

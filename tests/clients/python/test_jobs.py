@@ -1,6 +1,6 @@
 """python-gitlab against `.gitlab-ci.yml` pipelines: `project.pipelines.create()`, the jobs it makes,
-`pipeline.jobs`, `project.jobs` (`trace`, `cancel`, `retry`, `play`), with a runner made of plain
-HTTP calls (support.Runner) moving the jobs through their states."""
+`pipeline.jobs`, `project.jobs` (`trace`, `cancel`, `retry`, `play`) and `runner.jobs`, with a runner
+made of plain HTTP calls (support.Runner) moving the jobs through their states."""
 
 import gitlab
 import pytest
@@ -160,6 +160,24 @@ def test_a_runner_runs_the_jobs_and_the_job_log_is_the_trace(ci_project, pipelin
     pipeline.refresh()
     assert pipeline.status == "success"
     assert runner.request_job() is None
+
+
+def test_runner_jobs_lists_what_the_runner_took(gl, ci_project, pipeline, runner, make_user):
+    build = runner.run("ok\n")
+    lint = runner.run("no\n", state="failed")
+    taken = gl.runners.get(runner.id).jobs.list()
+    assert [j.id for j in taken] == [lint["id"], build["id"]]
+    assert {j.project["path_with_namespace"] for j in taken} == {ci_project.path_with_namespace}
+    assert taken[0].pipeline["id"] == pipeline.id
+    assert [j.name for j in gl.runners.get(runner.id, lazy=True).jobs.list(status="failed")] == ["lint"]
+    assert [j.name for j in gl.runners.get(runner.id, lazy=True).jobs.list(sort="asc")] == ["build", "lint"]
+
+    dev = make_user("dev")
+    ci_project.members.create({"user_id": dev.user.id, "access_level": AccessLevel.DEVELOPER})
+    with pytest.raises(gitlab.GitlabListError) as e:
+        dev.gl.runners.get(runner.id, lazy=True).jobs.list()
+    assert e.value.response_code == 403
+    assert e.value.error_message == "403 Forbidden - No access granted"
 
 
 def test_pipeline_jobs_and_project_jobs_filter_by_scope(ci_project, pipeline, runner):
