@@ -56,40 +56,6 @@ async fn update(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// GitLab's `BasicProjectDetails` as the allowlist shows its projects.
-fn project_json(p: &ProjectRow, base: &str) -> Value {
-    let full_path = p.path_with_namespace();
-    let web_url = format!("{base}/{full_path}");
-    json!({
-        "id": p.id,
-        "description": p.description,
-        "name": p.name,
-        "name_with_namespace": p.name_with_namespace(),
-        "path": p.path,
-        "path_with_namespace": full_path,
-        "created_at": p.created_at,
-        "default_branch": p.default_branch,
-        "tag_list": [],
-        "topics": [],
-        "http_url_to_repo": format!("{web_url}.git"),
-        "web_url": web_url,
-        "avatar_url": null,
-        "forks_count": 0,
-        "star_count": 0,
-        "last_activity_at": p.updated_at,
-        "namespace": {
-            "id": p.namespace_id,
-            "name": p.namespace_name,
-            "path": p.namespace,
-            "kind": "user",
-            "full_path": p.namespace,
-            "parent_id": null,
-            "avatar_url": null,
-            "web_url": format!("{base}/{}", p.namespace),
-        },
-    })
-}
-
 /// `GET /projects/:id/job_token_scope/allowlist`: the projects whose jobs may use their token
 /// here, oldest entry first, paginated.
 async fn allowlist(
@@ -105,7 +71,7 @@ async fn allowlist(
     let (rows, total) =
         state.db.read(move |c| Ok(store::allowlist(c, project_id, page.limit(), page.offset())?)).await?;
     let base = pagination::base_url(&req, &state);
-    let items: Vec<Value> = rows.iter().map(|p| project_json(p, &base)).collect();
+    let items: Vec<Value> = rows.iter().map(|p| super::projects::basic_project_json(p, &base)).collect();
     Ok(pagination::respond(&req, &state, page, total, &items))
 }
 

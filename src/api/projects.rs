@@ -349,13 +349,12 @@ async fn create_in(
     Ok(HttpResponse::Created().json(project_json(&view, &pagination::base_url(req, state), true)))
 }
 
-/// GitLab's project JSON (`ProjectDetails`). `permissions` only for an authenticated viewer.
-pub fn project_json(v: &ProjectView, base: &str, with_permissions: bool) -> Value {
-    let p = &v.project;
+/// GitLab's `BasicProjectDetails`: the project fields every project entity starts with (the job
+/// token allowlist shows exactly these).
+pub fn basic_project_json(p: &crate::db::projects::ProjectRow, base: &str) -> Value {
     let full_path = p.path_with_namespace();
     let web_url = format!("{base}/{full_path}");
-    let namespace_url = format!("{base}/{}", p.namespace);
-    let mut out = json!({
+    json!({
         "id": p.id,
         "description": p.description,
         "name": p.name,
@@ -363,7 +362,6 @@ pub fn project_json(v: &ProjectView, base: &str, with_permissions: bool) -> Valu
         "path": p.path,
         "path_with_namespace": full_path,
         "created_at": p.created_at,
-        "updated_at": p.updated_at,
         "default_branch": p.default_branch,
         "tag_list": [],
         "topics": [],
@@ -383,18 +381,32 @@ pub fn project_json(v: &ProjectView, base: &str, with_permissions: bool) -> Valu
             "full_path": p.namespace,
             "parent_id": null,
             "avatar_url": null,
-            "web_url": namespace_url,
+            "web_url": format!("{base}/{}", p.namespace),
         },
-        "visibility": p.visibility,
-        "empty_repo": v.empty_repo,
-        "archived": false,
-        "owner": super::entities::UserBasic::new(&v.owner, base),
-        "creator_id": p.creator_id,
-        "open_issues_count": 0,
-        "jobs_enabled": true,
-        "builds_access_level": "enabled",
-        "ci_config_path": null,
-    });
+    })
+}
+
+/// GitLab's project JSON (`ProjectDetails`). `permissions` only for an authenticated viewer.
+pub fn project_json(v: &ProjectView, base: &str, with_permissions: bool) -> Value {
+    let p = &v.project;
+    let mut out = basic_project_json(p, base);
+    if let Value::Object(map) = &mut out {
+        let more = json!({
+            "updated_at": p.updated_at,
+            "visibility": p.visibility,
+            "empty_repo": v.empty_repo,
+            "archived": false,
+            "owner": super::entities::UserBasic::new(&v.owner, base),
+            "creator_id": p.creator_id,
+            "open_issues_count": 0,
+            "jobs_enabled": true,
+            "builds_access_level": "enabled",
+            "ci_config_path": null,
+        });
+        if let Value::Object(more) = more {
+            map.extend(more);
+        }
+    }
     if with_permissions && let Value::Object(map) = &mut out {
         let project_access = match v.caller_level {
             Some(level) => json!({"access_level": level, "notification_level": 3}),

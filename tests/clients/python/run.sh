@@ -8,28 +8,10 @@
 # Extra arguments go to pytest (e.g. `-k trigger`, or a path such as ../curl).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-clients="$(dirname "$here")"
-repo="$(cd "$clients/../.." && pwd)"
-venv="$here/.venv"
-
-if [[ -z "${TRIGGERD_BIN:-}" ]]; then
-    if [[ ! -x "$repo/target/release/triggerd" ]]; then
-        (cd "$repo" && cargo build --release)
-    fi
-    export TRIGGERD_BIN="$repo/target/release/triggerd"
-fi
-
-if [[ ! -x "$venv/bin/python" ]]; then
-    "${PYTHON:-python3}" -m venv "$venv"
-fi
-# Reinstall only when requirements.txt changed since the last successful install.
-stamp="$venv/.requirements.sha256"
-want="$(sha256sum "$here/requirements.txt" | cut -d' ' -f1)"
-if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt"
-    echo "$want" > "$stamp"
-fi
+source "$here/../venv.sh"
+ensure_binary
+ensure_venv "$here/.venv" "$here/requirements.txt"
 
 # From tests/clients, pytest.ini's testpaths (python curl) apply when no path is given.
-cd "$clients"
-exec "$venv/bin/python" -m pytest "$@"
+cd "$clients_dir"
+exec "$here/.venv/bin/python" -m pytest "$@"

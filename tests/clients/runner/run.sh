@@ -8,28 +8,11 @@
 # Extra arguments go to pytest (e.g. `-k manual`).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-clients="$(dirname "$here")"
-repo="$(cd "$clients/../.." && pwd)"
-venv="$here/.venv"
+source "$here/../venv.sh"
+ensure_binary
+ensure_venv "$here/.venv" "$here/requirements.txt"
+# The tests start the runner as `$RUNNER_PYTHON -m GitlabPyRunner`.
+export RUNNER_PYTHON="$here/.venv/bin/python"
 
-if [[ -z "${TRIGGERD_BIN:-}" ]]; then
-    if [[ ! -x "$repo/target/release/triggerd" ]]; then
-        (cd "$repo" && cargo build --release)
-    fi
-    export TRIGGERD_BIN="$repo/target/release/triggerd"
-fi
-
-if [[ ! -x "$venv/bin/python" ]]; then
-    "${PYTHON:-python3}" -m venv "$venv"
-fi
-stamp="$venv/.requirements.sha256"
-want="$(sha256sum "$here/requirements.txt" | cut -d' ' -f1)"
-if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt"
-    echo "$want" > "$stamp"
-fi
-# The runner is started by the tests as `$RUNNER_PYTHON -m GitlabPyRunner`.
-export RUNNER_PYTHON="$venv/bin/python"
-
-cd "$clients"
-exec "$venv/bin/python" -m pytest runner "$@"
+cd "$clients_dir"
+exec "$here/.venv/bin/python" -m pytest runner "$@"
