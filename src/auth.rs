@@ -123,9 +123,32 @@ pub async fn hash_password_async(state: &AppState, password: String) -> ApiResul
 pub struct Caller {
     pub user: UserRow,
     pub scopes: Vec<String>,
-    /// The personal access token this request authenticated with.
+    /// The personal access token this request authenticated with (0 for a CI/CD job token).
     pub token_id: i64,
+    /// Set when a running job's CI/CD job token authenticated the request (as the job's user,
+    /// on the read routes GitLab opens to job tokens only).
+    pub job: Option<JobCaller>,
 }
+
+/// The job whose token authenticated a request.
+#[derive(Debug, Clone, Copy)]
+pub struct JobCaller {
+    pub job_id: i64,
+    pub project_id: i64,
+}
+
+/// The read routes GitLab opens to CI/CD job tokens (`job_token_allowed`) that triggerd has;
+/// anywhere else a job token is no credential at all.
+const JOB_TOKEN_ROUTES: &[&str] = &[
+    "/api/v4/projects/{id}/pipelines",
+    "/api/v4/projects/{id}/pipelines/latest",
+    "/api/v4/projects/{id}/pipelines/{pipeline_id}",
+    "/api/v4/projects/{id}/pipelines/{pipeline_id}/jobs",
+    "/api/v4/projects/{id}/pipelines/{pipeline_id}/bridges",
+    "/api/v4/projects/{id}/jobs",
+    "/api/v4/projects/{id}/jobs/{job_id}",
+    "/api/v4/projects/{id}/jobs/{job_id}/trace",
+];
 
 impl Caller {
     pub fn is_admin(&self) -> bool {
@@ -160,12 +183,67 @@ fn presented_token(req: &HttpRequest) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
+/// A CI/CD job token on a read route open to job tokens: the `JOB-TOKEN` header, the `job_token`
+/// query parameter, or HTTP Basic with the user `gitlab-ci-token`.
+fn presented_job_token(req: &HttpRequest) -> Option<String> {
+    let readable = req.method() == Method::GET || req.method() == Method::HEAD;
+    if !readable || !req.match_pattern().is_some_and(|p| JOB_TOKEN_ROUTES.contains(&p.as_str())) {
+        return None;
+    }
+    let header = |name: &str| {
+        req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
+    };
+    if let Some(t) = header("job-token") {
+        return Some(t.to_string());
+    }
+    if let Some(encoded) = header("authorization").and_then(|a| a.strip_prefix("Basic "))
+        && let Some(decoded) = basic_credentials(encoded.trim())
+        && let Some(("gitlab-ci-token", password)) = decoded.split_once(':')
+    {
+        return Some(password.to_string());
+    }
+    form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(k, v)| k == "job_token" && !v.is_empty())
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Decodes HTTP Basic credentials (standard base64 of `user:password`).
+pub fn basic_credentials(encoded: &str) -> Option<String> {
+    crate::base64::base64_decode(encoded).and_then(|b| String::from_utf8(b).ok())
+}
+
+fn app_state(req: &HttpRequest) -> ApiResult<web::Data<AppState>> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::Internal("application state missing".into()))
+}
+
+/// The caller a running job's token stands for: the job's user. Unknown tokens, jobs no longer
+/// running and blocked users are 401.
+async fn resolve_job_token(req: &HttpRequest, token: String) -> ApiResult<Caller> {
+    let state = app_state(req)?;
+    let wanted = digest(&token);
+    let found = state
+        .db
+        .read(move |c| {
+            let Some(id) = db::job_tokens::job_id_by_token_digest(c, &wanted)? else { return Ok(None) };
+            Ok(db::jobs::find_by_id(c, id)?)
+        })
+        .await?;
+    let Some(job) = found.filter(|j| j.status == "running") else { return Err(ApiError::Unauthorized) };
+    let Some(user) = job.user.filter(UserRow::is_active) else { return Err(ApiError::Unauthorized) };
+    let job = Some(JobCaller { job_id: job.id, project_id: job.project_id });
+    Ok(Caller { user, scopes: vec!["read_api".into()], token_id: 0, job })
+}
+
 async fn resolve(req: HttpRequest) -> ApiResult<Option<Caller>> {
-    let Some(token) = presented_token(&req) else { return Ok(None) };
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::Internal("application state missing".into()))?
-        .clone();
+    let Some(token) = presented_token(&req) else {
+        return match presented_job_token(&req) {
+            Some(job_token) => resolve_job_token(&req, job_token).await.map(Some),
+            None => Ok(None),
+        };
+    };
+    let state = app_state(&req)?;
     let wanted = digest(&token);
     let lookup = wanted.clone();
     let found = state.db.read(move |c| Ok(tokens::find_by_digest(c, &lookup)?)).await?;
@@ -207,7 +285,7 @@ async fn resolve(req: HttpRequest) -> ApiResult<Option<Caller>> {
             }
         });
     }
-    Ok(Some(Caller { user, scopes: tok.scopes, token_id: tok.id }))
+    Ok(Some(Caller { user, scopes: tok.scopes, token_id: tok.id, job: None }))
 }
 
 impl FromRequest for MaybeCaller {

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod base64;
 pub mod bootstrap;
 pub mod ci;
 pub mod cli;

@@ -2,6 +2,7 @@
 //! (`404 Project Not Found`) before role (403).
 
 use crate::auth::Caller;
+use crate::db::job_tokens;
 use crate::db::projects::{self, ProjectRow};
 use crate::error::{ApiError, ApiResult};
 use crate::model::{AccessLevel, Visibility};
@@ -66,7 +67,8 @@ pub async fn project_for(state: &AppState, caller: Option<&Caller>, id: &str) ->
     let pref = ProjectRef::parse(id);
     let user_id = caller.map(|c| c.user.id);
     let admin = caller.is_some_and(Caller::is_admin);
-    let (project, level) = state
+    let job = caller.and_then(|c| c.job);
+    let (project, level, refused_job_source) = state
         .db
         .read(move |c| {
             let Some(p) = find_project(c, &pref)? else { return Ok(None) };
@@ -74,10 +76,26 @@ pub async fn project_for(state: &AppState, caller: Option<&Caller>, id: &str) ->
                 Some(u) => projects::member_level(c, p.id, u)?,
                 None => None,
             };
-            Ok(Some((p, level)))
+            // A job token reaches another project only through that project's allowlist.
+            let refused = match job {
+                Some(j) if !job_tokens::may_access(c, p.id, j.project_id)? => Some(
+                    projects::find(c, j.project_id)?.map(|s| s.path_with_namespace()).unwrap_or_default(),
+                ),
+                _ => None,
+            };
+            Ok(Some((p, level, refused)))
         })
         .await?
         .ok_or(ApiError::NotFound("Project"))?;
+    if let Some(source) = refused_job_source {
+        return Err(ApiError::message(
+            actix_web::http::StatusCode::FORBIDDEN,
+            format!(
+                "403 Forbidden - Authentication by CI/CD job token not allowed from {source} to {}.",
+                project.path_with_namespace()
+            ),
+        ));
+    }
     let level = level.and_then(AccessLevel::from_i64);
     let visible = admin
         || level.is_some()

@@ -7,7 +7,6 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::files::encoding::base64_decode;
 use super::params::Params;
 use crate::auth::{self, JOB_TOKEN_PREFIX};
 use crate::db::{job_tokens, jobs, projects};
@@ -44,7 +43,7 @@ fn presented(req: &HttpRequest, params: &Params) -> Presented {
             return Presented::JobToken(token.to_string());
         }
         if let Some(encoded) = value.strip_prefix("Basic ")
-            && let Some(decoded) = base64_decode(encoded.trim()).and_then(|b| String::from_utf8(b).ok())
+            && let Some(decoded) = auth::basic_credentials(encoded.trim())
             && let Some(("gitlab-ci-token", password)) = decoded.split_once(':')
         {
             return Presented::JobToken(password.to_string());

@@ -324,3 +324,81 @@ fn a_job_token_is_stored_nowhere_and_logged_nowhere() {
     let log = s.app.get(&format!("/projects/{}/jobs/{job_id}/trace", s.r.project_id), Some(&s.r.owner.token));
     assert!(!log.text().unwrap().contains(&token), "the job token is in the job log");
 }
+
+fn get_with_job_token(app: &TestApp, path: &str, token: &str) -> reqwest::blocking::Response {
+    app.request(Method::GET, path, None).header("JOB-TOKEN", token).send().unwrap()
+}
+
+#[test]
+fn a_job_token_reads_its_own_projects_pipelines_and_jobs_as_the_jobs_user() {
+    let s = setup();
+    let (pipeline, job_id, token) = s.running_job();
+    let pid = s.r.project_id;
+    for path in [
+        format!("/projects/{pid}/pipelines"),
+        format!("/projects/{pid}/pipelines/{pipeline}"),
+        format!("/projects/{pid}/pipelines/{pipeline}/jobs"),
+        format!("/projects/{pid}/pipelines/latest"),
+        format!("/projects/{pid}/jobs"),
+        format!("/projects/{pid}/jobs/{job_id}"),
+        format!("/projects/{pid}/jobs/{job_id}/trace"),
+    ] {
+        assert_eq!(get_with_job_token(&s.app, &path, &token).status().as_u16(), 200, "{path}");
+    }
+    // Also as `job_token` in the query and as HTTP Basic `gitlab-ci-token`.
+    let query = s.app.get(&format!("/projects/{pid}/pipelines/{pipeline}?job_token={token}"), None);
+    assert_eq!(json_of(query, 200)["id"], pipeline);
+    let basic = s
+        .app
+        .request(Method::GET, &format!("/projects/{pid}/jobs/{job_id}"), None)
+        .basic_auth("gitlab-ci-token", Some(&token))
+        .send()
+        .unwrap();
+    assert_eq!(json_of(basic, 200)["id"], job_id);
+}
+
+#[test]
+fn a_job_token_is_no_credential_on_other_routes_and_cannot_write() {
+    let s = setup();
+    let (pipeline, _, token) = s.running_job();
+    let pid = s.r.project_id;
+    // Not a route GitLab opens to job tokens: as if no credential was sent.
+    assert_eq!(
+        get_with_job_token(&s.app, &format!("/projects/{pid}/triggers"), &token).status().as_u16(),
+        401
+    );
+    assert_eq!(get_with_job_token(&s.app, "/user", &token).status().as_u16(), 401);
+    // A private project's pipeline variables are not open to job tokens either: hidden, 404.
+    let vars = get_with_job_token(&s.app, &format!("/projects/{pid}/pipelines/{pipeline}/variables"), &token);
+    assert_eq!(vars.status().as_u16(), 404);
+    // Writes never take a job token.
+    let cancel = s
+        .app
+        .request(Method::POST, &format!("/projects/{pid}/pipelines/{pipeline}/cancel"), None)
+        .header("JOB-TOKEN", &token)
+        .send()
+        .unwrap();
+    assert_eq!(cancel.status().as_u16(), 401);
+}
+
+#[test]
+fn a_job_token_reads_another_project_only_through_its_allowlist() {
+    let s = setup();
+    let (_, job_id, token) = s.running_job();
+    let path = format!("/projects/{}/pipelines", s.downstream);
+    let refused = get_with_job_token(&s.app, &path, &token);
+    assert_error(
+        refused,
+        403,
+        "message",
+        json!(
+            "403 Forbidden - Authentication by CI/CD job token not allowed from owner/demo to owner/downstream."
+        ),
+    );
+    s.allowlist(s.downstream, s.r.project_id);
+    assert_eq!(get_with_job_token(&s.app, &path, &token).status().as_u16(), 200);
+    // A finished job's token, and an unknown one, are 401.
+    s.finish(job_id, &token);
+    assert_eq!(get_with_job_token(&s.app, &path, &token).status().as_u16(), 401);
+    assert_eq!(get_with_job_token(&s.app, &path, "glcbt-unknown").status().as_u16(), 401);
+}

@@ -9,7 +9,7 @@
 //! This module registers the routes; `read` serves the reads, `write` turns a write into a
 //! commit, `path` checks a `file_path` and `encoding` holds git's blob id and base64.
 
-pub(crate) mod encoding;
+mod encoding;
 mod path;
 mod read;
 mod write;
