@@ -66,6 +66,7 @@ fi
 BIN="$ROOT/target/release/triggerd"
 [ -x "$BIN" ] || { echo "bench: $BIN missing (run without --no-build)" >&2; exit 1; }
 
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/triggerd-bench.XXXXXX")
 DB="$TMP/triggerd.db"
 ROOT_TOKEN="glpat-benchroot$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
@@ -272,7 +273,8 @@ OUT="$BENCH/results/pipelines-$PIPELINES.md"
     echo
     echo "Machine: $(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)),"
     echo "$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, Linux $(uname -r);"
-    echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg). wrk and the server share the same cores."
+    echo "load average before the run: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg) (the run itself keeps both cores busy)."
+    echo "wrk and the server share the same cores."
     echo "$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), $(cd "$ROOT" && rustc --version), bundled SQLite $(grep -o 'SQLite [0-9.]*' "$TMP/server.log" | head -1 | cut -d' ' -f2),"
     echo "\`synchronous = FULL\`, default configuration (2 HTTP workers = one per core, 4 read connections, log level \`$LOG_LEVEL\` to a file)."
     echo

@@ -301,9 +301,11 @@ class Bench:
         c0 = cpu_ticks(pid)
         rows = await self.triggers(a.triggers)
         secs = time.monotonic() - t
+        ticks = cpu_ticks(pid) - c0
         out["trigger_phase"] = {
             "secs": round(secs, 2),
-            "server_cpu_pct": round(100.0 * (cpu_ticks(pid) - c0) / CLK_TCK / secs, 2),
+            "server_cpu_pct": round(100.0 * ticks / CLK_TCK / secs, 2),
+            "server_cpu_ms_per_call": round(1e3 * ticks / CLK_TCK / max(1, len(rows)), 3),
         }
         ok = [r for r in rows if not r.get("lost")]
         summary = {"calls": len(rows), "lost": len(rows) - len(ok), "gap_ms": a.gap_ms}

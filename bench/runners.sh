@@ -8,7 +8,8 @@
 #          --baseline SECONDS (30: server CPU with no runner), --gap-ms MS (100: pause after each
 #          job's PUT before the next trigger call), --long-poll SECONDS (server's
 #          runners.long_poll_timeout_secs, default 50 = the shipped default), --log-level LEVEL
-#          ("info", to a file), --no-build, --keep (keep the temp dir: database, server log, raw JSON).
+#          ("info", to a file), --no-build, --keep (keep the temp dir: database, server log, raw JSON),
+#          --out FILE (default bench/results/runners.md; another path leaves BENCHMARKS.md alone).
 #
 # Starts the release binary on a fresh database in a temp dir (loopback only), creates project
 # `one` whose .gitlab-ci.yml has one untagged job and a trigger token, then runs bench/runners.py
@@ -28,6 +29,7 @@ LONG_POLL=50
 LOG_LEVEL=info
 BUILD=1
 KEEP=0
+OUT="$ROOT/bench/results/runners.md"
 while [ $# -gt 0 ]; do
     case "$1" in
         --runners) RUNNERS=$2; shift 2 ;;
@@ -39,7 +41,8 @@ while [ $# -gt 0 ]; do
         --log-level) LOG_LEVEL=$2; shift 2 ;;
         --no-build) BUILD=0; shift ;;
         --keep) KEEP=1; shift ;;
-        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        --out) OUT=$2; shift 2 ;;
+        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
         *) echo "unknown option: $1" >&2; exit 2 ;;
     esac
 done
@@ -112,8 +115,7 @@ wait "$PID" 2>/dev/null || true
 PID=""
 SQLITE=$(grep -o 'SQLite [0-9.]*' "$SERVER_LOG" | head -1 | cut -d' ' -f2)
 
-mkdir -p "$BENCH/results"
-OUT="$BENCH/results/runners.md"
+mkdir -p "$(dirname "$OUT")"
 python3 "$BENCH/runners_report.py" "$RAW" \
     --command "bench/runners.sh --runners $RUNNERS --triggers $TRIGGERS --idle $IDLE --baseline $BASELINE --gap-ms $GAP_MS --long-poll $LONG_POLL --log-level $LOG_LEVEL" \
     --commit "$(cd "$ROOT" && git rev-parse --short HEAD)$(cd "$ROOT" && git diff --quiet HEAD -- src || echo '+local changes')" \
@@ -122,5 +124,5 @@ python3 "$BENCH/runners_report.py" "$RAW" \
     --load-before "$LOAD_BEFORE" --load-after "$LOAD_AFTER" --long-poll "$LONG_POLL" \
     --shell-nofile "$(ulimit -Sn)/$(ulimit -Hn)" >"$OUT"
 say "wrote $OUT"
-"$BENCH/run.sh" --report-only
+if [ "$OUT" -ef "$BENCH/results/runners.md" ]; then "$BENCH/run.sh" --report-only; fi
 cat "$OUT"

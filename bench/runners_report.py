@@ -69,7 +69,8 @@ def main():
         f"Trigger call → waiting runner: {lat['calls']} sequential trigger calls on a 1-job project (each waits for "
         f"the previous job's `PUT state=success` and {lat['gap_ms']:g} ms); {lat['lost']} jobs not handed out "
         f"within 10 s; errors seen by the tool: {r['error_count']}. Server CPU during this phase: "
-        f"{r['trigger_phase']['server_cpu_pct']:.1f} % of one core over {r['trigger_phase']['secs']} s."
+        f"{r['trigger_phase']['server_cpu_pct']:.1f} % of one core over {r['trigger_phase']['secs']} s, i.e. "
+        f"{r['trigger_phase']['server_cpu_ms_per_call']:.1f} ms of server CPU per trigger call → job → `PUT` cycle."
     )
     w.append("")
     w.append("| interval | p50 ms | p99 ms | max ms | min ms |")
