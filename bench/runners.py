@@ -232,7 +232,17 @@ class Bench:
         path = f"/api/v4/projects/{self.args.project}/trigger/pipeline"
         for _ in range(n):
             sent = time.monotonic()
-            status, _, body, at = await conn.request("POST", path, {"token": self.args.trigger_token, "ref": "main"})
+            try:
+                status, _, body, at = await asyncio.wait_for(
+                    conn.request("POST", path, {"token": self.args.trigger_token, "ref": "main"}),
+                    self.args.job_timeout,
+                )
+            except (OSError, HttpError, asyncio.TimeoutError, asyncio.IncompleteReadError) as e:
+                # E.g. the server cannot accept another connection (open-files limit reached).
+                self.errors.append(f"trigger call: {e!r}")
+                rows.append({"unreachable": True, "lost": True, "error": repr(e)})
+                conn.close()
+                continue
             if status != 201:
                 raise HttpError(f"trigger call: {status} {body[:200]!r}")
             pipeline = json.loads(body)["id"]
@@ -308,7 +318,12 @@ class Bench:
             "server_cpu_ms_per_call": round(1e3 * ticks / CLK_TCK / max(1, len(rows)), 3),
         }
         ok = [r for r in rows if not r.get("lost")]
-        summary = {"calls": len(rows), "lost": len(rows) - len(ok), "gap_ms": a.gap_ms}
+        summary = {
+            "calls": len(rows),
+            "lost": len(rows) - len(ok),
+            "unreachable": sum(1 for r in rows if r.get("unreachable")),
+            "gap_ms": a.gap_ms,
+        }
         for key in ("from_201_ms", "from_send_ms", "trigger_ms"):
             v = [r[key] for r in ok]
             if v:

@@ -9,7 +9,9 @@
 #          job's PUT before the next trigger call), --long-poll SECONDS (server's
 #          runners.long_poll_timeout_secs, default 50 = the shipped default), --log-level LEVEL
 #          ("info", to a file), --no-build, --keep (keep the temp dir: database, server log, raw JSON),
-#          --out FILE (default bench/results/runners.md; another path leaves BENCHMARKS.md alone).
+#          --out FILE (default bench/results/runners.md; another path leaves BENCHMARKS.md alone),
+#          --nofile N (start the server with this soft open-files limit, e.g. 256 to see what
+#          happens when the runners' connections exhaust it; use with --out).
 #
 # Starts the release binary on a fresh database in a temp dir (loopback only), creates project
 # `one` whose .gitlab-ci.yml has one untagged job and a trigger token, then runs bench/runners.py
@@ -29,6 +31,7 @@ LONG_POLL=50
 LOG_LEVEL=info
 BUILD=1
 KEEP=0
+NOFILE=""
 OUT="$ROOT/bench/results/runners.md"
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -42,7 +45,8 @@ while [ $# -gt 0 ]; do
         --no-build) BUILD=0; shift ;;
         --keep) KEEP=1; shift ;;
         --out) OUT=$2; shift 2 ;;
-        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+        --nofile) NOFILE=$2; shift 2 ;;
+        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
         *) echo "unknown option: $1" >&2; exit 2 ;;
     esac
 done
@@ -81,7 +85,7 @@ BASE="http://127.0.0.1:$PORT"
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # cwd = the temp dir, so no config.toml is picked up.
-(cd "$TMP" && exec env TRIGGERD_SERVER__LISTEN="127.0.0.1:$PORT" TRIGGERD_DATABASE__PATH="$DB" \
+(cd "$TMP" && if [ -n "$NOFILE" ]; then ulimit -Sn "$NOFILE"; fi && exec env TRIGGERD_SERVER__LISTEN="127.0.0.1:$PORT" TRIGGERD_DATABASE__PATH="$DB" \
     TRIGGERD_BOOTSTRAP__ROOT_TOKEN="$ROOT_TOKEN" TRIGGERD_LOG__LEVEL="$LOG_LEVEL" \
     TRIGGERD_RUNNERS__LONG_POLL_TIMEOUT_SECS="$LONG_POLL" "$BIN" serve >>"$SERVER_LOG" 2>&1) &
 PID=$!
@@ -117,12 +121,12 @@ SQLITE=$(grep -o 'SQLite [0-9.]*' "$SERVER_LOG" | head -1 | cut -d' ' -f2)
 
 mkdir -p "$(dirname "$OUT")"
 python3 "$BENCH/runners_report.py" "$RAW" \
-    --command "bench/runners.sh --runners $RUNNERS --triggers $TRIGGERS --idle $IDLE --baseline $BASELINE --gap-ms $GAP_MS --long-poll $LONG_POLL --log-level $LOG_LEVEL" \
+    --command "bench/runners.sh --runners $RUNNERS --triggers $TRIGGERS --idle $IDLE --baseline $BASELINE --gap-ms $GAP_MS --long-poll $LONG_POLL --log-level $LOG_LEVEL${NOFILE:+ --nofile $NOFILE}" \
     --commit "$(cd "$ROOT" && git rev-parse --short HEAD)$(cd "$ROOT" && git diff --quiet HEAD -- src || echo '+local changes')" \
     --machine "$(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, Linux $(uname -r)" \
     --software "$(cd "$ROOT" && rustc --version), bundled SQLite $SQLITE, $(python3 --version)" \
     --load-before "$LOAD_BEFORE" --load-after "$LOAD_AFTER" --long-poll "$LONG_POLL" \
-    --shell-nofile "$(ulimit -Sn)/$(ulimit -Hn)" >"$OUT"
+    --shell-nofile "$(ulimit -Sn)/$(ulimit -Hn)" --nofile "$NOFILE" >"$OUT"
 say "wrote $OUT"
 if [ "$OUT" -ef "$BENCH/results/runners.md" ]; then "$BENCH/run.sh" --report-only; fi
 cat "$OUT"
