@@ -103,6 +103,20 @@ def cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])
 
 
+def thread_ticks(pid):
+    """utime + stime per thread name (threads of the same name summed), in clock ticks."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                head, rest = f.read().rsplit(")", 1)
+        except OSError:
+            continue
+        name, fields = head.split("(", 1)[1], rest.split()
+        out[name] = out.get(name, 0) + int(fields[11]) + int(fields[12])
+    return out
+
+
 def status_kib(pid, key):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -308,14 +322,20 @@ class Bench:
         out["rss_kib_after_idle"] = status_kib(pid, "VmRSS")
         out["open_files_after_idle"] = open_files(pid)
         t = time.monotonic()
-        c0 = cpu_ticks(pid)
+        c0, th0 = cpu_ticks(pid), thread_ticks(pid)
         rows = await self.triggers(a.triggers)
+        th1 = thread_ticks(pid)
         secs = time.monotonic() - t
         ticks = cpu_ticks(pid) - c0
         out["trigger_phase"] = {
             "secs": round(secs, 2),
             "server_cpu_pct": round(100.0 * ticks / CLK_TCK / secs, 2),
             "server_cpu_ms_per_call": round(1e3 * ticks / CLK_TCK / max(1, len(rows)), 3),
+            "thread_cpu_ms_per_call": {
+                k: round(1e3 * (v - th0.get(k, 0)) / CLK_TCK / max(1, len(rows)), 3)
+                for k, v in sorted(th1.items())
+                if v - th0.get(k, 0) > 0
+            },
         }
         ok = [r for r in rows if not r.get("lost")]
         summary = {

@@ -73,7 +73,9 @@ def main():
         f"within 10 s; {lat['lost'] - lat['unreachable']} jobs not handed out within 10 s; errors seen by the tool: "
         f"{r['error_count']}. Server CPU during this phase: "
         f"{r['trigger_phase']['server_cpu_pct']:.1f} % of one core over {r['trigger_phase']['secs']} s, i.e. "
-        f"{r['trigger_phase']['server_cpu_ms_per_call']:.1f} ms of server CPU per trigger call → job → `PUT` cycle."
+        f"{r['trigger_phase']['server_cpu_ms_per_call']:.1f} ms of server CPU per trigger call → job → `PUT` cycle ("
+        + ", ".join(f"`{k}` {v:.1f} ms" for k, v in r["trigger_phase"].get("thread_cpu_ms_per_call", {}).items())
+        + ")."
     )
     w.append("")
     if lat["calls"] > lat["lost"]:
