@@ -10,6 +10,8 @@
 #          --keep (keep the temp dir with the database, the server log and the raw results),
 #          --report-only (only rebuild BENCHMARKS.md from the files below).
 #
+# Scenarios: liveness, the trigger call on a project without .gitlab-ci.yml and on one with the
+# 5-job bench/ci5.gitlab-ci.yml (side by side, with the per-run ratio), and two list reads.
 # Each invocation writes bench/results/pipelines-N.md and then rebuilds BENCHMARKS.md from
 # bench/analysis.md (the hand-written findings) plus every bench/results/*.md.
 # Needs: cargo; curl, jq, sqlite3 (for the bulk seed) and wrk are installed with apt-get if missing.
@@ -33,7 +35,7 @@ while [ $# -gt 0 ]; do
         --no-build) BUILD=0; shift ;;
         --keep) KEEP=1; shift ;;
         --report-only) REPORT_ONLY=1; shift ;;
-        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
         *) echo "unknown option: $1" >&2; exit 2 ;;
     esac
 done

@@ -46,7 +46,7 @@ while [ $# -gt 0 ]; do
         --keep) KEEP=1; shift ;;
         --out) OUT=$2; shift 2 ;;
         --nofile) NOFILE=$2; shift 2 ;;
-        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
         *) echo "unknown option: $1" >&2; exit 2 ;;
     esac
 done
