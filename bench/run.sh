@@ -10,6 +10,8 @@
 #          --keep (keep the temp dir with the database, the server log and the raw results),
 #          --report-only (only rebuild BENCHMARKS.md from the files below).
 #
+# Scenarios: liveness, the trigger call on a project without .gitlab-ci.yml and on one with the
+# 5-job bench/ci5.gitlab-ci.yml (side by side, with the per-run ratio), and two list reads.
 # Each invocation writes bench/results/pipelines-N.md and then rebuilds BENCHMARKS.md from
 # bench/analysis.md (the hand-written findings) plus every bench/results/*.md.
 # Needs: cargo; curl, jq, sqlite3 (for the bulk seed) and wrk are installed with apt-get if missing.
@@ -33,7 +35,7 @@ while [ $# -gt 0 ]; do
         --no-build) BUILD=0; shift ;;
         --keep) KEEP=1; shift ;;
         --report-only) REPORT_ONLY=1; shift ;;
-        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
         *) echo "unknown option: $1" >&2; exit 2 ;;
     esac
 done
@@ -66,6 +68,7 @@ fi
 BIN="$ROOT/target/release/triggerd"
 [ -x "$BIN" ] || { echo "bench: $BIN missing (run without --no-build)" >&2; exit 1; }
 
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/triggerd-bench.XXXXXX")
 DB="$TMP/triggerd.db"
 ROOT_TOKEN="glpat-benchroot$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
@@ -122,17 +125,30 @@ start_server
 ROOT_ID=$(api "$BASE/api/v4/user" | jq -r .id)
 LISTED=$(api -X POST "$BASE/api/v4/projects" -d name=listed -d initialize_with_readme=true | jq -r .id)
 HOT=$(api -X POST "$BASE/api/v4/projects" -d name=hot -d initialize_with_readme=true | jq -r .id)
+# A third project whose default branch has a 5-job .gitlab-ci.yml (3 stages, untagged): its trigger
+# calls also parse the file, create 5 jobs (the first stage's pending) and wake waiting runners
+# (there are none in this run). It must see as many calls as `hot`, so it is its own project.
+CI5=$(api -X POST "$BASE/api/v4/projects" -d name=ci5 -d initialize_with_readme=true | jq -r .id)
+api -X POST "$BASE/api/v4/projects/$CI5/repository/files/.gitlab-ci.yml" -H 'Content-Type: application/json' \
+    -d "$(jq -n --rawfile c "$BENCH/ci5.gitlab-ci.yml" '{branch: "main", content: $c, commit_message: "5 jobs"}')" >/dev/null
 for i in $(seq 1 20); do
     api -X POST "$BASE/api/v4/projects/$LISTED/triggers" -d "description=listed trigger $i" >/dev/null
 done
 LISTED_TRIGGER=$(api "$BASE/api/v4/projects/$LISTED/triggers?per_page=1" | jq -r '.[0].id')
 TRIGGER_TOKEN=$(api -X POST "$BASE/api/v4/projects/$HOT/triggers" -d description=bench | jq -r .token)
+CI5_TRIGGER_TOKEN=$(api -X POST "$BASE/api/v4/projects/$CI5/triggers" -d description=bench | jq -r .token)
 PAT=$(api -X POST "$BASE/api/v4/users/$ROOT_ID/personal_access_tokens" -d name=bench -d 'scopes[]=api' | jq -r .token)
 SHA=$(api "$BASE/api/v4/projects/$LISTED/repository/branches/main" | jq -r .commit.id)
 # One trigger call through the API, to copy its variables' shape into the bulk rows.
 curl -fsS -o /dev/null -H 'Content-Type: application/json' \
     -d "{\"token\":\"$TRIGGER_TOKEN\",\"ref\":\"main\",\"variables\":{\"A\":\"1\"}}" \
     "$BASE/api/v4/projects/$HOT/trigger/pipeline"
+# The same against ci5: the pipeline must have its 5 jobs, else the scenario measures nothing.
+CI5_PIPELINE=$(curl -fsS -H 'Content-Type: application/json' \
+    -d "{\"token\":\"$CI5_TRIGGER_TOKEN\",\"ref\":\"main\",\"variables\":{\"A\":\"1\"}}" \
+    "$BASE/api/v4/projects/$CI5/trigger/pipeline" | jq -r .id)
+CI5_JOBS=$(api "$BASE/api/v4/projects/$CI5/pipelines/$CI5_PIPELINE/jobs" | jq length)
+[ "$CI5_JOBS" = 5 ] || { echo "bench: the ci5 pipeline has $CI5_JOBS jobs, expected 5" >&2; exit 1; }
 stop_server
 
 say "bulk-inserting $PIPELINES pipelines (server stopped, one sqlite3 transaction)"
@@ -178,14 +194,17 @@ SAMPLER=$!
 export BENCH_DIR="$BENCH" BENCH_PAT="$PAT" BENCH_TRIGGER_TOKEN="$TRIGGER_TOKEN"
 RESULTS="$TMP/results.tsv"
 : >"$RESULTS"
-declare -A URL SCRIPT CONNS
+declare -A URL SCRIPT CONNS TOKEN
 URL[liveness_c32]="$BASE/-/liveness";                           SCRIPT[liveness_c32]=get;     CONNS[liveness_c32]=32
 URL[liveness_c128]="$BASE/-/liveness";                          SCRIPT[liveness_c128]=get;    CONNS[liveness_c128]=128
 URL[trigger_c32]="$BASE/api/v4/projects/$HOT/trigger/pipeline"; SCRIPT[trigger_c32]=trigger;  CONNS[trigger_c32]=32
 URL[trigger_c128]="$BASE/api/v4/projects/$HOT/trigger/pipeline"; SCRIPT[trigger_c128]=trigger; CONNS[trigger_c128]=128
+URL[trigger5_c32]="$BASE/api/v4/projects/$CI5/trigger/pipeline"; SCRIPT[trigger5_c32]=trigger; CONNS[trigger5_c32]=32
+URL[trigger5_c128]="$BASE/api/v4/projects/$CI5/trigger/pipeline"; SCRIPT[trigger5_c128]=trigger; CONNS[trigger5_c128]=128
+TOKEN[trigger5_c32]=$CI5_TRIGGER_TOKEN; TOKEN[trigger5_c128]=$CI5_TRIGGER_TOKEN
 URL[triggers_list]="$BASE/api/v4/projects/$LISTED/triggers";    SCRIPT[triggers_list]=get;    CONNS[triggers_list]=32
 URL[pipelines_list]="$BASE/api/v4/projects/$LISTED/pipelines";  SCRIPT[pipelines_list]=get;   CONNS[pipelines_list]=32
-SCENARIOS="liveness_c32 liveness_c128 trigger_c32 trigger_c128 triggers_list pipelines_list"
+SCENARIOS="liveness_c32 liveness_c128 trigger_c32 trigger_c128 trigger5_c32 trigger5_c128 triggers_list pipelines_list"
 
 # Sanity: each scenario's request succeeds once, and the list sizes are what we claim.
 [ "$(curl -fsS -H "PRIVATE-TOKEN: $PAT" "${URL[triggers_list]}" | jq length)" = 20 ]
@@ -196,7 +215,7 @@ wrk_cmd() { # scenario seconds
     echo "wrk -t2 -c${CONNS[$1]} -d${2}s -s bench/${SCRIPT[$1]}.lua ${URL[$1]}"
 }
 run_wrk() { # scenario seconds -> RESULT line
-    (cd "$ROOT" && wrk -t2 -c"${CONNS[$1]}" -d"${2}s" -s "bench/${SCRIPT[$1]}.lua" "${URL[$1]}") | grep '^RESULT'
+    (cd "$ROOT" && BENCH_TRIGGER_TOKEN=${TOKEN[$1]:-$TRIGGER_TOKEN} wrk -t2 -c"${CONNS[$1]}" -d"${2}s" -s "bench/${SCRIPT[$1]}.lua" "${URL[$1]}") | grep '^RESULT'
 }
 
 say "warm-up (2 s per scenario, discarded)"
@@ -213,6 +232,7 @@ LOAD_MAX_KIB=$(sort -n "$TMP/rss.log" | tail -1)
 sleep 2
 AFTER_KIB=$(status_kib VmRSS)
 HOT_PIPELINES=$(curl -fsS -D - -o /dev/null -H "PRIVATE-TOKEN: $PAT" "$BASE/api/v4/projects/$HOT/pipelines" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-total" { print $2 }')
+CI5_PIPELINES=$(curl -fsS -D - -o /dev/null -H "PRIVATE-TOKEN: $PAT" "$BASE/api/v4/projects/$CI5/pipelines" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-total" { print $2 }')
 stop_server
 INTEGRITY=$(sqlite3 "$DB" 'PRAGMA integrity_check')
 
@@ -226,6 +246,14 @@ ceilings() {
         a=$(grep "^$run liveness_c32 " "$RESULTS" | field rps)
         b=$(grep "^$run liveness_c128 " "$RESULTS" | field rps)
         awk -v a="$a" -v b="$b" 'BEGIN { print (a > b ? a : b) }'
+    done
+}
+# Per run: scenario $1's requests/s over scenario $2's.
+ratio_to() {
+    for run in $(seq 1 "$RUNS"); do
+        v=$(grep "^$run $1 " "$RESULTS" | field rps)
+        w=$(grep "^$run $2 " "$RESULTS" | field rps)
+        awk -v v="$v" -v w="$w" 'BEGIN { printf "%.3f\n", v / w }'
     done
 }
 ratios() {
@@ -247,7 +275,8 @@ OUT="$BENCH/results/pipelines-$PIPELINES.md"
     echo
     echo "Machine: $(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)),"
     echo "$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, Linux $(uname -r);"
-    echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg). wrk and the server share the same cores."
+    echo "load average before the run: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg) (the run itself keeps both cores busy)."
+    echo "wrk and the server share the same cores."
     echo "$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), $(cd "$ROOT" && rustc --version), bundled SQLite $(grep -o 'SQLite [0-9.]*' "$TMP/server.log" | head -1 | cut -d' ' -f2),"
     echo "\`synchronous = FULL\`, default configuration (2 HTTP workers = one per core, 4 read connections, log level \`$LOG_LEVEL\` to a file)."
     echo
@@ -259,7 +288,8 @@ OUT="$BENCH/results/pipelines-$PIPELINES.md"
     for s in $SCENARIOS; do
         case $s in
             liveness_c32|liveness_c128) name="(a) \`GET /-/liveness\`" ;;
-            trigger_c32|trigger_c128) name="(b) trigger call, JSON, 3 variables" ;;
+            trigger_c32|trigger_c128) name="(b) trigger call, JSON, 3 variables, no \`.gitlab-ci.yml\`" ;;
+            trigger5_c32|trigger5_c128) name="(b5) the same call, 5-job \`.gitlab-ci.yml\` (3 stages)" ;;
             triggers_list) name="(c) \`GET /projects/:id/triggers\` (20 items, PAT)" ;;
             pipelines_list) name="(c) \`GET /projects/:id/pipelines\` (page 1 of $PIPELINES, PAT)" ;;
         esac
@@ -267,6 +297,16 @@ OUT="$BENCH/results/pipelines-$PIPELINES.md"
             "$(values "$s" rps | median)" "$(ratios "$s" | median)" \
             "$(values "$s" p50_ms | median)" "$(values "$s" p99_ms | median)" \
             "$(values "$s" errors | awk '{ t += $1 } END { print t " (all runs)" }')"
+    done
+    echo
+    echo "Trigger call with the 5-job \`.gitlab-ci.yml\` (b5) against the call without one (b), same runs:"
+    echo
+    echo "| connections | (b) no config, requests/s | (b5) 5 jobs, requests/s | (b5) / (b), median of per-run ratios | per run |"
+    echo "|---:|---:|---:|---:|---|"
+    for c in 32 128; do
+        printf '| %s | %.0f | %.0f | %s | %s |\n' "$c" "$(values "trigger_c$c" rps | median)" \
+            "$(values "trigger5_c$c" rps | median)" "$(ratio_to "trigger5_c$c" "trigger_c$c" | median)" \
+            "$(ratio_to "trigger5_c$c" "trigger_c$c" | paste -sd' ')"
     done
     echo
     echo "| resource | value |"
@@ -278,7 +318,7 @@ OUT="$BENCH/results/pipelines-$PIPELINES.md"
     echo "| RSS highest sample under load (every 200 ms) | $(mib "$LOAD_MAX_KIB") MiB |"
     echo "| RSS idle 2 s after the load | $(mib "$AFTER_KIB") MiB |"
     echo "| database file after the seed | ${DB_MB} MiB (bulk seed took ${SEED_S} s) |"
-    echo "| pipelines created by the trigger runs (other project) | ${HOT_PIPELINES} |"
+    echo "| pipelines created by the trigger runs (other projects) | ${HOT_PIPELINES} without config, ${CI5_PIPELINES} with 5 jobs each (no runner: they stay pending) |"
     echo "| \`PRAGMA integrity_check\` after the run | ${INTEGRITY} |"
     echo
     echo "Per-run figures (requests/s, p50 ms, p99 ms, errors):"
@@ -287,7 +327,8 @@ OUT="$BENCH/results/pipelines-$PIPELINES.md"
     awk '{ printf "run %s %-15s", $1, $2; for (i = 3; i <= NF; i++) if ($i ~ /^(rps|p50_ms|p99_ms|errors)=/) printf " %s", $i; print "" }' "$RESULTS"
     echo '```'
     echo
-    echo "Commands (per run, in this order; \`bench/get.lua\` sends \`PRIVATE-TOKEN\` for the list routes):"
+    echo "Commands (per run, in this order; \`bench/get.lua\` sends \`PRIVATE-TOKEN\` for the list routes,"
+    echo "\`bench/trigger.lua\` the trigger token of the project in the URL from \`BENCH_TRIGGER_TOKEN\`):"
     echo
     echo '```'
     for s in $SCENARIOS; do wrk_cmd "$s" "$DURATION"; done
