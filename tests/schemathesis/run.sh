@@ -69,6 +69,7 @@ TRIGGERD_BOOTSTRAP__ROOT_TOKEN="$root_token" \
 TRIGGERD_DATABASE__PATH="$work/triggerd.db" \
 TRIGGERD_SERVER__LISTEN=127.0.0.1:0 \
 TRIGGERD_SERVER__WORKERS=2 \
+TRIGGERD_RUNNERS__LONG_POLL_TIMEOUT_SECS=5 \
 TRIGGERD_LOG__LEVEL=warn,triggerd=info \
     "$TRIGGERD_BIN" > "$work/server.log" 2>&1 &
 server_pid=$!
