@@ -208,7 +208,10 @@ type WithPipelines = (Vec<JobRow>, HashMap<i64, PipelineAndCommit>, HashMap<i64,
 pub(crate) type PipelineAndCommit = (PipelineRow, Option<CommitRow>);
 
 /// A pipeline with its commit row.
-fn with_commit(conn: &rusqlite::Connection, pipeline: PipelineRow) -> rusqlite::Result<PipelineAndCommit> {
+pub(crate) fn with_commit(
+    conn: &rusqlite::Connection,
+    pipeline: PipelineRow,
+) -> rusqlite::Result<PipelineAndCommit> {
     let commit = commit_store::find(conn, pipeline.project_id, &pipeline.sha)?;
     Ok((pipeline, commit))
 }
@@ -267,7 +270,7 @@ fn entities(
 }
 
 /// `scope` / `scope[]`: job statuses; anything else → `scope does not have a valid value`.
-fn scope(params: &Params) -> ApiResult<Vec<String>> {
+pub(crate) fn scope(params: &Params) -> ApiResult<Vec<String>> {
     let list =
         params.string_list("scope").map_err(|_| ApiError::not_valid_value("scope"))?.unwrap_or_default();
     if list.iter().any(|s| !STATUSES.contains(&s.as_str())) {
@@ -278,7 +281,11 @@ fn scope(params: &Params) -> ApiResult<Vec<String>> {
 }
 
 /// `read_build` on the project.
-async fn read_access(state: &AppState, caller: &MaybeCaller, id: &str) -> ApiResult<ProjectAccess> {
+pub(crate) async fn read_access(
+    state: &AppState,
+    caller: &MaybeCaller,
+    id: &str,
+) -> ApiResult<ProjectAccess> {
     let pa = access::project_for(state, caller.0.as_ref(), id).await?;
     require_read(&pa)?;
     Ok(pa)
@@ -299,7 +306,8 @@ async fn pipeline_jobs(
     let page = Page::from_params(&params)?;
     let pa = read_access(&state, &caller, &id).await?;
     let pid = pa.project.id;
-    let filter = ListFilter { pipeline_id: Some(pipeline_id), statuses, include_retried };
+    let filter =
+        ListFilter { pipeline_id: Some(pipeline_id), statuses, include_retried, ..Default::default() };
     let (found, total) = state
         .db
         .read(move |c| {
@@ -327,7 +335,7 @@ async fn project_jobs(
     let page = Page::from_params(&params)?;
     let pa = read_access(&state, &caller, &path).await?;
     let pid = pa.project.id;
-    let filter = ListFilter { pipeline_id: None, statuses, include_retried: true };
+    let filter = ListFilter { pipeline_id: None, statuses, include_retried: true, ..Default::default() };
     let (found, total) = state
         .db
         .read(move |c| {
