@@ -379,3 +379,48 @@ fn a_project_triggering_itself_stops_at_gitlabs_loop_guard() {
     let count: i64 = s.app.db().query_row("SELECT COUNT(*) FROM pipelines", [], |r| r.get(0)).unwrap();
     assert_eq!(count, 3, "the pipeline of {up} and two downstream ones");
 }
+
+#[test]
+fn a_retried_downstream_that_succeeds_turns_its_failed_depend_bridge_and_the_upstream_into_a_success() {
+    let s = setup();
+    let yaml = format!(
+        "{}after:\n  stage: deploy\n  script: [x]\n",
+        bridge_to("owner/downstream", "    strategy: depend\n")
+    );
+    let up = s.upstream_pipeline(&yaml, json!([]));
+    assert_eq!(s.settled_bridge(up, "bridge"), "running");
+    let down_id = s.downstream_pipelines()[0]["id"].as_i64().unwrap();
+    s.app.run_job(s.app.job_id(down_id, "build"), "failed");
+    assert_eq!(s.app.pipeline_status(up), "failed");
+    let url = format!("/projects/{}/pipelines/{down_id}/retry", s.downstream);
+    assert_eq!(s.app.post_json(&url, Some(&s.r.owner.token), &json!({})).status().as_u16(), 201);
+    assert_eq!(s.bridges(up, "")[0]["status"], "failed", "unchanged while the downstream runs again");
+    s.app.run_job(s.app.job_id(down_id, "build"), "success");
+    assert_eq!(s.bridges(up, "")[0]["status"], "success");
+    let after: String = s
+        .app
+        .db()
+        .query_row("SELECT status FROM jobs WHERE id = ?1", [s.app.job_id(up, "after")], |r| r.get(0))
+        .unwrap();
+    assert_eq!(after, "pending", "the skipped stage runs after all");
+    assert_eq!(s.app.pipeline_status(up), "running");
+}
+
+#[test]
+fn the_stuck_job_sweeper_leaves_a_running_depend_bridge_alone() {
+    let app = spawn_app_with(|c| {
+        c.runners.long_poll_timeout_secs = 0;
+        c.runners.stuck_running_timeout_secs = 0;
+        c.runners.sweep_interval_secs = 1;
+    });
+    let r = app.roles();
+    let downstream = app.create_project(&r.owner, "downstream", "private");
+    app.add_member(downstream, &r.developer, DEVELOPER);
+    store_ci(&app, downstream, &r.owner, DOWNSTREAM_CI);
+    let s = Setup { app, r, downstream };
+    s.allowlist(s.downstream, s.r.project_id);
+    let up = s.upstream_pipeline(&bridge_to("owner/downstream", "    strategy: depend\n"), json!([]));
+    assert_eq!(s.settled_bridge(up, "bridge"), "running");
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(s.bridges(up, "")[0]["status"], "running");
+}
