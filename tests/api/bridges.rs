@@ -424,3 +424,36 @@ fn the_stuck_job_sweeper_leaves_a_running_depend_bridge_alone() {
     std::thread::sleep(Duration::from_millis(2500));
     assert_eq!(s.bridges(up, "")[0]["status"], "running");
 }
+
+#[test]
+fn a_manual_bridge_is_played_and_a_failed_one_retried_through_the_jobs_api() {
+    let s = setup();
+    let yaml = bridge_to("owner/downstream", "    strategy: depend\n")
+        .replace("bridge:\n", "bridge:\n  when: manual\n");
+    let up = s.upstream_pipeline(&yaml, json!([]));
+    let bridge = s.app.job_id(up, "bridge");
+    assert_eq!(s.bridges(up, "")[0]["status"], "manual");
+    let base = format!("/projects/{}/jobs/{bridge}", s.r.project_id);
+    let dev = Some(s.r.developer.token.as_str());
+    let played = json_of(s.app.post_json(&format!("{base}/play"), dev, &json!({})), 200);
+    assert_eq!((played["id"].as_i64(), played["name"].as_str()), (Some(bridge), Some("bridge")));
+    assert!(played.get("downstream_pipeline").is_some(), "GitLab's Bridge entity: {played}");
+    assert_eq!(s.settled_bridge(up, "bridge"), "running");
+    let down_id = s.downstream_pipelines()[0]["id"].as_i64().unwrap();
+    s.app.run_job(s.app.job_id(down_id, "build"), "failed");
+    assert_eq!(s.bridges(up, "")[0]["status"], "failed");
+    // Cancel is for builds only.
+    assert_eq!(s.app.post_json(&format!("{base}/cancel"), dev, &json!({})).status().as_u16(), 404);
+    let retried = json_of(s.app.post_json(&format!("{base}/retry"), dev, &json!({})), 201);
+    let new_id = retried["id"].as_i64().unwrap();
+    assert_ne!(new_id, bridge);
+    // As for builds here, the retried manual job waits to be played again.
+    assert_eq!(retried["status"], "manual");
+    let new_base = format!("/projects/{}/jobs/{new_id}", s.r.project_id);
+    assert_eq!(s.app.post_json(&format!("{new_base}/play"), dev, &json!({})).status().as_u16(), 200);
+    assert_eq!(s.settled_bridge(up, "bridge"), "running");
+    assert_eq!(s.downstream_pipelines().len(), 2, "the retried bridge created a new downstream pipeline");
+    let listed = s.bridges(up, "");
+    assert_eq!(listed.len(), 1, "the latest bridge only");
+    assert_eq!(listed[0]["id"], new_id);
+}

@@ -1,7 +1,7 @@
 //! `trigger:` jobs (bridges): `GET /projects/:id/pipelines/:pipeline_id/bridges` lists a
 //! pipeline's bridges as GitLab's `Bridge` entity (`JobBasic` + `downstream_pipeline`), and the
-//! [`worker`] creates their downstream pipelines. Bridges are not in the Jobs API (GitLab's jobs
-//! endpoints show builds only).
+//! [`worker`] creates their downstream pipelines. The Jobs API's reads and cancel show builds
+//! only (as GitLab's); its retry and play take bridges too and answer with [`one`].
 //!
 //! Reads (`read_build`) as for the pipeline's jobs. A downstream pipeline in a project the
 //! caller cannot see shows as `null`.
@@ -14,11 +14,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 
 use super::access;
-use super::jobs::{JobBasic, JobPipeline, JobProject, read_access, scope, with_commit};
+use super::jobs::{JobBasic, JobPipeline, JobProject, PipelineAndCommit, read_access, scope, with_commit};
 use super::pagination::{self, Page};
 use super::params::Params;
-use crate::auth::MaybeCaller;
-use crate::db::jobs::{self as store, JobKind, ListFilter, bridges};
+use crate::auth::{Caller, MaybeCaller};
+use crate::db::jobs::{self as store, JobKind, JobRow, ListFilter, bridges};
+use crate::db::projects::ProjectRow;
 use crate::db::{pipelines, projects};
 use crate::error::{ApiError, ApiResult};
 use crate::model::{self, Visibility};
@@ -70,24 +71,64 @@ async fn list(
             let (rows, total) = store::list(c, pid, &filter, page.limit(), page.offset())?;
             let pipeline = with_commit(c, pipeline)?;
             let now = model::now();
-            let mut items = Vec::with_capacity(rows.len());
             let mut seen: HashMap<i64, bool> = HashMap::new();
-            for row in &rows {
-                let downstream = match bridges::downstream_of(c, row.id)? {
-                    Some(d) => downstream_json(c, d, viewer, &base, &mut seen)?,
-                    None => None,
-                };
-                items.push(Bridge {
-                    basic: JobBasic::new(row, &pipeline, &project, &base, &now),
-                    project: JobProject { ci_job_token_scope_enabled: false },
-                    downstream_pipeline: downstream,
-                });
-            }
+            let items = rows
+                .iter()
+                .map(|row| bridge_json(c, row, &pipeline, &project, viewer, &base, &now, &mut seen))
+                .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(Some((items, total)))
         })
         .await?
         .ok_or(ApiError::RecordNotFound)?;
     Ok(pagination::respond(&req, &state, page, total, &items))
+}
+
+/// One bridge of `project` as GitLab's `Bridge` entity (the Jobs API's answer to a retried or
+/// played bridge); `404 Not found` when there is none.
+pub async fn one(
+    state: &AppState,
+    caller: Option<&Caller>,
+    project: &ProjectRow,
+    id: i64,
+    base: String,
+) -> ApiResult<Bridge> {
+    let viewer = caller.map(|c| (c.user.id, c.is_admin()));
+    let project = project.clone();
+    state
+        .db
+        .read(move |c| {
+            let Some(row) = store::find_bridge(c, project.id, id)? else { return Ok(None) };
+            let Some(pipeline) = pipelines::find(c, project.id, row.pipeline_id)? else { return Ok(None) };
+            let pipeline = with_commit(c, pipeline)?;
+            let now = model::now();
+            let bridge = bridge_json(c, &row, &pipeline, &project, viewer, &base, &now, &mut HashMap::new())?;
+            Ok(Some(bridge))
+        })
+        .await?
+        .ok_or(ApiError::RecordNotFound)
+}
+
+/// A bridge row as the entity.
+#[allow(clippy::too_many_arguments)]
+fn bridge_json(
+    c: &rusqlite::Connection,
+    row: &JobRow,
+    pipeline: &PipelineAndCommit,
+    project: &ProjectRow,
+    viewer: Option<(i64, bool)>,
+    base: &str,
+    now: &str,
+    seen: &mut HashMap<i64, bool>,
+) -> rusqlite::Result<Bridge> {
+    let downstream = match bridges::downstream_of(c, row.id)? {
+        Some(d) => downstream_json(c, d, viewer, base, seen)?,
+        None => None,
+    };
+    Ok(Bridge {
+        basic: JobBasic::new(row, pipeline, project, base, now),
+        project: JobProject { ci_job_token_scope_enabled: false },
+        downstream_pipeline: downstream,
+    })
 }
 
 /// A downstream pipeline as `PipelineBasic`, if the viewer sees its project.

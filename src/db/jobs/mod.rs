@@ -26,8 +26,8 @@ mod traces;
 pub use actions::{cancel, cancel_pipeline, is_retryable, play, retry, retry_pipeline};
 pub use progress::{advance, has_jobs, insert_plan, seconds_between};
 pub use reads::{
-    JobKind, JobTokenCheck, ListFilter, find, find_by_id, list, list_for_runner, played_variables,
-    token_check,
+    JobKind, JobTokenCheck, ListFilter, find, find_bridge, find_by_id, list, list_for_runner,
+    played_variables, token_check,
 };
 pub use runner::{
     DEFAULT_TIMEOUT_SECS, RunnerScope, claim, effective_timeout, fail_stuck_running, fail_timed_out, finish,

@@ -21,6 +21,14 @@ pub enum JobKind {
     Bridges,
 }
 
+/// A bridge (`trigger:` job) of a project by its global id: the Jobs API retries and plays
+/// bridges too, as GitLab's does.
+pub fn find_bridge(conn: &Connection, project_id: i64, id: i64) -> rusqlite::Result<Option<JobRow>> {
+    conn.prepare_cached(&format!("{SELECT} WHERE j.project_id = ?1 AND j.id = ?2 AND {IS_BRIDGE}"))?
+        .query_row(params![project_id, id], JobRow::from_row)
+        .optional()
+}
+
 /// Which jobs a list returns.
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
