@@ -177,7 +177,7 @@ pub fn slug(s: &str) -> String {
 
 /// The variables `rules:if` sees: GitLab's predefined pipeline variables, then the pipeline's
 /// own variables (which win).
-fn rule_variables(c: &Creation) -> Variables {
+pub(crate) fn rule_variables(c: &Creation) -> Variables {
     let mut v = Variables::new();
     let project = c.project;
     let r = c.resolved;

@@ -457,3 +457,32 @@ fn a_manual_bridge_is_played_and_a_failed_one_retried_through_the_jobs_api() {
     assert_eq!(listed.len(), 1, "the latest bridge only");
     assert_eq!(listed[0]["id"], new_id);
 }
+
+#[test]
+fn a_bridge_expands_variables_in_its_project_and_branch() {
+    let s = setup();
+    let yaml = concat!(
+        "variables: { DOWN: downstream }\n",
+        "bridge:\n  trigger:\n    project: $CI_PROJECT_NAMESPACE/${DOWN}\n    branch: $CI_COMMIT_REF_NAME\n",
+    );
+    let up = s.upstream_pipeline(yaml, json!([]));
+    assert_eq!(s.settled_bridge(up, "bridge"), "success");
+    let down = s.downstream_pipelines();
+    assert_eq!(down.len(), 1);
+    assert_eq!(down[0]["ref"], "main");
+}
+
+#[test]
+fn a_pending_bridge_written_while_nobody_ticked_is_picked_up_on_the_interval() {
+    let app = spawn_app_with(|c| c.runners.sweep_interval_secs = 1);
+    let r = app.roles();
+    let downstream = app.create_project(&r.owner, "downstream", "private");
+    app.add_member(downstream, &r.developer, DEVELOPER);
+    store_ci(&app, downstream, &r.owner, DOWNSTREAM_CI);
+    let s = Setup { app, r, downstream };
+    s.allowlist(s.downstream, s.r.project_id);
+    // Straight into the database, as rows left by a server that stopped: no tick.
+    let up = s.app.seed_ci_pipeline(s.r.project_id, &s.r.developer, &bridge_to("owner/downstream", ""));
+    assert_eq!(s.settled_bridge(up, "bridge"), "success");
+    assert_eq!(s.downstream_pipelines().len(), 1);
+}

@@ -3,7 +3,8 @@
 //! may have become pending) and every `runners.sweep_interval_secs`. All its state is in rows,
 //! so a restart picks up where it stopped.
 //!
-//! For each pending bridge, in ONE write: the downstream project by its full path; as the
+//! For each pending bridge, in ONE write: the downstream project by its full path (`project`
+//! and `branch` expanded with the bridge's variables, as GitLab's `ExpandVariables`); as the
 //! upstream pipeline's user, the rules of a job creating a pipeline in another project
 //! (`trigger_call::job_user_may_create`: else `downstream_bridge_project_not_found` or
 //! `insufficient_bridge_permissions`); GitLab's loop guard (`pipeline_loop_detected` when the
@@ -20,8 +21,10 @@ use rusqlite::Connection;
 
 use crate::api::ci_pipeline::{self, CONFIG_PATH, Created, Creation, Upstream};
 use crate::api::trigger_call::{JobDenied, job_user_may_create};
+use crate::ci::Variables;
 use crate::db::jobs::bridges::{self, BridgeRow};
 use crate::db::pipelines::{self, NewVariable};
+use crate::db::refs::ResolvedRef;
 use crate::db::{files, projects, refs, users};
 use crate::error::{ApiError, ApiResult};
 use crate::model;
@@ -98,8 +101,10 @@ fn create_downstream(conn: &Connection, b: &BridgeRow, now: &str) -> ApiResult<R
         Some(u) => users::find(conn, u)?.filter(|u| u.is_active()),
         None => None,
     };
-    let target = projects::find_by_full_path(conn, &b.project)?;
-    let (Some(user), Some(target)) = (user, target) else { return Ok(Err(NOT_FOUND)) };
+    let Some(user) = user else { return Ok(Err(NOT_FOUND)) };
+    let scoped = scoped_variables(conn, b, &user)?;
+    let target = projects::find_by_full_path(conn, &scoped.expand(&b.project))?;
+    let Some(target) = target else { return Ok(Err(NOT_FOUND)) };
     match job_user_may_create(conn, &target, b.project_id, &user)? {
         Ok(()) => {}
         Err(JobDenied::NotVisible) => return Ok(Err(NOT_FOUND)),
@@ -113,7 +118,8 @@ fn create_downstream(conn: &Connection, b: &BridgeRow, now: &str) -> ApiResult<R
     if !chain.iter().all(|link| seen.insert(link)) {
         return Ok(Err("pipeline_loop_detected"));
     }
-    let Some(ref_name) = b.branch.clone().or_else(|| target.default_branch.clone()) else {
+    let branch = b.branch.as_deref().map(|br| scoped.expand(br)).filter(|br| !br.is_empty());
+    let Some(ref_name) = branch.or_else(|| target.default_branch.clone()) else {
         return Ok(Err(FAILED));
     };
     let Some(resolved) = refs::resolve(conn, target.id, &ref_name)? else { return Ok(Err(FAILED)) };
@@ -151,6 +157,40 @@ fn create_downstream(conn: &Connection, b: &BridgeRow, now: &str) -> ApiResult<R
         bridges::catch_up(conn, row.id, &row.status, now)?;
     }
     Ok(Ok(()))
+}
+
+/// The variables a bridge's `project` and `branch` are expanded with (GitLab's scoped
+/// variables): the upstream pipeline's predefined ones, the bridge's YAML variables, then the
+/// pipeline's variables.
+fn scoped_variables(conn: &Connection, b: &BridgeRow, user: &users::UserRow) -> rusqlite::Result<Variables> {
+    let (Some(project), Some(pipeline)) =
+        (projects::find(conn, b.project_id)?, pipelines::find(conn, b.project_id, b.pipeline_id)?)
+    else {
+        return Ok(Variables::new());
+    };
+    let resolved =
+        ResolvedRef { name: pipeline.ref_name.clone(), sha: pipeline.sha.clone(), tag: pipeline.tag };
+    let upstream = Creation {
+        project: &project,
+        trigger_id: pipeline.trigger_id,
+        user,
+        resolved: &resolved,
+        source: &pipeline.source,
+        variables: &[],
+        inputs: None,
+        persist_config_errors: false,
+        upstream: None,
+    };
+    let mut vars = ci_pipeline::rule_variables(&upstream);
+    vars.set("CI_PIPELINE_ID", pipeline.id.to_string());
+    vars.set("CI_PIPELINE_IID", pipeline.iid.to_string());
+    for v in &b.yaml_variables {
+        vars.set(v.key.as_str(), v.value.as_str());
+    }
+    for v in pipelines::variables(conn, b.pipeline_id)? {
+        vars.set(v.key, v.value);
+    }
+    Ok(vars)
 }
 
 /// GitLab's downstream variables: the bridge's YAML variables (`forward:yaml_variables`), then
