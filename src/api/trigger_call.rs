@@ -349,7 +349,7 @@ pub(crate) fn job_user_may_create(
 }
 
 /// GitLab's `create_pipeline` ability: Developer+ (or an admin).
-fn may_create(
+pub(crate) fn may_create(
     conn: &rusqlite::Connection,
     project: &projects::ProjectRow,
     user: &users::UserRow,

@@ -362,7 +362,8 @@ fn the_bridges_list_shows_each_bridge_with_its_downstream_pipeline() {
 fn a_project_triggering_itself_stops_at_gitlabs_loop_guard() {
     let s = setup();
     let up = s.upstream_pipeline(&bridge_to("owner/demo", ""), json!([]));
-    // api → pipeline → pipeline: the third pipeline's bridge sees (demo, main, pipeline) twice.
+    // api → pipeline → pipeline → pipeline: the fourth pipeline's bridge sees (demo, main,
+    // pipeline) three times (GitLab allows one cycle).
     let deadline = Instant::now() + Duration::from_secs(10);
     let loop_failures = || -> i64 {
         s.app
@@ -377,7 +378,7 @@ fn a_project_triggering_itself_stops_at_gitlabs_loop_guard() {
     }
     assert_eq!(loop_failures(), 1);
     let count: i64 = s.app.db().query_row("SELECT COUNT(*) FROM pipelines", [], |r| r.get(0)).unwrap();
-    assert_eq!(count, 3, "the pipeline of {up} and two downstream ones");
+    assert_eq!(count, 4, "the pipeline of {up} and three downstream ones");
 }
 
 #[test]
@@ -485,4 +486,19 @@ fn a_pending_bridge_written_while_nobody_ticked_is_picked_up_on_the_interval() {
     let up = s.app.seed_ci_pipeline(s.r.project_id, &s.r.developer, &bridge_to("owner/downstream", ""));
     assert_eq!(s.settled_bridge(up, "bridge"), "success");
     assert_eq!(s.downstream_pipelines().len(), 1);
+}
+
+#[test]
+fn a_bridge_of_a_pipeline_whose_user_is_no_longer_developer_upstream_fails() {
+    let app = spawn_app_with(|c| c.runners.sweep_interval_secs = 1);
+    let r = app.roles();
+    let downstream = app.create_project(&r.owner, "downstream", "private");
+    app.add_member(downstream, &r.reporter, DEVELOPER);
+    store_ci(&app, downstream, &r.owner, DOWNSTREAM_CI);
+    let s = Setup { app, r, downstream };
+    s.allowlist(s.downstream, s.r.project_id);
+    // The reporter of owner/demo is a Developer downstream, but may not update owner/demo's pipelines.
+    let up = s.app.seed_ci_pipeline(s.r.project_id, &s.r.reporter, &bridge_to("owner/downstream", ""));
+    assert_eq!(s.settled_bridge(up, "bridge"), "failed");
+    assert_eq!(s.failure_reason(up, "bridge").as_deref(), Some("insufficient_bridge_permissions"));
 }

@@ -7,8 +7,9 @@
 //! and `branch` expanded with the bridge's variables, as GitLab's `ExpandVariables`); as the
 //! upstream pipeline's user, the rules of a job creating a pipeline in another project
 //! (`trigger_call::job_user_may_create`: else `downstream_bridge_project_not_found` or
-//! `insufficient_bridge_permissions`); GitLab's loop guard (`pipeline_loop_detected` when the
-//! bridge's pipeline and its upstreams already repeat a project, ref and source); then the
+//! `insufficient_bridge_permissions`, also when the user is no longer Developer+ upstream);
+//! GitLab's loop guard (`pipeline_loop_detected` when the bridge's pipeline and its upstreams
+//! hold one project, ref and source more than twice); then the
 //! pipeline (source `pipeline`, ref `branch` or the default branch, variables per `forward`,
 //! the upstream link with the bridge) — or `downstream_pipeline_creation_failed` when there is
 //! no ref, no configuration, or it is invalid or plans no job. The bridge becomes `running`
@@ -20,7 +21,7 @@ use actix_web::web;
 use rusqlite::Connection;
 
 use crate::api::ci_pipeline::{self, CONFIG_PATH, Created, Creation, Upstream};
-use crate::api::trigger_call::{JobDenied, job_user_may_create};
+use crate::api::trigger_call::{JobDenied, job_user_may_create, may_create};
 use crate::ci::Variables;
 use crate::db::jobs::bridges::{self, BridgeRow};
 use crate::db::pipelines::{self, NewVariable};
@@ -110,12 +111,24 @@ fn create_downstream(conn: &Connection, b: &BridgeRow, now: &str) -> ApiResult<R
         Err(JobDenied::NotVisible) => return Ok(Err(NOT_FOUND)),
         Err(JobDenied::OutOfScope | JobDenied::CannotCreate) => return Ok(Err(FORBIDDEN)),
     }
+    // GitLab's `update_pipeline` on the upstream project too (the user may have lost it since).
+    let may_update_upstream = match projects::find(conn, b.project_id)? {
+        Some(p) => may_create(conn, &p, &user)?,
+        None => false,
+    };
+    if !may_update_upstream {
+        return Ok(Err(FORBIDDEN));
+    }
     let chain = bridges::self_and_upstreams(conn, b.pipeline_id, MAX_HIERARCHY_DEPTH)?;
     if chain.len() >= MAX_HIERARCHY_DEPTH {
         return Ok(Err("reached_max_pipeline_hierarchy_size"));
     }
-    let mut seen = std::collections::HashSet::new();
-    if !chain.iter().all(|link| seen.insert(link)) {
+    // GitLab allows one cycle and stops at the second: A → B → A → B → A.
+    let mut tally = std::collections::HashMap::new();
+    for link in &chain {
+        *tally.entry(link).or_insert(0usize) += 1;
+    }
+    if tally.values().any(|n| *n > 2) {
         return Ok(Err("pipeline_loop_detected"));
     }
     let branch = b.branch.as_deref().map(|br| scoped.expand(br)).filter(|br| !br.is_empty());

@@ -8,7 +8,8 @@
 //! This module holds the row types and what the others share; `progress` creates a pipeline's
 //! jobs and advances it, `reads` reads jobs, `runner` takes a job to its end for a runner (and
 //! sweeps the silent and timed-out ones), `actions` cancels, retries and plays, `traces` keeps
-//! the logs.
+//! the logs, `bridges` holds what `trigger:` jobs add (`job_bridges`: they never reach a runner,
+//! and a `strategy: depend` one follows its downstream pipeline).
 
 use rusqlite::{Connection, Row};
 use serde::{Deserialize, Serialize};
