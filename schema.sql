@@ -310,4 +310,18 @@ CREATE TABLE pipeline_sources (
 );
 CREATE INDEX pipeline_sources_source_pipeline ON pipeline_sources (source_pipeline_id);
 CREATE INDEX pipeline_sources_source_job ON pipeline_sources (source_job_id);
+CREATE INDEX pipeline_sources_source_bridge ON pipeline_sources (source_bridge_id);
+
+-- A `trigger:` job (a bridge): its downstream as `.gitlab-ci.yml` wrote it. Bridges are rows of
+-- `jobs` (stages and statuses work alike) that never reach a runner; the bridge worker creates
+-- their downstream pipeline. `yaml_variables` is a JSON array of {key, value}.
+CREATE TABLE job_bridges (
+    job_id           INTEGER PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+    project          TEXT    NOT NULL,
+    branch           TEXT,
+    depend           INTEGER NOT NULL CHECK (depend IN (0, 1)),
+    forward_yaml     INTEGER NOT NULL CHECK (forward_yaml IN (0, 1)),
+    forward_pipeline INTEGER NOT NULL CHECK (forward_pipeline IN (0, 1)),
+    yaml_variables   TEXT    NOT NULL
+);
 -- END add_job_tokens

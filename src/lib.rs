@@ -90,6 +90,8 @@ pub fn start(config: Config, listener: TcpListener) -> Result<(Server, Stopper),
     // were running when the server stopped.
     if tokio::runtime::Handle::try_current().is_ok() {
         actix_web::rt::spawn(api::runner_jobs::sweep_stuck_jobs(state.clone()));
+        // Creates the downstream pipelines of `trigger:` jobs (and catches up after a restart).
+        actix_web::rt::spawn(api::bridges::run_bridges(state.clone()));
     }
     let job_queue = state.job_queue.clone();
     let mut server = HttpServer::new(move || {

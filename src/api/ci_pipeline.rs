@@ -31,7 +31,7 @@ pub struct Creation<'a> {
     pub trigger_id: Option<i64>,
     pub user: &'a UserRow,
     pub resolved: &'a ResolvedRef,
-    /// `trigger` or `api`.
+    /// `trigger`, `api` or `pipeline` (a job token or a `trigger:` job).
     pub source: &'a str,
     /// The pipeline's variables, in order (for the trigger call, `TRIGGER_PAYLOAD` last).
     pub variables: &'a [NewVariable<'a>],
@@ -49,6 +49,8 @@ pub struct Upstream {
     pub project_id: i64,
     pub pipeline_id: i64,
     pub job_id: i64,
+    /// Set when the job is a `trigger:` job (a bridge).
+    pub bridge_id: Option<i64>,
 }
 
 /// What became of the request.
@@ -123,7 +125,7 @@ fn insert(conn: &Connection, c: &Creation, now: &str) -> rusqlite::Result<(i64, 
             source_project_id: up.project_id,
             source_pipeline_id: up.pipeline_id,
             source_job_id: up.job_id,
-            source_bridge_id: None,
+            source_bridge_id: up.bridge_id,
         };
         job_tokens::insert_source(conn, &source)?;
     }
@@ -175,7 +177,7 @@ pub fn slug(s: &str) -> String {
 
 /// The variables `rules:if` sees: GitLab's predefined pipeline variables, then the pipeline's
 /// own variables (which win).
-fn rule_variables(c: &Creation) -> Variables {
+pub(crate) fn rule_variables(c: &Creation) -> Variables {
     let mut v = Variables::new();
     let project = c.project;
     let r = c.resolved;

@@ -4,6 +4,9 @@
 //! Reads (`read_build`): anyone who sees a public or internal project, Reporter+ on a private
 //! one. Cancel, retry and play (`update_build`): Developer+. As in GitLab's `jobs.rb`, the role
 //! is checked before the job is looked up (403 before 404); a job of another project is 404.
+//!
+//! Builds only, as in GitLab: a `trigger:` job (bridge) is 404 here, except that retry and play
+//! take bridges and answer with GitLab's `Bridge` entity (`api::bridges`).
 
 use std::collections::HashMap;
 
@@ -208,7 +211,10 @@ type WithPipelines = (Vec<JobRow>, HashMap<i64, PipelineAndCommit>, HashMap<i64,
 pub(crate) type PipelineAndCommit = (PipelineRow, Option<CommitRow>);
 
 /// A pipeline with its commit row.
-fn with_commit(conn: &rusqlite::Connection, pipeline: PipelineRow) -> rusqlite::Result<PipelineAndCommit> {
+pub(crate) fn with_commit(
+    conn: &rusqlite::Connection,
+    pipeline: PipelineRow,
+) -> rusqlite::Result<PipelineAndCommit> {
     let commit = commit_store::find(conn, pipeline.project_id, &pipeline.sha)?;
     Ok((pipeline, commit))
 }
@@ -267,7 +273,7 @@ fn entities(
 }
 
 /// `scope` / `scope[]`: job statuses; anything else → `scope does not have a valid value`.
-fn scope(params: &Params) -> ApiResult<Vec<String>> {
+pub(crate) fn scope(params: &Params) -> ApiResult<Vec<String>> {
     let list =
         params.string_list("scope").map_err(|_| ApiError::not_valid_value("scope"))?.unwrap_or_default();
     if list.iter().any(|s| !STATUSES.contains(&s.as_str())) {
@@ -278,7 +284,11 @@ fn scope(params: &Params) -> ApiResult<Vec<String>> {
 }
 
 /// `read_build` on the project.
-async fn read_access(state: &AppState, caller: &MaybeCaller, id: &str) -> ApiResult<ProjectAccess> {
+pub(crate) async fn read_access(
+    state: &AppState,
+    caller: &MaybeCaller,
+    id: &str,
+) -> ApiResult<ProjectAccess> {
     let pa = access::project_for(state, caller.0.as_ref(), id).await?;
     require_read(&pa)?;
     Ok(pa)
@@ -299,7 +309,8 @@ async fn pipeline_jobs(
     let page = Page::from_params(&params)?;
     let pa = read_access(&state, &caller, &id).await?;
     let pid = pa.project.id;
-    let filter = ListFilter { pipeline_id: Some(pipeline_id), statuses, include_retried };
+    let filter =
+        ListFilter { pipeline_id: Some(pipeline_id), statuses, include_retried, ..Default::default() };
     let (found, total) = state
         .db
         .read(move |c| {
@@ -327,7 +338,7 @@ async fn project_jobs(
     let page = Page::from_params(&params)?;
     let pa = read_access(&state, &caller, &path).await?;
     let pid = pa.project.id;
-    let filter = ListFilter { pipeline_id: None, statuses, include_retried: true };
+    let filter = ListFilter { pipeline_id: None, statuses, include_retried: true, ..Default::default() };
     let (found, total) = state
         .db
         .read(move |c| {
@@ -402,28 +413,44 @@ async fn trace(
         .body(log))
 }
 
-/// `update_build` (Developer+), checked before the job is looked up; then the job.
+/// `update_build` (Developer+), checked before the job is looked up; then the job (a build, or
+/// also a bridge when `bridges` is set: retry and play take bridges, as GitLab's do).
 async fn for_update(
     state: &AppState,
     caller: &Caller,
     path: (String, String),
+    bridges: bool,
 ) -> ApiResult<(ProjectAccess, JobRow)> {
     let (id, raw) = path;
     let job_id = access::path_id(&raw, "job_id")?;
     let pa = access::project_for(state, Some(caller), &id).await?;
     pa.require(AccessLevel::Developer)?;
+    if bridges {
+        let pid = pa.project.id;
+        if let Some(bridge) = state.db.read(move |c| Ok(store::find_bridge(c, pid, job_id)?)).await? {
+            return Ok((pa, bridge));
+        }
+    }
     let (job, _, _) = find_job(state, pa.project.id, job_id).await?;
     Ok((pa, job))
 }
 
-/// Runs a job change in one write and answers with the job `shown` as it then is.
+/// Runs a job change in one write and answers with the job `shown` as it then is (a bridge as
+/// GitLab's `Bridge` entity).
 async fn respond_with(
     req: &HttpRequest,
     state: &AppState,
     pa: &ProjectAccess,
     status: StatusCode,
     shown: i64,
+    caller: &Caller,
 ) -> ApiResult<HttpResponse> {
+    let pid = pa.project.id;
+    if state.db.read(move |c| Ok(store::find_bridge(c, pid, shown)?.is_some())).await? {
+        let base = pagination::base_url(req, state);
+        let bridge = super::bridges::one(state, Some(caller), &pa.project, shown, base).await?;
+        return Ok(HttpResponse::build(status).json(bridge));
+    }
     let (job, pipeline, runner) = find_job(state, pa.project.id, shown).await?;
     let base = pagination::base_url(req, state);
     let now = model::now();
@@ -438,10 +465,10 @@ async fn cancel(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
-    let (pa, job) = for_update(&state, &caller, path.into_inner()).await?;
+    let (pa, job) = for_update(&state, &caller, path.into_inner(), false).await?;
     let (id, now) = (job.id, model::now());
     state.db.write(move |c| Ok(store::cancel(c, id, &now)?)).await?;
-    respond_with(&req, &state, &pa, StatusCode::CREATED, id).await
+    respond_with(&req, &state, &pa, StatusCode::CREATED, id, &caller).await
 }
 
 /// `POST /projects/:id/jobs/:job_id/retry`: 201 with the new job;
@@ -452,7 +479,7 @@ async fn retry(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
-    let (pa, job) = for_update(&state, &caller, path.into_inner()).await?;
+    let (pa, job) = for_update(&state, &caller, path.into_inner(), true).await?;
     let (id, user, now) = (job.id, caller.user.id, model::now());
     let new_id = state
         .db
@@ -462,7 +489,7 @@ async fn retry(
         })
         .await?;
     state.job_queue.tick();
-    respond_with(&req, &state, &pa, StatusCode::CREATED, new_id).await
+    respond_with(&req, &state, &pa, StatusCode::CREATED, new_id, &caller).await
 }
 
 /// `POST /projects/:id/jobs/:job_id/play`: 200 with the job that now runs; 400 `Unplayable Job`
@@ -475,7 +502,7 @@ async fn play(
     params: Params,
 ) -> ApiResult<HttpResponse> {
     let vars = job_variables(&params, &state)?;
-    let (pa, job) = for_update(&state, &caller, path.into_inner()).await?;
+    let (pa, job) = for_update(&state, &caller, path.into_inner(), true).await?;
     let (id, user, now) = (job.id, caller.user.id, model::now());
     let played = state
         .db
@@ -485,7 +512,7 @@ async fn play(
         })
         .await?;
     state.job_queue.tick();
-    respond_with(&req, &state, &pa, StatusCode::OK, played).await
+    respond_with(&req, &state, &pa, StatusCode::OK, played, &caller).await
 }
 
 /// `job_variables_attributes` as stored JSON `[{key, value}]`, within our variable limits.

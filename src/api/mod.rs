@@ -8,6 +8,7 @@
 //! and an `Allow` header naming the methods it registered.
 
 pub mod access;
+pub mod bridges;
 pub mod ci_pipeline;
 pub mod commits;
 pub mod current_job;
@@ -76,6 +77,7 @@ fn build() -> Routes {
         commits::configure(r);
         pipelines::configure(r);
         jobs::configure(r);
+        bridges::configure(r);
         job_token_scope::configure(r);
         current_job::configure(r);
         runners::configure(r);

@@ -297,26 +297,59 @@ fn credential(
     if job.status != "running" {
         return Err(ApiError::message(StatusCode::UNAUTHORIZED, "Job is not running"));
     }
-    if !job_tokens::may_access(conn, project.id, job.project_id)? {
-        return Err(ApiError::NotFound(""));
-    }
     let user = job.user.filter(|u| u.is_active()).ok_or(ApiError::NotFound(""))?;
-    let level = projects::member_level(conn, project.id, user.id)?.and_then(AccessLevel::from_i64);
-    let visible = user.is_admin
-        || level.is_some()
-        || matches!(Visibility::parse(&project.visibility), Some(Visibility::Public | Visibility::Internal));
-    if !visible {
-        return Err(ApiError::NotFound(""));
+    match job_user_may_create(conn, project, job.project_id, &user)? {
+        Ok(()) => {}
+        Err(JobDenied::NotVisible | JobDenied::OutOfScope) => return Err(ApiError::NotFound("")),
+        Err(JobDenied::CannotCreate) => return Err(insufficient_permissions()),
     }
-    if !may_create(conn, project, &user)? {
-        return Err(insufficient_permissions());
-    }
-    let upstream = Upstream { project_id: job.project_id, pipeline_id: job.pipeline_id, job_id: job.id };
+    let upstream = Upstream {
+        project_id: job.project_id,
+        pipeline_id: job.pipeline_id,
+        job_id: job.id,
+        bridge_id: None,
+    };
     Ok(Credential::Job { user, upstream })
 }
 
+/// Why a job's user may not create a pipeline in another project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JobDenied {
+    /// The user cannot see the target project.
+    NotVisible,
+    /// The target's job token scope does not allow the job's project.
+    OutOfScope,
+    /// The user is below Developer on the target.
+    CannotCreate,
+}
+
+/// The rules for a job creating a pipeline in `target` as its (active) `user`, shared by the
+/// trigger call with a job token and `trigger:` jobs: the user sees the target, the target's
+/// job token scope allows `source_project_id`, and the user may create pipelines there.
+pub(crate) fn job_user_may_create(
+    conn: &rusqlite::Connection,
+    target: &projects::ProjectRow,
+    source_project_id: i64,
+    user: &users::UserRow,
+) -> rusqlite::Result<Result<(), JobDenied>> {
+    let level = projects::member_level(conn, target.id, user.id)?.and_then(AccessLevel::from_i64);
+    let visible = user.is_admin
+        || level.is_some()
+        || matches!(Visibility::parse(&target.visibility), Some(Visibility::Public | Visibility::Internal));
+    if !visible {
+        return Ok(Err(JobDenied::NotVisible));
+    }
+    if !job_tokens::may_access(conn, target.id, source_project_id)? {
+        return Ok(Err(JobDenied::OutOfScope));
+    }
+    if !may_create(conn, target, user)? {
+        return Ok(Err(JobDenied::CannotCreate));
+    }
+    Ok(Ok(()))
+}
+
 /// GitLab's `create_pipeline` ability: Developer+ (or an admin).
-fn may_create(
+pub(crate) fn may_create(
     conn: &rusqlite::Connection,
     project: &projects::ProjectRow,
     user: &users::UserRow,

@@ -2,7 +2,7 @@
 //! keyword, resolves `extends:` and `default:`, and checks each job's stage. All errors are
 //! collected (GitLab's `yaml_errors`), in GitLab's words where GitLab has words for them.
 
-use super::entry::{self, Rule, When};
+use super::entry::{self, Rule, TriggerSpec, When};
 use super::extends::{Budget, expand};
 use super::variables::Variables;
 use super::yaml::{self, Limits, Yaml};
@@ -43,6 +43,9 @@ pub struct Job {
     pub image: Option<String>,
     /// The job's own `variables:` (global ones are merged in by the planner).
     pub variables: Variables,
+    /// `trigger:`: the job is a bridge creating a downstream pipeline (it has no script and
+    /// never reaches a runner).
+    pub trigger: Option<TriggerSpec>,
 }
 
 /// The configuration errors, in order (GitLab's `yaml_errors`).
@@ -72,11 +75,12 @@ const IGNORED_KEYS: [&str; 10] = [
     "retry",
     "services",
 ];
-const UNSUPPORTED_JOB_KEYS: [&str; 13] = [
+/// Keys a `trigger:` job may not have (GitLab's `Entry::Bridge` does not know them).
+const NOT_BRIDGE_KEYS: [&str; 6] = ["script", "before_script", "after_script", "image", "tags", "timeout"];
+const UNSUPPORTED_JOB_KEYS: [&str; 12] = [
     "needs",
     "only",
     "except",
-    "trigger",
     "parallel",
     "start_in",
     "inherit",
@@ -266,11 +270,15 @@ fn parse_job(
         timeout_secs: defaults.timeout_secs,
         image: defaults.image.clone(),
         variables: Variables::new(),
+        trigger: None,
     };
+    let bridge = value.get("trigger").is_some();
     let mut unknown = Vec::new();
     for (key, v) in entries {
         let p = format!("{path} {key}");
         match key.as_str() {
+            k if bridge && NOT_BRIDGE_KEYS.contains(&k) => unknown.push(k),
+            "trigger" => job.trigger = collect(errors, entry::trigger(&path, v)),
             "stage" => job.stage = collect(errors, entry::string(&p, v)).unwrap_or_default(),
             "script" => job.script = collect(errors, entry::script(&p, v)).unwrap_or_default(),
             "before_script" => job.before_script = collect(errors, entry::script(&p, v)).unwrap_or_default(),
@@ -295,7 +303,14 @@ fn parse_job(
     if !unknown.is_empty() {
         errors.push(format!("{path} config contains unknown keys: {}", unknown.join(", ")));
     }
-    if job.script.is_empty() && value.get("trigger").is_none() {
+    if bridge {
+        // A bridge inherits none of the runner settings of `default:`.
+        job.before_script.clear();
+        job.after_script.clear();
+        job.image = None;
+        job.tags.clear();
+        job.timeout_secs = None;
+    } else if job.script.is_empty() {
         errors.push(format!("{path} config should implement a script: or a trigger: keyword"));
     }
     match stages.iter().position(|s| *s == job.stage) {

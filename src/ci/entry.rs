@@ -243,3 +243,89 @@ pub fn rules(path: &str, value: &Yaml, workflow: bool, errors: &mut Vec<String>)
     }
     out
 }
+
+/// A `trigger:` job's downstream (a multi-project pipeline; GitLab's `Entry::Trigger`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TriggerSpec {
+    /// The downstream project's full path.
+    pub project: String,
+    /// The downstream ref; `None`: the project's default branch.
+    pub branch: Option<String>,
+    /// `strategy: depend`: the trigger job takes the downstream pipeline's status.
+    pub depend: bool,
+    /// `forward:yaml_variables` (default true): the job's YAML variables go downstream.
+    pub forward_yaml_variables: bool,
+    /// `forward:pipeline_variables` (default false): the pipeline's variables go downstream.
+    pub forward_pipeline_variables: bool,
+}
+
+/// `trigger:`: a project's full path, or a hash with `project` (required), `branch`,
+/// `strategy: depend` and `forward`. Child pipelines (`include`) are not supported.
+pub fn trigger(path: &str, value: &Yaml) -> Result<TriggerSpec, String> {
+    let tpath = format!("{path}:trigger");
+    let mut spec = TriggerSpec {
+        project: String::new(),
+        branch: None,
+        depend: false,
+        forward_yaml_variables: true,
+        forward_pipeline_variables: false,
+    };
+    let entries = match value {
+        Yaml::Str(s) if !s.trim().is_empty() => {
+            spec.project = s.clone();
+            return Ok(spec);
+        }
+        Yaml::Map(entries) => entries,
+        _ => return Err(format!("{path} trigger config should be a string or a hash")),
+    };
+    if value.get("include").is_some() {
+        return Err(format!("{path} trigger include (child pipelines) is not supported by triggerd"));
+    }
+    let mut unknown = Vec::new();
+    for (key, v) in entries {
+        match key.as_str() {
+            "project" => match v {
+                Yaml::Str(s) if !s.trim().is_empty() => spec.project = s.clone(),
+                _ => return Err(format!("{tpath} project config should be a string")),
+            },
+            "branch" => spec.branch = Some(string(&format!("{tpath} branch"), v)?),
+            "strategy" => match v {
+                Yaml::Str(s) if s == "depend" => spec.depend = true,
+                Yaml::Str(s) if s == "mirror" => {
+                    return Err(format!("{tpath} strategy mirror is not supported by triggerd"));
+                }
+                _ => return Err(format!("{tpath} strategy should be depend")),
+            },
+            "forward" => {
+                let fpath = format!("{tpath}:forward");
+                let Yaml::Map(fields) = v else { return Err(format!("{fpath} config should be a hash")) };
+                let mut unknown_forward = Vec::new();
+                for (k, fv) in fields {
+                    match k.as_str() {
+                        "yaml_variables" => {
+                            spec.forward_yaml_variables = boolean(&format!("{fpath} {k}"), fv)?
+                        }
+                        "pipeline_variables" => {
+                            spec.forward_pipeline_variables = boolean(&format!("{fpath} {k}"), fv)?
+                        }
+                        _ => unknown_forward.push(k.as_str()),
+                    }
+                }
+                if !unknown_forward.is_empty() {
+                    return Err(format!(
+                        "{fpath} config contains unknown keys: {}",
+                        unknown_forward.join(", ")
+                    ));
+                }
+            }
+            _ => unknown.push(key.as_str()),
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(format!("{tpath} config contains unknown keys: {}", unknown.join(", ")));
+    }
+    if spec.project.is_empty() {
+        return Err(format!("{tpath} config is missing the project"));
+    }
+    Ok(spec)
+}

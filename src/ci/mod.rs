@@ -22,7 +22,11 @@
 //! (boolean), `tags`, `timeout`, `image`, `variables`. Accepted and ignored: `services`, `cache`,
 //! `artifacts`, `coverage`, `dependencies`, `environment`, `id_tokens`, `interruptible`,
 //! `resource_group`, `retry`. Rejected with an error: `include`, `needs`, `only`/`except`,
-//! `trigger`, `parallel`, `when: delayed`, `inherit`, `rules:exists`, other tags than `!!` ones.
+//! `parallel`, `when: delayed`, `inherit`, `rules:exists`, other tags than `!!` ones.
+//!
+//! `trigger:` jobs (bridges: a project's full path, or `project`, `branch`, `strategy: depend`,
+//! `forward`) are planned like other jobs with their [`TriggerSpec`]; child pipelines
+//! (`trigger: include`) are rejected.
 
 pub mod config;
 pub mod duration;
@@ -38,7 +42,7 @@ pub mod yaml;
 mod tests;
 
 pub use config::{CiConfig, ConfigErrors, Job};
-pub use entry::{Rule, When};
+pub use entry::{Rule, TriggerSpec, When};
 pub use plan::{PipelinePlan, PlanError, PlannedJob, RuleOutcome, evaluate_rules, plan};
 pub use rules::Expression;
 pub use status::{CompositeStatus, JobStatus, PipelineStatus};

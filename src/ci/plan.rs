@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::config::{CiConfig, Job};
-use super::entry::{Rule, When};
+use super::entry::{Rule, TriggerSpec, When};
 use super::variables::Variables;
 
 /// What a pipeline will contain: the compiler's only output.
@@ -36,6 +36,9 @@ pub struct PlannedJob {
     /// The job's YAML variables: global, then workflow rule, then job, then matching rule
     /// variables, the later winning.
     pub variables: Variables,
+    /// `trigger:`: the job is a bridge to a downstream pipeline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<TriggerSpec>,
 }
 
 /// Why no pipeline is created. Both are GitLab 400s with `{"message":{"base":[<Display>]}}`.
@@ -136,5 +139,6 @@ fn plan_job(job: &Job, stages: &[String], global: &Variables, vars: &Variables) 
         tags: job.tags.clone(),
         timeout_secs: job.timeout_secs,
         variables: yaml_vars.overlaid(&outcome.variables),
+        trigger: job.trigger.clone(),
     })
 }

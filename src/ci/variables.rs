@@ -71,6 +71,37 @@ impl Variables {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// GitLab's `ExpandVariables.expand`: `$NAME`, `${NAME}` and `%NAME%` are replaced by the
+    /// variable's value, or by nothing when it is not set; one pass (values are not expanded
+    /// again). Used for a `trigger:` job's `project` and `branch`.
+    pub fn expand(&self, text: &str) -> String {
+        let name_len = |s: &str| s.bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').count();
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(i) = rest.find(['$', '%']) {
+            out.push_str(&rest[..i]);
+            let tail = &rest[i..];
+            let (name, used) = if let Some(after) = tail.strip_prefix("${") {
+                let n = name_len(after);
+                if n > 0 && after[n..].starts_with('}') { (Some(&after[..n]), n + 3) } else { (None, 1) }
+            } else if let Some(after) = tail.strip_prefix('$') {
+                let n = name_len(after);
+                if n > 0 { (Some(&after[..n]), n + 1) } else { (None, 1) }
+            } else {
+                let after = &tail[1..];
+                let n = name_len(after);
+                if n > 0 && after[n..].starts_with('%') { (Some(&after[..n]), n + 2) } else { (None, 1) }
+            };
+            match name {
+                Some(name) => out.push_str(self.get(name).unwrap_or("")),
+                None => out.push_str(&tail[..1]),
+            }
+            rest = &tail[used..];
+        }
+        out.push_str(rest);
+        out
+    }
 }
 
 impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Variables {

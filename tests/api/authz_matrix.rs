@@ -432,6 +432,7 @@ const ROWS: &[Row] = &[
     // up (GitLab's `authorize_read_builds!` / `authorize_update_builds!` come first in jobs.rb).
     row("POST", "/api/v4/projects/{id}/pipeline", Obj::Nothing, r#"{"ref":"main"}"#,              "401 404/403/403 403 403 201 201 201 201 401 401 401 403"),
     row("GET", "/api/v4/projects/{id}/pipelines/{pipeline_id}/jobs", Obj::Pipeline, "",           "404/404/200 404/200/200 403/200/200 200 200 200 200 200 401 401 401 200"),
+    row("GET", "/api/v4/projects/{id}/pipelines/{pipeline_id}/bridges", Obj::Pipeline, "",        "404/404/200 404/200/200 403/200/200 200 200 200 200 200 401 401 401 200"),
     row("GET", "/api/v4/projects/{id}/jobs", Obj::Nothing, "",                                    "404/404/200 404/200/200 403/200/200 200 200 200 200 200 401 401 401 200"),
     row("GET", "/api/v4/projects/{id}/jobs/{job_id}", Obj::FreshJob, "",                          "404/404/200 404/200/200 403/200/200 200 200 200 200 200 401 401 401 200"),
     row("GET", "/api/v4/projects/{id}/jobs/{job_id}/trace", Obj::FreshJob, "",                    "404/404/200 404/200/200 403/200/200 200 200 200 200 200 401 401 401 200"),

@@ -7,6 +7,7 @@ mod helpers;
 
 mod authz_matrix;
 mod bad_input;
+mod bridges;
 mod ci_pipelines;
 mod commits;
 mod files;

@@ -256,3 +256,57 @@ fn a_document_at_the_size_limit_with_many_keys_compiles_quickly() {
     assert_eq!((config.stages.len(), config.variables.len()), (20_002, 20_000));
     assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
 }
+
+#[test]
+fn a_trigger_job_names_its_downstream_project_in_the_short_or_the_long_form() {
+    let short = ok("bridge:\n  trigger: group/downstream\n");
+    let spec = short.jobs[0].trigger.clone().unwrap();
+    assert_eq!(spec.project, "group/downstream");
+    assert_eq!((spec.branch, spec.depend), (None, false));
+    assert!(spec.forward_yaml_variables && !spec.forward_pipeline_variables);
+    let long = ok(concat!(
+        "default:\n  before_script: [setup]\n  tags: [docker]\n",
+        "bridge:\n  stage: deploy\n  trigger:\n    project: group/downstream\n    branch: stable\n",
+        "    strategy: depend\n    forward:\n      yaml_variables: false\n      pipeline_variables: true\n",
+    ));
+    let job = &long.jobs[0];
+    let spec = job.trigger.clone().unwrap();
+    assert_eq!((spec.branch.as_deref(), spec.depend), (Some("stable"), true));
+    assert!(!spec.forward_yaml_variables && spec.forward_pipeline_variables);
+    assert!(job.before_script.is_empty() && job.tags.is_empty(), "a bridge takes no runner defaults");
+}
+
+#[test]
+fn trigger_jobs_refuse_scripts_child_pipelines_and_unknown_keys() {
+    let table: &[(&str, &str)] = &[
+        ("b:\n  trigger: g/p\n  script: x\n", "jobs:b config contains unknown keys: script"),
+        ("b:\n  trigger: g/p\n  tags: [a]\n", "jobs:b config contains unknown keys: tags"),
+        (
+            "b:\n  trigger:\n    include: child.yml\n",
+            "jobs:b trigger include (child pipelines) is not supported by triggerd",
+        ),
+        (
+            "b:\n  trigger:\n    project: g/p\n    colour: red\n",
+            "jobs:b:trigger config contains unknown keys: colour",
+        ),
+        (
+            "b:\n  trigger:\n    project: g/p\n    strategy: wait\n",
+            "jobs:b:trigger strategy should be depend",
+        ),
+        (
+            "b:\n  trigger:\n    project: g/p\n    forward: { secrets: true }\n",
+            "jobs:b:trigger:forward config contains unknown keys: secrets",
+        ),
+        (
+            "b:\n  trigger:\n    project: g/p\n    forward: { yaml_variables: 1 }\n",
+            "jobs:b:trigger:forward yaml_variables config should be a boolean value",
+        ),
+        ("b:\n  trigger:\n    branch: main\n", "jobs:b:trigger config is missing the project"),
+        ("b:\n  trigger: [g/p]\n", "jobs:b trigger config should be a string or a hash"),
+        ("b:\n  trigger:\n    project: [g/p]\n", "jobs:b:trigger project config should be a string"),
+    ];
+    for (text, expected) in table {
+        let errs = errors(text);
+        assert!(errs.iter().any(|e| e == expected), "{text:?}\n expected {expected:?}\n got {errs:?}");
+    }
+}

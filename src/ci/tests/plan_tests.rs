@@ -135,3 +135,15 @@ fn jobs_only_in_pre_and_post_are_not_a_pipeline() {
     let plan = plan_for(&format!("{text}main:\n  script: x\n"), TRIGGER).unwrap();
     assert_eq!(plan.stages, [".pre", "test", ".post"]);
 }
+
+#[test]
+fn a_planned_trigger_job_carries_its_downstream_and_yaml_variables() {
+    let text = "variables: { G: g }\nbridge:\n  variables: { J: j }\n  trigger:\n    project: g/p\n    strategy: depend\n";
+    let plan = plan_for(text, TRIGGER).unwrap();
+    let job = &plan.jobs[0];
+    let spec = job.trigger.as_ref().unwrap();
+    assert_eq!((spec.project.as_str(), spec.depend), ("g/p", true));
+    assert!(job.script.is_empty());
+    assert_eq!(job.variables.get("G"), Some("g"));
+    assert_eq!(job.variables.get("J"), Some("j"));
+}

@@ -21,8 +21,21 @@ pub fn cancel(conn: &Connection, job_id: i64, now: &str) -> rusqlite::Result<boo
 }
 
 /// Cancels every unfinished job of a pipeline and advances it. A pipeline without jobs is
-/// canceled itself, as before jobs existed. Returns whether anything changed.
+/// canceled itself, as before jobs existed. The downstream pipelines of its unfinished
+/// `strategy: depend` bridges are canceled too, and theirs (a worklist: no recursion). Returns
+/// whether anything of `pipeline_id` changed.
 pub fn cancel_pipeline(conn: &Connection, pipeline_id: i64, now: &str) -> rusqlite::Result<bool> {
+    let mut work = vec![pipeline_id];
+    let mut changed = None;
+    while let Some(id) = work.pop() {
+        work.extend(super::bridges::depend_downstreams(conn, id)?);
+        let c = cancel_one_pipeline(conn, id, now)?;
+        changed.get_or_insert(c);
+    }
+    Ok(changed.unwrap_or(false))
+}
+
+fn cancel_one_pipeline(conn: &Connection, pipeline_id: i64, now: &str) -> rusqlite::Result<bool> {
     if !has_jobs(conn, pipeline_id)? {
         return crate::db::pipelines::cancel(conn, pipeline_id, now);
     }
@@ -63,6 +76,7 @@ fn clone_job(
     )?
     .execute(params![job_id, user_id, status, now, queued_at])?;
     let new_id = conn.last_insert_rowid();
+    super::bridges::copy(conn, job_id, new_id)?;
     conn.prepare_cached("UPDATE jobs SET retried = 1, updated_at = ?2 WHERE id = ?1")?
         .execute(params![job_id, now])?;
     Ok(new_id)
@@ -70,7 +84,7 @@ fn clone_job(
 
 /// Jobs of later stages that were skipped are processed again (GitLab's
 /// `ResetSkippedJobsService`): they go back to `created`.
-fn reset_skipped_after(
+pub(super) fn reset_skipped_after(
     conn: &Connection,
     pipeline_id: i64,
     stage_idx: i64,

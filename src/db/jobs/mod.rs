@@ -8,7 +8,8 @@
 //! This module holds the row types and what the others share; `progress` creates a pipeline's
 //! jobs and advances it, `reads` reads jobs, `runner` takes a job to its end for a runner (and
 //! sweeps the silent and timed-out ones), `actions` cancels, retries and plays, `traces` keeps
-//! the logs.
+//! the logs, `bridges` holds what `trigger:` jobs add (`job_bridges`: they never reach a runner,
+//! and a `strategy: depend` one follows its downstream pipeline).
 
 use rusqlite::{Connection, Row};
 use serde::{Deserialize, Serialize};
@@ -17,6 +18,7 @@ use super::users::UserRow;
 use crate::ci::PlannedJob;
 
 mod actions;
+pub mod bridges;
 mod progress;
 mod reads;
 mod runner;
@@ -25,7 +27,8 @@ mod traces;
 pub use actions::{cancel, cancel_pipeline, is_retryable, play, retry, retry_pipeline};
 pub use progress::{advance, has_jobs, insert_plan, seconds_between};
 pub use reads::{
-    JobTokenCheck, ListFilter, find, find_by_id, list, list_for_runner, played_variables, token_check,
+    JobKind, JobTokenCheck, ListFilter, find, find_bridge, find_by_id, list, list_for_runner,
+    played_variables, token_check,
 };
 pub use runner::{
     DEFAULT_TIMEOUT_SECS, RunnerScope, claim, effective_timeout, fail_stuck_running, fail_timed_out, finish,

@@ -39,6 +39,7 @@ pub fn insert_plan(
             tags,
             now
         ])?;
+        super::bridges::insert(conn, conn.last_insert_rowid(), job)?;
     }
     advance(conn, pipeline_id, now)
 }
@@ -61,7 +62,22 @@ struct Latest {
 /// whose stage is reached move (`pending` with `queued_at`, `manual` or `skipped`), and the
 /// pipeline takes the status of its latest jobs with GitLab's `started_at`, `finished_at`,
 /// `duration` and `queued_duration`. A pipeline without jobs is left as it is.
+///
+/// When the pipeline's status changes and a `strategy: depend` bridge created it, the bridge
+/// takes the inherited status and its pipeline advances in turn, up the chain of upstream
+/// pipelines (each older than the one below it, so the walk ends).
 pub fn advance(conn: &Connection, pipeline_id: i64, now: &str) -> rusqlite::Result<()> {
+    let mut next = Some(pipeline_id);
+    while let Some(id) = next.take() {
+        if let Some(status) = advance_one(conn, id, now)? {
+            next = super::bridges::inherit(conn, id, status, now)?;
+        }
+    }
+    Ok(())
+}
+
+/// [`advance`] for one pipeline; returns its new status when it changed.
+fn advance_one(conn: &Connection, pipeline_id: i64, now: &str) -> rusqlite::Result<Option<JobStatus>> {
     let latest: Vec<Latest> = conn
         .prepare_cached(
             "SELECT id, stage_idx, run_when, allow_failure, status, started_at, finished_at
@@ -84,14 +100,14 @@ pub fn advance(conn: &Connection, pipeline_id: i64, now: &str) -> rusqlite::Resu
         })?
         .collect::<rusqlite::Result<_>>()?;
     if latest.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let Some((current, created_at, started_at)) = conn
         .prepare_cached("SELECT status, created_at, started_at FROM pipelines WHERE id = ?1")?
         .query_row([pipeline_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?)))
         .optional()?
     else {
-        return Ok(());
+        return Ok(None);
     };
     let started_at: Option<String> = started_at;
     let current = JobStatus::parse(&current).unwrap_or(JobStatus::Created);
@@ -112,7 +128,7 @@ pub fn advance(conn: &Connection, pipeline_id: i64, now: &str) -> rusqlite::Resu
     }
     let new = decision.pipeline;
     if new == current {
-        return Ok(());
+        return Ok(None);
     }
     use JobStatus::*;
     let started_at = match (new, started_at) {
@@ -152,7 +168,7 @@ pub fn advance(conn: &Connection, pipeline_id: i64, now: &str) -> rusqlite::Resu
         duration,
         queued_duration
     ])?;
-    Ok(())
+    Ok(Some(new))
 }
 
 /// Whole seconds of the union of the latest jobs' run intervals (running ones up to `now`).

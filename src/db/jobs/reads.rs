@@ -3,11 +3,28 @@
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
+use super::bridges::IS_BRIDGE;
 use super::{JobRow, SELECT};
 
-/// A job of a project by its global id.
+/// A CI build (not a bridge: the Jobs API shows builds only) of a project by its global id.
 pub fn find(conn: &Connection, project_id: i64, id: i64) -> rusqlite::Result<Option<JobRow>> {
-    conn.prepare_cached(&format!("{SELECT} WHERE j.project_id = ?1 AND j.id = ?2"))?
+    conn.prepare_cached(&format!("{SELECT} WHERE j.project_id = ?1 AND j.id = ?2 AND NOT {IS_BRIDGE}"))?
+        .query_row(params![project_id, id], JobRow::from_row)
+        .optional()
+}
+
+/// Builds (what runners run) or bridges (`trigger:` jobs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum JobKind {
+    #[default]
+    Builds,
+    Bridges,
+}
+
+/// A bridge (`trigger:` job) of a project by its global id: the Jobs API retries and plays
+/// bridges too, as GitLab's does.
+pub fn find_bridge(conn: &Connection, project_id: i64, id: i64) -> rusqlite::Result<Option<JobRow>> {
+    conn.prepare_cached(&format!("{SELECT} WHERE j.project_id = ?1 AND j.id = ?2 AND {IS_BRIDGE}"))?
         .query_row(params![project_id, id], JobRow::from_row)
         .optional()
 }
@@ -15,6 +32,8 @@ pub fn find(conn: &Connection, project_id: i64, id: i64) -> rusqlite::Result<Opt
 /// Which jobs a list returns.
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
+    /// Builds (the Jobs API) or bridges (`…/bridges`).
+    pub kind: JobKind,
     /// Only a pipeline's jobs.
     pub pipeline_id: Option<i64>,
     /// Only these statuses (empty: all).
@@ -31,7 +50,10 @@ pub fn list(
     limit: i64,
     offset: i64,
 ) -> rusqlite::Result<(Vec<JobRow>, i64)> {
-    let mut filter = String::from("j.project_id = ?1");
+    let mut filter = match f.kind {
+        JobKind::Builds => format!("j.project_id = ?1 AND NOT {IS_BRIDGE}"),
+        JobKind::Bridges => format!("j.project_id = ?1 AND {IS_BRIDGE}"),
+    };
     let mut args: Vec<SqlValue> = vec![SqlValue::Integer(project_id)];
     if let Some(p) = f.pipeline_id {
         args.push(SqlValue::Integer(p));

@@ -3,6 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::bridges::IS_BRIDGE;
 use super::{advance, pipeline_of, seconds_between, secs_since};
 
 use crate::ci::status::JobStatus;
@@ -53,7 +54,7 @@ pub fn claim(
             "UPDATE jobs SET status = 'running', runner_id = ?1, started_at = ?2, updated_at = ?2,
                              token_digest = ?3, queued_duration = {}
              WHERE id = (SELECT j.id FROM jobs j
-                          WHERE j.status = 'pending'
+                          WHERE j.status = 'pending' AND NOT {IS_BRIDGE}
                             AND (?4 IS NULL OR j.project_id = ?4)
                             AND (?5 OR j.tag_list <> '[]')
                             AND NOT EXISTS (SELECT 1 FROM json_each(j.tag_list) t
@@ -115,7 +116,10 @@ pub fn touch_running(conn: &Connection, job_id: i64, now: &str) -> rusqlite::Res
 /// `stuck_or_timeout_failure`, advancing each pipeline; returns the ids of the failed jobs.
 pub fn fail_stuck_running(conn: &Connection, before: &str, now: &str) -> rusqlite::Result<Vec<i64>> {
     let ids: Vec<i64> = conn
-        .prepare_cached("SELECT id FROM jobs WHERE status = 'running' AND updated_at < ?1 ORDER BY id")?
+        .prepare_cached(&format!(
+            "SELECT j.id FROM jobs j WHERE j.status = 'running' AND j.updated_at < ?1 AND NOT {IS_BRIDGE}
+             ORDER BY j.id"
+        ))?
         .query_map([before], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     let mut failed = Vec::with_capacity(ids.len());
@@ -142,11 +146,11 @@ pub fn effective_timeout(job_timeout: Option<u64>, runner_maximum: Option<i64>) 
 /// `job_execution_timeout`, advancing each pipeline; returns the ids of the failed jobs.
 pub fn fail_timed_out(conn: &Connection, now: &str) -> rusqlite::Result<Vec<i64>> {
     let timed_out: Vec<i64> = conn
-        .prepare_cached(
+        .prepare_cached(&format!(
             "SELECT j.id, j.started_at, json_extract(j.spec, '$.timeout_secs'), r.maximum_timeout
              FROM jobs j LEFT JOIN runners r ON r.id = j.runner_id
-             WHERE j.status = 'running' ORDER BY j.id",
-        )?
+             WHERE j.status = 'running' AND NOT {IS_BRIDGE} ORDER BY j.id"
+        ))?
         .query_map([], |r| {
             let timeout =
                 effective_timeout(r.get::<_, Option<i64>>(2)?.and_then(|t| u64::try_from(t).ok()), r.get(3)?);
