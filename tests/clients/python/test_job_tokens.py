@@ -51,7 +51,7 @@ def test_the_allowlist_adds_lists_and_deletes_projects(project, downstream):
     assert err.value.response_code == 404
 
 
-def test_a_running_jobs_token_triggers_an_allowlisted_project(gl, url, project, trigger, downstream):
+def test_a_running_jobs_token_triggers_an_allowlisted_project(gl, url, server, project, trigger, downstream):
     add_ci(project)
     upstream = project.trigger_pipeline("main", trigger.token)
     runner = Runner.for_project(gl, url, project)
@@ -79,3 +79,5 @@ def test_a_running_jobs_token_triggers_an_allowlisted_project(gl, url, project, 
         downstream.trigger_pipeline("main", job["token"])
     assert err.value.response_code == 401
     assert "Job is not running" in str(err.value)
+    # The job token never reaches the server's log.
+    assert job["token"] not in server.log()
