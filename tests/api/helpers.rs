@@ -407,7 +407,7 @@ impl TestApp {
         let conn = self.db();
         assert!(jobs::run(&conn, job_id, None, &model::now()).unwrap(), "job {job_id} was not pending");
         let to = JobStatus::parse(status).unwrap();
-        assert!(jobs::finish(&conn, job_id, to, None, &model::now()).unwrap());
+        assert!(jobs::finish(&conn, job_id, to, None, &model::now()).unwrap().changed());
     }
 
     /// A pipeline's status as stored.

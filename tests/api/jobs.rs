@@ -612,10 +612,14 @@ fn a_job_is_taken_by_one_runner_only() {
     assert_eq!(runner, 1);
     // A job that is not running cannot be finished twice either.
     assert!(
-        jobs::finish(&conn, build, triggerd::ci::JobStatus::Success, None, &triggerd::model::now()).unwrap()
+        jobs::finish(&conn, build, triggerd::ci::JobStatus::Success, None, &triggerd::model::now())
+            .unwrap()
+            .changed()
     );
     assert!(
-        !jobs::finish(&conn, build, triggerd::ci::JobStatus::Failed, None, &triggerd::model::now()).unwrap()
+        !jobs::finish(&conn, build, triggerd::ci::JobStatus::Failed, None, &triggerd::model::now())
+            .unwrap()
+            .changed()
     );
     assert_eq!(app.pipeline_status(p), "running");
 }
@@ -683,9 +687,13 @@ fn durations_follow_gitlabs_arithmetic_with_a_fixed_clock() {
     conn.execute("UPDATE jobs SET queued_at = ?1 WHERE pipeline_id = ?2", rusqlite::params![t0, p]).unwrap();
     let (build, test) = (app.job_id(p, "build"), app.job_id(p, "test"));
     assert!(jobs::run(&conn, build, None, "2030-01-01T00:00:10.000Z").unwrap());
-    assert!(jobs::finish(&conn, build, JobStatus::Success, None, "2030-01-01T00:01:10.000Z").unwrap());
+    assert!(
+        jobs::finish(&conn, build, JobStatus::Success, None, "2030-01-01T00:01:10.000Z").unwrap().changed()
+    );
     assert!(jobs::run(&conn, test, None, "2030-01-01T00:01:15.500Z").unwrap());
-    assert!(jobs::finish(&conn, test, JobStatus::Success, None, "2030-01-01T00:01:45.500Z").unwrap());
+    assert!(
+        jobs::finish(&conn, test, JobStatus::Success, None, "2030-01-01T00:01:45.500Z").unwrap().changed()
+    );
     let t = Some(r.developer.token.as_str());
     let job = json_of(app.get(&format!("/projects/{}/jobs/{build}", r.project_id), t), 200);
     assert_eq!(job["queued_duration"], 10.0);

@@ -563,3 +563,32 @@ fn a_job_token_split_across_two_log_chunks_is_masked_too() {
     assert!(log.starts_with("token is [MASKED]"), "{log}");
     assert_eq!(log.len(), line.len());
 }
+
+#[test]
+fn a_finished_job_wakes_waiting_runners_only_when_it_made_a_later_job_pending() {
+    let s = setup(0);
+    let runner = s.runner();
+    // A runner that takes no untagged job only reads the queue's version.
+    let body = json!({"runner_type": "instance_type", "run_untagged": false, "tag_list": ["elsewhere"]});
+    let idle = json_of(s.app.post_json("/user/runners", Some(&s.app.root().token), &body), 201)["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.trigger(json!({}));
+    let version = || {
+        let resp = s.request(&idle);
+        assert_eq!(resp.status().as_u16(), 204);
+        header(&resp, "x-gitlab-last-update").parse::<u64>().unwrap()
+    };
+    let build = s.take(&runner);
+    let before = version();
+    let done = s.put(build["id"].as_i64().unwrap(), json!({"token": build["token"], "state": "success"}));
+    assert_eq!(done.status().as_u16(), 200);
+    assert!(version() > before, "the test stage became pending: waiting runners are woken");
+
+    let test = s.take(&runner);
+    let before = version();
+    let done = s.put(test["id"].as_i64().unwrap(), json!({"token": test["token"], "state": "success"}));
+    assert_eq!(done.status().as_u16(), 200);
+    assert_eq!(version(), before, "nothing became pending: no runner is woken");
+}

@@ -37,9 +37,11 @@ pub(super) async fn update_job(
             let reason = failure_reason
                 .filter(|r| FAILURE_REASONS.contains(&r.as_str()))
                 .unwrap_or_else(|| "unknown_failure".to_string());
-            let changed = state.db.write(move |c| Ok(store::finish(c, id, to, Some(&reason), &now)?)).await?;
-            if changed {
-                // Stage progression may have made later jobs pending.
+            let finished =
+                state.db.write(move |c| Ok(store::finish(c, id, to, Some(&reason), &now)?)).await?;
+            // Wake the waiting runners only when the next stage made jobs pending: every woken
+            // runner runs a claim write.
+            if finished == (store::Finished::Yes { enqueued: true }) {
                 state.job_queue.tick();
             }
             to.as_str()

@@ -31,8 +31,8 @@ pub use reads::{
     played_variables, token_check,
 };
 pub use runner::{
-    DEFAULT_TIMEOUT_SECS, RunnerScope, claim, effective_timeout, fail_stuck_running, fail_timed_out, finish,
-    run, touch_running,
+    DEFAULT_TIMEOUT_SECS, Finished, RunnerScope, claim, effective_timeout, fail_stuck_running,
+    fail_timed_out, finish, run, touch_running,
 };
 pub use traces::{append_trace, replace_trace_from, trace, trace_size, trace_tail};
 

@@ -41,7 +41,8 @@ pub fn insert_plan(
         ])?;
         super::bridges::insert(conn, conn.last_insert_rowid(), job)?;
     }
-    advance(conn, pipeline_id, now)
+    advance(conn, pipeline_id, now)?;
+    Ok(())
 }
 
 /// Whether the pipeline has any job.
@@ -66,18 +67,29 @@ struct Latest {
 /// When the pipeline's status changes and a `strategy: depend` bridge created it, the bridge
 /// takes the inherited status and its pipeline advances in turn, up the chain of upstream
 /// pipelines (each older than the one below it, so the walk ends).
-pub fn advance(conn: &Connection, pipeline_id: i64, now: &str) -> rusqlite::Result<()> {
+///
+/// Returns whether a job (a build or a bridge) became `pending` anywhere in that chain: only then
+/// do waiting runners and the bridge worker need waking.
+pub fn advance(conn: &Connection, pipeline_id: i64, now: &str) -> rusqlite::Result<bool> {
+    let mut enqueued = false;
     let mut next = Some(pipeline_id);
     while let Some(id) = next.take() {
-        if let Some(status) = advance_one(conn, id, now)? {
+        let (changed, pending) = advance_one(conn, id, now)?;
+        enqueued |= pending;
+        if let Some(status) = changed {
             next = super::bridges::inherit(conn, id, status, now)?;
         }
     }
-    Ok(())
+    Ok(enqueued)
 }
 
-/// [`advance`] for one pipeline; returns its new status when it changed.
-fn advance_one(conn: &Connection, pipeline_id: i64, now: &str) -> rusqlite::Result<Option<JobStatus>> {
+/// [`advance`] for one pipeline: its new status when it changed, and whether a job became
+/// `pending`.
+fn advance_one(
+    conn: &Connection,
+    pipeline_id: i64,
+    now: &str,
+) -> rusqlite::Result<(Option<JobStatus>, bool)> {
     let latest: Vec<Latest> = conn
         .prepare_cached(
             "SELECT id, stage_idx, run_when, allow_failure, status, started_at, finished_at
@@ -100,19 +112,20 @@ fn advance_one(conn: &Connection, pipeline_id: i64, now: &str) -> rusqlite::Resu
         })?
         .collect::<rusqlite::Result<_>>()?;
     if latest.is_empty() {
-        return Ok(None);
+        return Ok((None, false));
     }
     let Some((current, created_at, started_at)) = conn
         .prepare_cached("SELECT status, created_at, started_at FROM pipelines WHERE id = ?1")?
         .query_row([pipeline_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?)))
         .optional()?
     else {
-        return Ok(None);
+        return Ok((None, false));
     };
     let started_at: Option<String> = started_at;
     let current = JobStatus::parse(&current).unwrap_or(JobStatus::Created);
     let jobs: Vec<ProgressJob> = latest.iter().map(|l| l.progress).collect();
     let decision = status::advance(current, &jobs);
+    let mut enqueued = false;
     for t in &decision.jobs {
         let id = latest[t.index].id;
         let sql = match t.to {
@@ -124,11 +137,12 @@ fn advance_one(conn: &Connection, pipeline_id: i64, now: &str) -> rusqlite::Resu
             }
             _ => "UPDATE jobs SET status = 'skipped', updated_at = ?2 WHERE id = ?1 AND status = 'created'",
         };
-        conn.prepare_cached(sql)?.execute(params![id, now])?;
+        let moved = conn.prepare_cached(sql)?.execute(params![id, now])?;
+        enqueued |= moved > 0 && t.to == JobStatus::Pending;
     }
     let new = decision.pipeline;
     if new == current {
-        return Ok(None);
+        return Ok((None, enqueued));
     }
     use JobStatus::*;
     let started_at = match (new, started_at) {
@@ -168,7 +182,7 @@ fn advance_one(conn: &Connection, pipeline_id: i64, now: &str) -> rusqlite::Resu
         duration,
         queued_duration
     ])?;
-    Ok(Some(new))
+    Ok((Some(new), enqueued))
 }
 
 /// Whole seconds of the union of the latest jobs' run intervals (running ones up to `now`).

@@ -73,18 +73,33 @@ pub fn claim(
     Ok(Some(id))
 }
 
+/// What [`finish`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finished {
+    /// The job was not pending or running: nothing changed.
+    No,
+    /// The job ended; `enqueued` when that made later jobs `pending` (runners need waking).
+    Yes { enqueued: bool },
+}
+
+impl Finished {
+    pub fn changed(self) -> bool {
+        matches!(self, Finished::Yes { .. })
+    }
+}
+
 /// A `pending` or `running` job ends as `success`, `failed` (with a failure reason, GitLab's
-/// `script_failure` by default) or `canceled`; `false` when it was not pending or running.
+/// `script_failure` by default) or `canceled`.
 pub fn finish(
     conn: &Connection,
     job_id: i64,
     to: JobStatus,
     failure_reason: Option<&str>,
     now: &str,
-) -> rusqlite::Result<bool> {
+) -> rusqlite::Result<Finished> {
     let to = match to {
         JobStatus::Success | JobStatus::Failed | JobStatus::Canceled => to,
-        _ => return Ok(false),
+        _ => return Ok(Finished::No),
     };
     let reason = match to {
         JobStatus::Failed => Some(failure_reason.unwrap_or("script_failure")),
@@ -99,10 +114,10 @@ pub fn finish(
         ))?
         .execute(params![job_id, to.as_str(), reason, now])?;
     if n == 0 {
-        return Ok(false);
+        return Ok(Finished::No);
     }
-    advance(conn, pipeline_of(conn, job_id)?, now)?;
-    Ok(true)
+    let enqueued = advance(conn, pipeline_of(conn, job_id)?, now)?;
+    Ok(Finished::Yes { enqueued })
 }
 
 /// The runner's heartbeat: a running job's `updated_at` becomes `now`.
@@ -124,7 +139,7 @@ pub fn fail_stuck_running(conn: &Connection, before: &str, now: &str) -> rusqlit
         .collect::<rusqlite::Result<_>>()?;
     let mut failed = Vec::with_capacity(ids.len());
     for id in ids {
-        if finish(conn, id, JobStatus::Failed, Some("stuck_or_timeout_failure"), now)? {
+        if finish(conn, id, JobStatus::Failed, Some("stuck_or_timeout_failure"), now)?.changed() {
             failed.push(id);
         }
     }
@@ -165,7 +180,7 @@ pub fn fail_timed_out(conn: &Connection, now: &str) -> rusqlite::Result<Vec<i64>
         .collect::<rusqlite::Result<_>>()?;
     let mut failed = Vec::with_capacity(timed_out.len());
     for id in timed_out {
-        if finish(conn, id, JobStatus::Failed, Some("job_execution_timeout"), now)? {
+        if finish(conn, id, JobStatus::Failed, Some("job_execution_timeout"), now)?.changed() {
             failed.push(id);
         }
     }
