@@ -35,10 +35,19 @@ fn store_ci(app: &TestApp, project_id: i64, user: &TestUser, yaml: &str) {
 }
 
 fn setup() -> Setup {
-    let app = spawn_app_with(|c| c.runners.long_poll_timeout_secs = 0);
+    setup_with(|c| c.runners.long_poll_timeout_secs = 0, |r| &r.developer)
+}
+
+/// A server configured by `adjust`; project `downstream` (owner's) with a CI file, where the user
+/// `downstream_developer` picks is a Developer, and which allowlists the roles' project.
+fn setup_with(
+    adjust: impl FnOnce(&mut triggerd::config::Config),
+    downstream_developer: impl Fn(&Roles) -> &TestUser,
+) -> Setup {
+    let app = spawn_app_with(adjust);
     let r = app.roles();
     let downstream = app.create_project(&r.owner, "downstream", "private");
-    app.add_member(downstream, &r.developer, DEVELOPER);
+    app.add_member(downstream, downstream_developer(&r), DEVELOPER);
     store_ci(&app, downstream, &r.owner, DOWNSTREAM_CI);
     let s = Setup { app, r, downstream };
     s.allowlist(s.downstream, s.r.project_id);
@@ -409,17 +418,14 @@ fn a_retried_downstream_that_succeeds_turns_its_failed_depend_bridge_and_the_ups
 
 #[test]
 fn the_stuck_job_sweeper_leaves_a_running_depend_bridge_alone() {
-    let app = spawn_app_with(|c| {
-        c.runners.long_poll_timeout_secs = 0;
-        c.runners.stuck_running_timeout_secs = 0;
-        c.runners.sweep_interval_secs = 1;
-    });
-    let r = app.roles();
-    let downstream = app.create_project(&r.owner, "downstream", "private");
-    app.add_member(downstream, &r.developer, DEVELOPER);
-    store_ci(&app, downstream, &r.owner, DOWNSTREAM_CI);
-    let s = Setup { app, r, downstream };
-    s.allowlist(s.downstream, s.r.project_id);
+    let s = setup_with(
+        |c| {
+            c.runners.long_poll_timeout_secs = 0;
+            c.runners.stuck_running_timeout_secs = 0;
+            c.runners.sweep_interval_secs = 1;
+        },
+        |r| &r.developer,
+    );
     let up = s.upstream_pipeline(&bridge_to("owner/downstream", "    strategy: depend\n"), json!([]));
     assert_eq!(s.settled_bridge(up, "bridge"), "running");
     std::thread::sleep(Duration::from_millis(2500));
@@ -475,13 +481,7 @@ fn a_bridge_expands_variables_in_its_project_and_branch() {
 
 #[test]
 fn a_pending_bridge_written_while_nobody_ticked_is_picked_up_on_the_interval() {
-    let app = spawn_app_with(|c| c.runners.sweep_interval_secs = 1);
-    let r = app.roles();
-    let downstream = app.create_project(&r.owner, "downstream", "private");
-    app.add_member(downstream, &r.developer, DEVELOPER);
-    store_ci(&app, downstream, &r.owner, DOWNSTREAM_CI);
-    let s = Setup { app, r, downstream };
-    s.allowlist(s.downstream, s.r.project_id);
+    let s = setup_with(|c| c.runners.sweep_interval_secs = 1, |r| &r.developer);
     // Straight into the database, as rows left by a server that stopped: no tick.
     let up = s.app.seed_ci_pipeline(s.r.project_id, &s.r.developer, &bridge_to("owner/downstream", ""));
     assert_eq!(s.settled_bridge(up, "bridge"), "success");
@@ -490,13 +490,7 @@ fn a_pending_bridge_written_while_nobody_ticked_is_picked_up_on_the_interval() {
 
 #[test]
 fn a_bridge_of_a_pipeline_whose_user_is_no_longer_developer_upstream_fails() {
-    let app = spawn_app_with(|c| c.runners.sweep_interval_secs = 1);
-    let r = app.roles();
-    let downstream = app.create_project(&r.owner, "downstream", "private");
-    app.add_member(downstream, &r.reporter, DEVELOPER);
-    store_ci(&app, downstream, &r.owner, DOWNSTREAM_CI);
-    let s = Setup { app, r, downstream };
-    s.allowlist(s.downstream, s.r.project_id);
+    let s = setup_with(|c| c.runners.sweep_interval_secs = 1, |r| &r.reporter);
     // The reporter of owner/demo is a Developer downstream, but may not update owner/demo's pipelines.
     let up = s.app.seed_ci_pipeline(s.r.project_id, &s.r.reporter, &bridge_to("owner/downstream", ""));
     assert_eq!(s.settled_bridge(up, "bridge"), "failed");
