@@ -67,6 +67,7 @@ fn build() -> Routes {
         // The hot path first: actix matches resources in order, one regex each, and no other
         // route matches `/projects/:id/trigger/pipeline` or `/projects/:id/ref/…/trigger/pipeline`.
         trigger_call::configure(r);
+        health::configure_instance(r);
         users::configure(r);
         tokens::configure(r);
         projects::configure(r);

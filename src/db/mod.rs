@@ -200,6 +200,11 @@ where
 /// `LIMIT <n>` for a list query. The limit (a page size, always an integer) is written into the
 /// SQL rather than bound: SQLite re-prepares a statement on every execution whose `LIMIT` is a
 /// bound parameter, which made each list request re-parse its query. `OFFSET` stays bound.
+/// A read that touches a table: the readiness probe's database check.
+pub fn ping(conn: &Connection) -> rusqlite::Result<()> {
+    conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get::<_, i64>(0)).map(|_| ())
+}
+
 pub fn limit_clause(limit: i64) -> String {
     format!("LIMIT {limit}")
 }

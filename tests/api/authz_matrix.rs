@@ -296,6 +296,10 @@ const ROWS: &[Row] = &[
     row("POST", "/api/v4/projects/{id}/ref/{ref:.+}/trigger/pipeline", Obj::Ref, "{}",
         "400 400 400 400 400 400 400 400 400 400 400 400 ; 201 404 404 404 404 400 400"),
 
+    // Instance routes: any signed-in user.
+    row("GET", "/api/v4/version", Obj::Nothing, "",                                              "401 200 200 200 200 200 200 200 401 401 401 200"),
+    row("GET", "/api/v4/metadata", Obj::Nothing, "",                                             "401 200 200 200 200 200 200 200 401 401 401 200"),
+
     // Users.
     noted("GET", "/api/v4/user", Obj::Nothing, "",                                               "401 200 200 200 200 200 200 200 401 401 401 200",
         "GitLab CE answers a blocked user 403; EE lets a blocked user GET /user"),

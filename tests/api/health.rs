@@ -27,3 +27,18 @@ fn every_response_carries_nosniff() {
     let resp = app.client.get(format!("{}/api/v4/unknown", app.address)).send().unwrap();
     assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
 }
+
+#[test]
+fn version_and_metadata_answer_signed_in_users_with_a_gitlab_version_and_ours_as_the_revision() {
+    let app = spawn_app();
+    let user = app.create_user("someone");
+    let v = json_of(app.get("/version", Some(&user.token)), 200);
+    assert_eq!(v["version"], triggerd::api::health::GITLAB_VERSION);
+    assert_eq!(v["revision"], format!("triggerd-{}", env!("CARGO_PKG_VERSION")));
+    let m = json_of(app.get("/metadata", Some(&user.token)), 200);
+    assert_eq!(m["version"], v["version"]);
+    assert_eq!(m["kas"]["enabled"], false);
+    assert_eq!(m["enterprise"], false);
+    assert_eq!(app.get("/version", None).status().as_u16(), 401);
+    assert_eq!(app.get("/metadata", None).status().as_u16(), 401);
+}
