@@ -28,3 +28,4 @@ mod storage;
 mod tokens;
 mod triggers;
 mod users;
+mod web_ui;
