@@ -111,7 +111,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/{ns}/{project}/-/pipelines/{pipeline_id}", web::get().to(pipelines::show))
             .route("/{ns}/{project}/-/pipelines/{pipeline_id}/cancel", web::post().to(pipelines::cancel))
             .route("/{ns}/{project}/-/pipelines/{pipeline_id}/retry", web::post().to(pipelines::retry))
-            .route("/{ns}/{project}/-/jobs/{job_id}", web::get().to(pipelines::job)),
+            .route("/{ns}/{project}/-/jobs/{job_id}", web::get().to(pipelines::job))
+            .route("/{ns}/{project}/-/commit/{sha}", web::get().to(projects::commit))
+            .route("/{ns}/{project}/-/tree/{ref_name:.+}", web::get().to(projects::tree))
+            .route("/{username}", web::get().to(projects::user)),
     );
 }
 

@@ -256,3 +256,133 @@ pub async fn overview(
     };
     view::render(&page)
 }
+
+struct UserProject {
+    path: String,
+    id: i64,
+}
+
+#[derive(Template)]
+#[template(path = "user.html")]
+struct UserPage {
+    chrome: Chrome,
+    username: String,
+    name: String,
+    blocked: bool,
+    projects: Vec<UserProject>,
+}
+
+/// Most projects a user page lists.
+const USER_PAGE_PROJECTS: i64 = 100;
+
+/// `GET /:username` (the `web_url` of a user and of a namespace): the user and the projects in
+/// their namespace that the viewer may see (each through `api::access`).
+pub async fn user(
+    state: web::Data<AppState>,
+    viewer: MaybeViewer,
+    path: web::Path<String>,
+) -> WebResult<HttpResponse> {
+    let username = path.into_inner();
+    let (user, ids) = state
+        .db
+        .read(move |c| {
+            let Some(user) = crate::db::users::find_by_username(c, &username)? else { return Ok(None) };
+            let ids = store::ids_in_namespace(c, user.id, USER_PAGE_PROJECTS)?;
+            Ok(Some((user, ids)))
+        })
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let caller = viewer.caller();
+    let mut projects = Vec::new();
+    for id in ids {
+        match access::project_for(&state, caller.as_ref(), &id.to_string()).await {
+            Ok(pa) => projects.push(UserProject { path: pa.project.path_with_namespace(), id }),
+            Err(crate::error::ApiError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let page = UserPage {
+        chrome: viewer.chrome(&user.username, None),
+        blocked: !user.is_active(),
+        username: user.username,
+        name: user.name,
+        projects,
+    };
+    view::render(&page)
+}
+
+#[derive(Template)]
+#[template(path = "commit.html")]
+struct CommitPage {
+    chrome: Chrome,
+    path: String,
+    sha: String,
+    title: String,
+    message: String,
+    author: Option<String>,
+    committed: Option<When>,
+    pipelines: Vec<PipelineItem>,
+}
+
+/// `GET /:namespace/:project/-/commit/:sha` (a commit's `web_url`): the commit and its pipelines.
+pub async fn commit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: MaybeViewer,
+    path: web::Path<(String, String, String)>,
+) -> WebResult<HttpResponse> {
+    let (ns, project, sha) = path.into_inner();
+    let pa = project_page(&state, &viewer, &req, &ns, &project).await?;
+    if !crate::db::refs::is_full_sha(&sha) {
+        return Err(WebError::NotFound);
+    }
+    let pid = pa.project.id;
+    let wanted = sha.clone();
+    let (commit, rows, referenced) = state
+        .db
+        .read(move |c| {
+            let commit = crate::db::commits::find(c, pid, &wanted)?;
+            let mut filter = all_pipelines();
+            filter.sha = Some(wanted.clone());
+            let (rows, _) = pipelines::list(c, pid, &filter, 50, 0)?;
+            let referenced = crate::db::commits::ref_points_at(c, pid, &wanted)?.is_some();
+            Ok((commit, rows, referenced))
+        })
+        .await?;
+    if commit.is_none() && rows.is_empty() && !referenced {
+        return Err(WebError::NotFound);
+    }
+    let full = pa.project.path_with_namespace();
+    let message = commit
+        .as_ref()
+        .map(|c| c.message.clone())
+        .unwrap_or_else(|| format!("Commit {}", view::short_sha(&sha)));
+    let page = CommitPage {
+        chrome: viewer.chrome(&format!("Commit {} · {full}", view::short_sha(&sha)), None),
+        title: message.lines().next().unwrap_or_default().to_string(),
+        author: commit.as_ref().map(|c| c.author_name.clone()),
+        committed: commit.as_ref().map(|c| When::of(&c.committed_date)),
+        pipelines: rows.iter().map(|p| PipelineItem::new(p, &full)).collect(),
+        path: full,
+        sha,
+        message,
+    };
+    view::render(&page)
+}
+
+/// `GET /:namespace/:project/-/tree/:ref` (a branch's or tag's `web_url`): there are no files to
+/// browse here, so it opens the ref's pipelines.
+pub async fn tree(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: MaybeViewer,
+    path: web::Path<(String, String, String)>,
+) -> WebResult<HttpResponse> {
+    let (ns, project, name) = path.into_inner();
+    let pa = project_page(&state, &viewer, &req, &ns, &project).await?;
+    Ok(view::see_other(&format!(
+        "/{}/-/pipelines?ref={}",
+        pa.project.path_with_namespace(),
+        view::query_escape(&name)
+    )))
+}

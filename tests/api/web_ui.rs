@@ -485,6 +485,8 @@ fn a_hidden_project_is_404_for_a_non_member_and_asks_a_visitor_to_sign_in() {
         assert!(location(&anonymous).starts_with("/users/sign_in?return_to="));
     }
     assert!(!stranger.page("/dashboard/projects", 200).contains("owner/demo"));
+    assert!(!stranger.page("/owner", 200).contains("owner/demo"), "the user page hides it too");
+    assert!(Browser::sign_in(&app, &r.developer).page("/owner", 200).contains("owner/demo"));
 }
 
 #[test]
@@ -521,6 +523,22 @@ fn every_web_url_of_a_triggered_pipeline_opens_its_page() {
     }
     let project = json_of(app.get(&format!("/projects/{}", r.project_id), Some(&r.owner.token)), 200);
     assert!(open(project["web_url"].as_str().unwrap()).contains(&format!(">{}<", r.project_id)));
+    let namespace = open(project["namespace"]["web_url"].as_str().unwrap());
+    assert!(namespace.contains("owner/demo"), "the namespace's page lists the project");
+    assert!(open(pipeline["user"]["web_url"].as_str().unwrap()).contains("@owner"));
+    let commit = json_of(
+        app.get(&format!("/projects/{}/repository/commits/main", r.project_id), Some(&r.owner.token)),
+        200,
+    );
+    let page = open(commit["web_url"].as_str().unwrap());
+    assert!(page.contains(commit["id"].as_str().unwrap()) && page.contains(&format!("#{}", pipeline["id"])));
+    let branch = json_of(
+        app.get(&format!("/projects/{}/repository/branches/main", r.project_id), Some(&r.owner.token)),
+        200,
+    );
+    let tree = b.get(branch["web_url"].as_str().unwrap().strip_prefix(&app.address).unwrap());
+    assert_eq!(tree.status(), 303);
+    assert_eq!(location(&tree), "/owner/demo/-/pipelines?ref=main");
     let list = b.page("/owner/demo/-/pipelines?source=trigger", 200);
     assert!(list.contains(&format!("#{}", pipeline["id"])) && list.contains("trigger token"));
     assert!(b.page("/dashboard/projects", 200).contains("owner/demo"));
@@ -564,6 +582,7 @@ fn bad_filter_values_and_ids_get_an_html_4xx_never_a_500() {
     let app = spawn_app();
     let r = app.roles();
     let b = Browser::sign_in(&app, &r.owner);
+    let missing_commit = format!("/owner/demo/-/commit/{}", "f".repeat(40));
     for (path, status) in [
         ("/owner/demo/-/pipelines?status=bogus", 400),
         ("/owner/demo/-/pipelines?scope=%00", 400),
@@ -572,6 +591,9 @@ fn bad_filter_values_and_ids_get_an_html_4xx_never_a_500() {
         ("/owner/demo/-/pipelines/99999999999999999999", 404),
         ("/owner/demo/-/jobs/-1", 404),
         ("/dashboard/projects?page=x", 400),
+        ("/owner/demo/-/commit/not-a-sha", 404),
+        (missing_commit.as_str(), 404),
+        ("/no-such-user", 404),
     ] {
         let resp = b.get(path);
         assert_eq!(resp.status(), status, "{path}");

@@ -269,6 +269,11 @@ test('axe-core finds no accessibility violations on any page', async () => {
   const [, jobs] = await api('GET', `/projects/${project.id}/pipelines/${pipeline.id}/jobs`);
   await page.goto(jobs[0].web_url);
   await check('job');
+  const [, commit] = await api('GET', `/projects/${project.id}/repository/commits/main`);
+  await page.goto(commit.web_url);
+  await check('commit');
+  await page.goto(owner.web_url);
+  await check('user');
   await page.goto(`${server.url}/${path}/-/pipelines/999999`);
   await check('not found');
   await page.emulateMedia({ colorScheme: 'dark' });
