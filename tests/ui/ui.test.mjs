@@ -241,6 +241,44 @@ test('the pages work with JavaScript turned off', async () => {
   await ctx.close();
 });
 
+test("a running job's page follows its log until the job ends", async () => {
+  const { owner, project } = await setup();
+  const [, reg] = await api('POST', `/projects/${project.id}/runners/reset_registration_token`);
+  const runnerResp = await fetch(`${server.url}/api/v4/runners`, {
+    method: 'POST', body: new URLSearchParams({ token: reg.token, description: 'ui', run_untagged: 'true' }),
+  });
+  const runner = await runnerResp.json();
+  const [, created] = await api('POST', `/projects/${project.id}/triggers`, { description: 'ci' });
+  const [, pipeline] = await trigger(project.id, created.token);
+  const claim = await fetch(`${server.url}/api/v4/jobs/request`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: runner.token }),
+  });
+  assert.equal(claim.status, 201);
+  const job = await claim.json();
+  const [, jobs] = await api('GET', `/projects/${project.id}/pipelines/${pipeline.id}/jobs`);
+  const running = jobs.find((j) => j.id === job.id);
+
+  const ctx = await newContext();
+  const page = await ctx.newPage();
+  await signIn(page, owner);
+  await page.goto(running.web_url);
+  await page.getByText('No log yet.').waitFor();
+  const line = 'hello from the runner\n';
+  const patch = await fetch(`${server.url}/api/v4/jobs/${job.id}/trace`, {
+    method: 'PATCH', headers: { 'JOB-TOKEN': job.token, 'Content-Range': `0-${line.length - 1}` }, body: line,
+  });
+  assert.equal(patch.status, 202);
+  await page.getByLabel('Job log').filter({ hasText: 'hello from the runner' }).waitFor({ timeout: 15000 });
+  const put = await fetch(`${server.url}/api/v4/jobs/${job.id}`, {
+    method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: job.token, state: 'success' }),
+  });
+  assert.equal(put.status, 200);
+  await page.getByLabel('Status: success').waitFor({ timeout: 15000 });
+  assert.equal(await page.locator('#job-live[data-follow]').count(), 0, 'following stops with the job');
+  assert.equal(await cspViolations(page), 0);
+  await ctx.close();
+});
+
 test('axe-core finds no accessibility violations on any page', async () => {
   const { owner, project, path } = await setup();
   const ctx = await newContext({ bypassCSP: true }); // axe is injected as a script

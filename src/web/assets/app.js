@@ -77,6 +77,30 @@
     });
   }
 
+  // A running job's page follows its log: every 3 s while the tab is visible, the block
+  // #job-live is replaced by the same block of a fresh copy of the page, until the job ends.
+  var follow = function () {
+    var current = document.querySelector('#job-live[data-follow]');
+    if (!current) { return; }
+    setTimeout(function () {
+      if (document.visibilityState !== 'visible') { follow(); return; }
+      fetch(window.location.href, { credentials: 'same-origin' }).then(function (resp) {
+        return resp.ok ? resp.text() : null;
+      }).then(function (html) {
+        if (html === null) { return; }
+        var fresh = new DOMParser().parseFromString(html, 'text/html').getElementById('job-live');
+        if (!fresh) { return; }
+        var log = current.querySelector('pre.log');
+        var atEnd = !log || log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
+        current.replaceWith(document.importNode(fresh, true));
+        var newLog = document.querySelector('#job-live pre.log');
+        if (newLog && atEnd) { newLog.scrollTop = newLog.scrollHeight; }
+        follow();
+      }, follow);
+    }, 3000);
+  };
+  follow();
+
   // Filters: a <select data-autosubmit> submits its form on change (the Filter button stays).
   document.addEventListener('change', function (ev) {
     var el = ev.target;
