@@ -74,6 +74,12 @@ pub fn start(config: Config, listener: TcpListener) -> Result<(Server, Stopper),
     let external_url =
         Some(config.server.external_url.trim_end_matches('/')).filter(|u| !u.is_empty()).map(str::to_string);
     let bound_url = format!("http://{addr}");
+    if !addr.ip().is_loopback() && !external_url.as_deref().is_some_and(|u| u.starts_with("https://")) {
+        log::warn!(
+            "the web UI's sign-in and session cookie travel over plain http on {addr}: put TLS in front and set \
+             server.external_url to its https:// URL"
+        );
+    }
     log::info!(
         "listening on http://{addr} (database {}, SQLite {})",
         config.database.path.display(),

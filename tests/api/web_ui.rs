@@ -602,3 +602,72 @@ fn bad_filter_values_and_ids_get_an_html_4xx_never_a_500() {
     let bad_body = b.post_with("/users/sign_in", &[("login", "\u{0}"), ("password", "")], &[]);
     assert_eq!(bad_body.status(), 401);
 }
+
+/// The page's outcome for an API status: allowed (2xx) pages answer 200 (or 303 after a
+/// write); refused ones (403 or 404 in the API) are 404 pages, as GitLab shows them.
+fn page_outcome(api_status: u16, allowed_page: u16) -> u16 {
+    if (200..300).contains(&api_status) { allowed_page } else { 404 }
+}
+
+#[test]
+fn every_role_meets_the_same_rules_on_the_pages_as_in_the_api() {
+    let app = spawn_app();
+    let r = app.roles();
+    let pipeline = app.seed_pipeline(r.project_id, Some(r.owner.id), "main", &"b".repeat(40));
+    let pid = r.project_id;
+    for (name, user) in [
+        ("guest", &r.guest),
+        ("reporter", &r.reporter),
+        ("developer", &r.developer),
+        ("maintainer", &r.maintainer),
+        ("owner", &r.owner),
+        ("stranger", &r.non_member),
+        ("admin", &r.admin),
+    ] {
+        let b = Browser::sign_in(&app, user);
+        let api = |path: &str| app.get(path, Some(&user.token)).status().as_u16();
+        let checks = [
+            ("settings", api(&format!("/projects/{pid}/triggers")), "/owner/demo/-/settings/ci_cd"),
+            ("pipelines", api(&format!("/projects/{pid}/pipelines")), "/owner/demo/-/pipelines"),
+            (
+                "pipeline",
+                api(&format!("/projects/{pid}/pipelines/{pipeline}")),
+                &format!("/owner/demo/-/pipelines/{pipeline}"),
+            ),
+        ];
+        for (what, api_status, path) in checks {
+            assert_eq!(
+                b.get(path).status().as_u16(),
+                page_outcome(api_status, 200),
+                "{name}: {what} (API {api_status})"
+            );
+        }
+        let variables = api(&format!("/projects/{pid}/pipelines/{pipeline}/variables"));
+        if b.get(&format!("/owner/demo/-/pipelines/{pipeline}")).status() == 200 {
+            let shown =
+                b.page(&format!("/owner/demo/-/pipelines/{pipeline}"), 200).contains("TRIGGER_PAYLOAD");
+            assert_eq!(shown, variables == 200, "{name}: variables (API {variables})");
+        }
+        // The page first (a pipeline already canceled stays so, and the API answers 200 again).
+        let csrf = b.csrf("/dashboard/projects");
+        let page_cancel = b.post(
+            &format!("/owner/demo/-/pipelines/{pipeline}/cancel"),
+            &[("_csrf", &csrf), ("confirm", "1")],
+        );
+        let api_cancel = app
+            .request(
+                reqwest::Method::POST,
+                &format!("/projects/{pid}/pipelines/{pipeline}/cancel"),
+                Some(&user.token),
+            )
+            .send()
+            .unwrap()
+            .status()
+            .as_u16();
+        assert_eq!(
+            page_cancel.status().as_u16(),
+            page_outcome(api_cancel, 303),
+            "{name}: cancel (API {api_cancel})"
+        );
+    }
+}
