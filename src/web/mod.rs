@@ -161,15 +161,20 @@ fn is_cross_origin(req: &ServiceRequest, external_url: Option<&str>) -> bool {
         Some(_) => return true,
         None => {}
     }
-    let Some(origin) = headers.get(header::ORIGIN) else { return false };
-    let Some(authority) = origin.to_str().ok().and_then(|o| o.split_once("://")).map(|(_, a)| a) else {
+    let Some(origin) = headers.get(header::ORIGIN).map(|o| o.to_str().unwrap_or_default()) else {
+        return false;
+    };
+    let Some((_, authority)) = origin.split_once("://") else {
         return true; // `Origin: null` and anything unreadable
     };
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    let external =
-        external_url.and_then(|u| u.split_once("://")).map(|(_, a)| a.split('/').next().unwrap_or(a));
+    // The configured URL's origin, scheme included: `scheme://host[:port]`.
+    let external = external_url.and_then(|u| {
+        let (scheme, rest) = u.split_once("://")?;
+        Some(format!("{scheme}://{}", rest.split('/').next().unwrap_or(rest)))
+    });
     !(host.is_some_and(|h| h.eq_ignore_ascii_case(authority))
-        || external.is_some_and(|e| e.eq_ignore_ascii_case(authority)))
+        || external.is_some_and(|e| e.eq_ignore_ascii_case(origin)))
 }
 
 #[cfg(test)]
@@ -207,6 +212,10 @@ mod tests {
         assert!(is_cross_origin(&req, None));
         assert!(!is_cross_origin(&req, Some("https://ci.example.org")));
         assert!(!is_cross_origin(&req, Some("https://ci.example.org/gitlab")));
+        assert!(is_cross_origin(
+            &post(&[("origin", "http://ci.example.org")]),
+            Some("https://ci.example.org")
+        ));
     }
 
     #[test]

@@ -671,3 +671,25 @@ fn every_role_meets_the_same_rules_on_the_pages_as_in_the_api() {
         );
     }
 }
+
+#[test]
+fn behind_an_https_external_url_the_cookie_is_secure_and_that_origin_may_post() {
+    let app = spawn_app_with(|c| c.server.external_url = "https://ci.example.org".into());
+    let r = app.roles();
+    set_password(&app, &r.maintainer);
+    let b = Browser::new(&app);
+    let resp = b.post_with(
+        "/users/sign_in",
+        &[("login", "maintainer"), ("password", PASSWORD)],
+        &[("origin", "https://ci.example.org")],
+    );
+    assert_eq!(resp.status(), 303);
+    let set_cookie = resp.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
+    assert!(set_cookie.ends_with("; Secure"), "{set_cookie}");
+    let refused = b.post_with(
+        "/users/sign_in",
+        &[("login", "maintainer"), ("password", PASSWORD)],
+        &[("origin", "http://ci.example.org")],
+    );
+    assert_eq!(refused.status(), 403, "http is another origin than https");
+}
