@@ -107,6 +107,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/{ns}/{project}/-/settings/ci_cd", web::get().to(triggers::settings))
             .route("/{ns}/{project}/-/triggers", web::post().to(triggers::create))
             .route("/{ns}/{project}/-/triggers/{trigger_id}/revoke", web::post().to(triggers::revoke))
+            .route("/{ns}/{project}/-/triggers/{trigger_id}/edit", web::get().to(triggers::edit_form))
+            .route("/{ns}/{project}/-/triggers/{trigger_id}/edit", web::post().to(triggers::edit))
             .route("/{ns}/{project}/-/pipelines", web::get().to(pipelines::list))
             .route("/{ns}/{project}/-/pipelines/{pipeline_id}", web::get().to(pipelines::show))
             .route("/{ns}/{project}/-/pipelines/{pipeline_id}/cancel", web::post().to(pipelines::cancel))

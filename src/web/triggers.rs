@@ -43,6 +43,8 @@ struct TokenItem {
     expired: bool,
     /// The owner can no longer use it (blocked, or no longer Maintainer+).
     invalid: bool,
+    /// The viewer may edit it (its owner, or an admin).
+    can_edit: bool,
 }
 
 /// The settings page's data, shared by the page, its re-render with form errors and the
@@ -133,8 +135,14 @@ async fn load_section(state: &AppState, req: &HttpRequest, pa: &ProjectAccess) -
             Ok(out)
         })
         .await?;
-    let tokens: Vec<TokenItem> =
-        rows.into_iter().map(|(t, invalid)| token_item(t, invalid, &now, &soon)).collect();
+    let (viewer_id, admin) = (pa.user_id, pa.admin);
+    let tokens: Vec<TokenItem> = rows
+        .into_iter()
+        .map(|(t, invalid)| {
+            let can_edit = admin || Some(t.owner.id) == viewer_id;
+            token_item(t, invalid, can_edit, &now, &soon)
+        })
+        .collect();
     let base = crate::api::pagination::base_url(req, state);
     Ok(Section {
         project_id: pid,
@@ -147,7 +155,7 @@ async fn load_section(state: &AppState, req: &HttpRequest, pa: &ProjectAccess) -
     })
 }
 
-fn token_item(t: TriggerRow, invalid: bool, now: &str, soon: &str) -> TokenItem {
+fn token_item(t: TriggerRow, invalid: bool, can_edit: bool, now: &str, soon: &str) -> TokenItem {
     let expired = t.expires_at.as_deref().is_some_and(|e| e <= now);
     let expiry_badge = match t.expires_at.as_deref() {
         Some(_) if expired => "expired".to_string(),
@@ -164,6 +172,7 @@ fn token_item(t: TriggerRow, invalid: bool, now: &str, soon: &str) -> TokenItem 
         expiry_badge,
         expired,
         invalid,
+        can_edit,
     }
 }
 
@@ -369,4 +378,89 @@ mod tests {
         assert!(d.is_none() && e.is_none());
         assert_eq!(at.unwrap(), format!("{tomorrow}T00:00:00.000Z"));
     }
+}
+
+#[derive(Template)]
+#[template(path = "trigger_edit.html")]
+struct EditPage {
+    chrome: Chrome,
+    path: String,
+    id: i64,
+    short_token: String,
+    description: String,
+    error: Option<String>,
+}
+
+/// The trigger if the viewer may edit it: its owner while Maintainer+, or an admin (the API's
+/// rule for `PUT /triggers/:id`); anyone else gets 404.
+async fn editable(
+    state: &AppState,
+    viewer: &MaybeViewer,
+    req: &HttpRequest,
+    path: (String, String, String),
+) -> WebResult<(Viewer, ProjectAccess, TriggerRow)> {
+    let (ns, project, raw_id) = path;
+    let (viewer, pa) = maintained(state, viewer, req, &ns, &project).await?;
+    let id = raw_id.parse::<i64>().map_err(|_| WebError::NotFound)?;
+    let pid = pa.project.id;
+    let trigger = state.db.read(move |c| Ok(store::find(c, pid, id)?)).await?.ok_or(WebError::NotFound)?;
+    if !(pa.admin || trigger.owner.id == viewer.user.id) {
+        return Err(WebError::NotFound);
+    }
+    Ok((viewer, pa, trigger))
+}
+
+/// `GET /:namespace/:project/-/triggers/:id/edit`: the description, the only editable field.
+pub async fn edit_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: MaybeViewer,
+    path: web::Path<(String, String, String)>,
+) -> WebResult<HttpResponse> {
+    let (viewer, pa, trigger) = editable(&state, &viewer, &req, path.into_inner()).await?;
+    let page = EditPage {
+        chrome: viewer.chrome("Update trigger", None),
+        path: pa.project.path_with_namespace(),
+        id: trigger.id,
+        short_token: trigger.short_token,
+        description: trigger.description.unwrap_or_default(),
+        error: None,
+    };
+    view::render(&page)
+}
+
+/// `POST /:namespace/:project/-/triggers/:id/edit`: sets the description, back to the list.
+pub async fn edit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: MaybeViewer,
+    path: web::Path<(String, String, String)>,
+    body: Bytes,
+) -> WebResult<HttpResponse> {
+    let (viewer, pa, trigger) = editable(&state, &viewer, &req, path.into_inner()).await?;
+    let form = Fields::from_body(&body)?;
+    viewer.check_form(&form)?;
+    let description = form.text("description").unwrap_or_default().to_string();
+    let (error, _, _) = check_form(&description, "");
+    let path = pa.project.path_with_namespace();
+    if let Some(error) = error {
+        let page = EditPage {
+            chrome: viewer.chrome("Update trigger", None),
+            path,
+            id: trigger.id,
+            short_token: trigger.short_token,
+            description,
+            error: Some(error),
+        };
+        return view::render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    }
+    let (pid, id) = (pa.project.id, trigger.id);
+    let updated = state
+        .db
+        .write(move |c| Ok(store::update_description(c, pid, id, &description, &model::now())?))
+        .await?;
+    if !updated {
+        return Err(WebError::NotFound);
+    }
+    Ok(view::see_other(&format!("/{path}/-/settings/ci_cd?flash=trigger_updated#js-pipeline-triggers")))
 }

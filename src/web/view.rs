@@ -33,6 +33,7 @@ impl Chrome {
 pub fn flash_message(code: Option<&str>) -> Option<&'static str> {
     Some(match code? {
         "trigger_removed" => "Trigger removed.",
+        "trigger_updated" => "Trigger was successfully updated.",
         "pipeline_canceled" => "Pipeline canceled.",
         "pipeline_retried" => "Pipeline retried.",
         "signed_out" => "Signed out successfully.",

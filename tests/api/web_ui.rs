@@ -693,3 +693,31 @@ fn behind_an_https_external_url_the_cookie_is_secure_and_that_origin_may_post() 
     );
     assert_eq!(refused.status(), 403, "http is another origin than https");
 }
+
+#[test]
+fn only_a_triggers_owner_may_edit_its_description_and_another_maintainer_gets_404() {
+    let app = spawn_app();
+    let r = app.roles();
+    let trigger = app.seed_trigger(r.project_id, &r.maintainer, "old words");
+    let edit = format!("/owner/demo/-/triggers/{}/edit", trigger.id);
+    let owner = Browser::sign_in(&app, &r.maintainer);
+    assert!(owner.page("/owner/demo/-/settings/ci_cd", 200).contains(&edit));
+    let csrf = hidden(&owner.page(&edit, 200), "_csrf");
+    let blank = owner.post(&edit, &[("_csrf", &csrf), ("description", " ")]);
+    assert_eq!(blank.status(), 422);
+    let done = owner.post(&edit, &[("_csrf", &csrf), ("description", "new words")]);
+    assert_eq!(done.status(), 303);
+    let list = owner.page(&location(&done), 200);
+    assert!(list.contains("Trigger was successfully updated.") && list.contains("new words"));
+
+    let other = Browser::sign_in(&app, &r.owner);
+    assert!(!other.page("/owner/demo/-/settings/ci_cd", 200).contains(&edit), "no Edit link for a non-owner");
+    assert_eq!(other.get(&edit).status(), 404);
+    let csrf = other.csrf("/owner/demo/-/settings/ci_cd");
+    assert_eq!(other.post(&edit, &[("_csrf", &csrf), ("description", "hijacked")]).status(), 404);
+    let api = json_of(
+        app.get(&format!("/projects/{}/triggers/{}", r.project_id, trigger.id), Some(&r.maintainer.token)),
+        200,
+    );
+    assert_eq!(api["description"], "new words");
+}

@@ -297,6 +297,9 @@ test('axe-core finds no accessibility violations on any page', async () => {
   await check('token created');
   await page.goto(`${server.url}/${path}/-/settings/ci_cd`);
   await check('settings (one token)');
+  await page.getByRole('link', { name: /^Edit trigger/ }).click();
+  await page.getByRole('heading', { name: 'Update trigger' }).waitFor();
+  await check('edit token');
   const [, pipeline] = await trigger(project.id, token);
   await page.goto(`${server.url}/${path}`);
   await check('project');
