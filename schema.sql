@@ -324,4 +324,25 @@ CREATE TABLE job_bridges (
     forward_pipeline INTEGER NOT NULL CHECK (forward_pipeline IN (0, 1)),
     yaml_variables   TEXT    NOT NULL
 );
+
+-- Web UI sessions: the cookie's value is never stored, only its SHA-256 digest. A session ends
+-- at `expires_at`, on sign-out, and with its user (blocked users are refused on use).
+CREATE TABLE web_sessions (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id      INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    token_digest BLOB    NOT NULL UNIQUE,
+    created_at   TEXT    NOT NULL,
+    expires_at   TEXT    NOT NULL
+);
+CREATE INDEX web_sessions_user ON web_sessions (user_id);
+CREATE INDEX web_sessions_expires ON web_sessions (expires_at);
+
+-- One-time nonces of web forms that reveal a secret once (the trigger token create form): a
+-- replayed form finds its nonce here and mints nothing.
+CREATE TABLE web_form_nonces (
+    nonce_digest BLOB    PRIMARY KEY,
+    session_id   INTEGER NOT NULL REFERENCES web_sessions (id) ON DELETE CASCADE,
+    used_at      TEXT    NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX web_form_nonces_session ON web_form_nonces (session_id);
 -- END add_job_tokens

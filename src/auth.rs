@@ -81,6 +81,17 @@ pub fn new_job_token() -> ApiResult<String> {
     Ok(format!("{JOB_TOKEN_PREFIX}{}", url_safe::<32>()?))
 }
 
+/// A new web UI session secret (the cookie's value): 64 lowercase hex (256 bits). Only its
+/// [`digest`] is stored.
+pub fn new_session_secret() -> ApiResult<String> {
+    Ok(hex::encode(os_random::<32>()?))
+}
+
+/// A one-time form nonce: 32 lowercase hex (128 bits).
+pub fn new_nonce() -> ApiResult<String> {
+    Ok(hex::encode(os_random::<16>()?))
+}
+
 /// The 8 characters after `glrt-` a runner keeps for display (GitLab's `short_sha`).
 pub fn runner_short_token(token: &str) -> String {
     token.strip_prefix(RUNNER_TOKEN_PREFIX).unwrap_or(token).chars().take(8).collect()

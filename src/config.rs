@@ -18,6 +18,7 @@ pub struct Config {
     pub bootstrap: BootstrapConfig,
     pub limits: LimitsConfig,
     pub runners: RunnersConfig,
+    pub web: WebConfig,
     pub log: LogConfig,
 }
 
@@ -113,6 +114,24 @@ impl Default for RunnersConfig {
             stuck_running_timeout_secs: 3600,
             sweep_interval_secs: 60,
         }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebConfig {
+    /// How long a web UI session lasts after sign-in, in seconds (then the user signs in again).
+    pub session_ttl_secs: u64,
+    /// Failed sign-ins one client address may make within `sign_in_window_secs` before it is
+    /// refused with 429 until the window ends.
+    pub max_failed_sign_ins: u32,
+    /// The window of `max_failed_sign_ins`, in seconds.
+    pub sign_in_window_secs: u64,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self { session_ttl_secs: 7 * 24 * 3600, max_failed_sign_ins: 10, sign_in_window_secs: 600 }
     }
 }
 
@@ -221,6 +240,9 @@ impl Config {
         }
         if self.limits.max_repository_files == 0 {
             return bad("limits.max_repository_files must be at least 1");
+        }
+        if self.web.session_ttl_secs == 0 {
+            return bad("web.session_ttl_secs must be at least 1");
         }
         let url = &self.server.external_url;
         if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {

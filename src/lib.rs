@@ -12,6 +12,7 @@ pub mod db;
 pub mod error;
 pub mod model;
 pub mod state;
+pub mod web;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -19,7 +20,7 @@ use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{Compress, DefaultHeaders, Logger, from_fn};
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, HttpServer, web as actix};
 
 use crate::config::Config;
 use crate::db::Db;
@@ -73,12 +74,18 @@ pub fn start(config: Config, listener: TcpListener) -> Result<(Server, Stopper),
     let external_url =
         Some(config.server.external_url.trim_end_matches('/')).filter(|u| !u.is_empty()).map(str::to_string);
     let bound_url = format!("http://{addr}");
+    if !addr.ip().is_loopback() && !external_url.as_deref().is_some_and(|u| u.starts_with("https://")) {
+        log::warn!(
+            "the web UI's sign-in and session cookie travel over plain http on {addr}: put TLS in front and set \
+             server.external_url to its https:// URL"
+        );
+    }
     log::info!(
         "listening on http://{addr} (database {}, SQLite {})",
         config.database.path.display(),
         rusqlite::version()
     );
-    let state = web::Data::new(AppState {
+    let state = actix::Data::new(AppState {
         db,
         external_url,
         bound_url,
@@ -94,16 +101,20 @@ pub fn start(config: Config, listener: TcpListener) -> Result<(Server, Stopper),
         actix_web::rt::spawn(api::bridges::run_bridges(state.clone()));
     }
     let job_queue = state.job_queue.clone();
+    let web_state = actix::Data::new(crate::web::WebState::default());
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .app_data(web_state.clone())
             // Innermost: a panicking handler still gets the headers, compression and access log.
             .wrap(from_fn(api::panic_guard::catch_panics))
             .wrap(Compress::default())
             .wrap(RESPONSE_HEADERS.iter().fold(DefaultHeaders::new(), |h, pair| h.add(*pair)))
             .wrap(access_log())
             .configure(api::configure)
-            .default_service(web::to(api::no_route))
+            // After the API: `/api/v4/…` and `/-/health` match first; pages are not API routes.
+            .configure(crate::web::configure)
+            .default_service(actix::to(api::no_route))
     })
     .shutdown_timeout(config.server.shutdown_timeout_secs)
     .client_request_timeout(Duration::from_secs(5))

@@ -3,7 +3,8 @@
 # the project's kind (Debian with the Rust toolchain): rustfmt and clippy, a C compiler for the
 # bundled SQLite, python3 with venv (python-gitlab, schemathesis), curl (the docs' command lines),
 # node and npm (gitbeaker), Go and go-gitlab (built in GOPATH mode from Debian's source package:
-# the Go module proxy is not reachable). Does nothing when everything is there.
+# the Go module proxy is not reachable), and Debian's chromium with a font for the browser tests of
+# the web UI (tests/ui, driven by playwright-core). Does nothing when everything is there.
 set -euo pipefail
 
 cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
@@ -19,6 +20,8 @@ command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 command -v go >/dev/null 2>&1 || need+=(golang-go)
 [ -d /usr/share/gocode/src/github.com/xanzy/go-gitlab ] || need+=(golang-github-xanzy-go-gitlab-dev)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 ((${#need[@]})) || exit 0
 
 echo "installing the missing packages: ${need[*]}"

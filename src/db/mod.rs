@@ -18,6 +18,7 @@ pub mod runners;
 pub mod tokens;
 pub mod triggers;
 pub mod users;
+pub mod web_sessions;
 
 use std::panic::AssertUnwindSafe;
 use std::path::Path;

@@ -320,3 +320,11 @@ pub fn has_branch(conn: &Connection, project_id: i64, name: &str) -> rusqlite::R
     )?
     .query_row(params![project_id, name], |r| r.get(0))
 }
+
+/// Ids of the projects in a user's namespace, by path (at most `limit`); callers decide which
+/// of them a viewer may see.
+pub fn ids_in_namespace(conn: &Connection, namespace_id: i64, limit: i64) -> rusqlite::Result<Vec<i64>> {
+    conn.prepare_cached("SELECT id FROM projects WHERE namespace_id = ?1 ORDER BY path LIMIT ?2")?
+        .query_map(params![namespace_id, limit], |r| r.get(0))?
+        .collect()
+}

@@ -29,3 +29,4 @@ mod storage;
 mod tokens;
 mod triggers;
 mod users;
+mod web_ui;

@@ -1,0 +1,483 @@
+//! `/:namespace/:project/-/pipelines` (list with the API's filter names, cancel and retry),
+//! `/-/pipelines/:id` (header, variables for Maintainers, jobs by stage, linked pipelines) and
+//! `/-/jobs/:id` (a job and its log). Reads follow the API's rules (`require_read`), writes its
+//! roles (Developer+ for cancel and retry, the variables rule of the variables endpoint).
+
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use super::forms::Fields;
+use super::projects::{PipelineItem, all_pipelines, project_page};
+use super::session::MaybeViewer;
+use super::view::{self, Badge, Chrome, When};
+use super::{WebError, WebResult};
+use crate::api::access::ProjectAccess;
+use crate::api::pipelines::{SOURCES, STATUSES};
+use crate::db::pipelines::{self as store, PipelineRow, Scope};
+use crate::db::{jobs, triggers};
+use crate::model::{self, AccessLevel};
+use crate::state::AppState;
+
+/// Pipelines per page.
+const PER_PAGE: i64 = 20;
+/// Jobs shown on a pipeline page.
+const MAX_JOBS: i64 = 1000;
+
+/// The statuses a pipeline can still be canceled from (GitLab's `cancelable`).
+fn cancelable(status: &str) -> bool {
+    matches!(
+        status,
+        "created"
+            | "waiting_for_resource"
+            | "preparing"
+            | "waiting_for_callback"
+            | "pending"
+            | "running"
+            | "scheduled"
+            | "manual"
+    )
+}
+
+/// GitLab's `retryable` for a pipeline.
+fn retryable(status: &str) -> bool {
+    matches!(status, "failed" | "canceled")
+}
+
+/// A tab of the list: its label, link and whether it is the current one.
+struct Tab {
+    label: &'static str,
+    url: String,
+    current: bool,
+}
+
+/// An `<option>` of a filter `<select>`.
+struct Choice {
+    value: &'static str,
+    selected: bool,
+}
+
+struct Row {
+    item: PipelineItem,
+    trigger: Option<String>,
+    can_cancel: bool,
+    can_retry: bool,
+}
+
+#[derive(Template)]
+#[template(path = "pipelines.html")]
+struct ListPage {
+    chrome: Chrome,
+    path: String,
+    tabs: Vec<Tab>,
+    statuses: Vec<Choice>,
+    sources: Vec<Choice>,
+    ref_name: String,
+    username: String,
+    scope: String,
+    rows: Vec<Row>,
+    total: i64,
+    prev: Option<String>,
+    next: Option<String>,
+    return_to: String,
+    empty_text: &'static str,
+}
+
+/// "abcd (description)" for a pipeline's trigger, if it still exists.
+fn trigger_label(c: &rusqlite::Connection, row: &PipelineRow) -> rusqlite::Result<Option<String>> {
+    let Some(tid) = row.trigger_id else { return Ok(None) };
+    Ok(triggers::find(c, row.project_id, tid)?.map(|t| match t.description.filter(|d| !d.is_empty()) {
+        Some(d) => format!("{} ({d})", t.short_token),
+        None => t.short_token,
+    }))
+}
+
+/// `GET /:namespace/:project/-/pipelines`: `scope` (tabs), `status`, `source`, `ref`,
+/// `username`, `page`, as the API names them.
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: MaybeViewer,
+    path: web::Path<(String, String)>,
+) -> WebResult<HttpResponse> {
+    let (ns, project) = path.into_inner();
+    let pa = project_page(&state, &viewer, &req, &ns, &project).await?;
+    let q = Fields::from_query(req.query_string())?;
+    let scope = q.one_of("scope", &["all", "finished", "branches", "tags", "running", "pending"])?;
+    let status = q.one_of("status", STATUSES)?;
+    let source = q.one_of("source", SOURCES)?;
+    let ref_name = q.text("ref").map(str::to_string);
+    let username = q.text("username").map(str::to_string);
+    let page = q.page()?;
+    let mut filter = all_pipelines();
+    filter.scope = scope.as_deref().and_then(Scope::parse);
+    filter.status = status.clone();
+    filter.source = source.clone();
+    filter.ref_name = ref_name.clone();
+    filter.username = username.clone();
+    let pid = pa.project.id;
+    let (rows, total) = state
+        .db
+        .read(move |c| {
+            let (rows, total) = store::list(c, pid, &filter, PER_PAGE, (page - 1) * PER_PAGE)?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                let label = trigger_label(c, &r)?;
+                out.push((r, label));
+            }
+            Ok((out, total))
+        })
+        .await?;
+    let full = pa.project.path_with_namespace();
+    let may_act = pa.at_least(AccessLevel::Developer);
+    let base = format!("/{full}/-/pipelines");
+    let mut params: Vec<(&str, String)> = Vec::new();
+    for (k, v) in [("status", &status), ("source", &source), ("ref", &ref_name), ("username", &username)] {
+        if let Some(v) = v {
+            params.push((k, v.clone()));
+        }
+    }
+    let url_with = |scope: Option<&str>, page: i64| {
+        let mut s = form_urlencoded::Serializer::new(String::new());
+        if let Some(sc) = scope {
+            s.append_pair("scope", sc);
+        }
+        for (k, v) in &params {
+            s.append_pair(k, v);
+        }
+        if page > 1 {
+            s.append_pair("page", &page.to_string());
+        }
+        let q = s.finish();
+        if q.is_empty() { base.clone() } else { format!("{base}?{q}") }
+    };
+    let current = scope.as_deref().unwrap_or("all");
+    let tabs = [("All", "all"), ("Finished", "finished"), ("Branches", "branches"), ("Tags", "tags")]
+        .into_iter()
+        .map(|(label, value)| Tab {
+            label,
+            url: url_with((value != "all").then_some(value), 1),
+            current: current == value,
+        })
+        .collect();
+    let scope_param = scope.as_deref().filter(|s| *s != "all");
+    let page_view = ListPage {
+        chrome: viewer.chrome(&format!("Pipelines · {full}"), view::flash_message(q.get("flash"))),
+        tabs,
+        statuses: STATUSES
+            .iter()
+            .map(|s| Choice { value: s, selected: status.as_deref() == Some(*s) })
+            .collect(),
+        sources: SOURCES
+            .iter()
+            .map(|s| Choice { value: s, selected: source.as_deref() == Some(*s) })
+            .collect(),
+        ref_name: ref_name.clone().unwrap_or_default(),
+        username: username.clone().unwrap_or_default(),
+        scope: scope_param.unwrap_or_default().to_string(),
+        rows: rows
+            .into_iter()
+            .map(|(r, trigger)| Row {
+                can_cancel: may_act && cancelable(&r.status),
+                can_retry: may_act && retryable(&r.status),
+                item: PipelineItem::new(&r, &full),
+                trigger,
+            })
+            .collect(),
+        total,
+        prev: (page > 1).then(|| url_with(scope_param, page - 1)),
+        next: (page * PER_PAGE < total).then(|| url_with(scope_param, page + 1)),
+        return_to: url_with(scope_param, page),
+        empty_text: if current == "finished" {
+            "There are currently no finished pipelines."
+        } else {
+            "There are currently no pipelines."
+        },
+        path: full,
+    };
+    view::render(&page_view)
+}
+
+struct JobItem {
+    url: String,
+    name: String,
+    badge: Badge,
+    duration: Option<String>,
+    allow_failure: bool,
+}
+
+struct Stage {
+    name: String,
+    jobs: Vec<JobItem>,
+}
+
+struct VariableItem {
+    key: String,
+    variable_type: String,
+    value: String,
+}
+
+struct Link {
+    id: i64,
+    url: String,
+    badge: Badge,
+}
+
+#[derive(Template)]
+#[template(path = "pipeline.html")]
+struct ShowPage {
+    chrome: Chrome,
+    path: String,
+    p: PipelineItem,
+    sha: String,
+    trigger: Option<String>,
+    started: Option<When>,
+    finished: Option<When>,
+    queued: Option<String>,
+    yaml_errors: Option<String>,
+    can_cancel: bool,
+    can_retry: bool,
+    /// `None` when the viewer may not see the variables (Maintainer+ or the pipeline's own
+    /// Developer+ user, as the API's variables endpoint).
+    variables: Option<Vec<VariableItem>>,
+    stages: Vec<Stage>,
+    upstream: Option<Link>,
+    downstream: Vec<Link>,
+    return_to: String,
+}
+
+fn parse_id(raw: &str) -> WebResult<i64> {
+    raw.parse::<i64>().map_err(|_| WebError::NotFound)
+}
+
+async fn find_pipeline(state: &AppState, pa: &ProjectAccess, id: i64) -> WebResult<PipelineRow> {
+    let pid = pa.project.id;
+    state.db.read(move |c| Ok(store::find(c, pid, id)?)).await?.ok_or(WebError::NotFound)
+}
+
+/// `GET /:namespace/:project/-/pipelines/:id` (the API's `web_url`).
+pub async fn show(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: MaybeViewer,
+    path: web::Path<(String, String, String)>,
+) -> WebResult<HttpResponse> {
+    let (ns, project, raw) = path.into_inner();
+    let pa = project_page(&state, &viewer, &req, &ns, &project).await?;
+    let id = parse_id(&raw)?;
+    let row = find_pipeline(&state, &pa, id).await?;
+    let own = row.user_id.is_some() && row.user_id == pa.user_id;
+    let may_see_variables =
+        pa.at_least(AccessLevel::Maintainer) || (own && pa.at_least(AccessLevel::Developer));
+    let full = pa.project.path_with_namespace();
+    let (pid, job_path) = (pa.project.id, full.clone());
+    let probe = row.clone();
+    let (trigger, variables, stages) = state
+        .db
+        .read(move |c| {
+            let trigger = trigger_label(c, &probe)?;
+            let variables = if may_see_variables {
+                Some(
+                    store::variables(c, id)?
+                        .into_iter()
+                        .map(|v| VariableItem { key: v.key, variable_type: v.variable_type, value: v.value })
+                        .collect::<Vec<_>>(),
+                )
+            } else {
+                None
+            };
+            let filter = jobs::ListFilter { pipeline_id: Some(id), ..Default::default() };
+            let (mut rows, _) = jobs::list(c, pid, &filter, MAX_JOBS, 0)?;
+            rows.sort_by_key(|j| (j.stage_idx, j.id));
+            let mut stages: Vec<Stage> = Vec::new();
+            for j in rows {
+                let item = JobItem {
+                    url: format!("/{job_path}/-/jobs/{}", j.id),
+                    badge: Badge::status(&j.status),
+                    duration: view::duration(j.duration),
+                    allow_failure: j.allow_failure,
+                    name: j.name,
+                };
+                match stages.last_mut() {
+                    Some(s) if s.name == j.stage => s.jobs.push(item),
+                    _ => stages.push(Stage { name: j.stage, jobs: vec![item] }),
+                }
+            }
+            Ok((trigger, variables, stages))
+        })
+        .await?;
+    let caller = viewer.caller();
+    let links = crate::api::pipeline_links::load(&state, caller.as_ref(), id, String::new()).await?;
+    let link = |l: crate::api::pipeline_links::LinkedPipeline| Link {
+        id: l.id,
+        url: l.web_url,
+        badge: Badge::status(&l.status),
+    };
+    let may_act = pa.at_least(AccessLevel::Developer);
+    let page = ShowPage {
+        chrome: viewer.chrome(
+            &format!("Pipeline #{id} · {full}"),
+            view::flash_message(Fields::from_query(req.query_string())?.get("flash")),
+        ),
+        p: PipelineItem::new(&row, &full),
+        sha: row.sha.clone(),
+        trigger,
+        started: When::maybe(row.started_at.as_deref()),
+        finished: When::maybe(row.finished_at.as_deref()),
+        queued: view::duration(row.queued_duration.map(|d| d as f64)),
+        yaml_errors: row.yaml_errors.clone(),
+        can_cancel: may_act && cancelable(&row.status),
+        can_retry: may_act && retryable(&row.status),
+        variables,
+        stages,
+        upstream: links.upstream_pipeline.map(link),
+        downstream: links.downstream_pipelines.into_iter().map(link).collect(),
+        return_to: format!("/{full}/-/pipelines/{id}"),
+        path: full,
+    };
+    view::render(&page)
+}
+
+#[derive(Template)]
+#[template(path = "pipeline_cancel.html")]
+struct CancelPage {
+    chrome: Chrome,
+    path: String,
+    id: i64,
+    return_to: String,
+}
+
+/// Which write a pipeline action makes.
+#[derive(Clone, Copy)]
+enum Action {
+    Cancel,
+    Retry,
+}
+
+async fn act(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: MaybeViewer,
+    path: (String, String, String),
+    body: Bytes,
+    action: Action,
+) -> WebResult<HttpResponse> {
+    let (ns, project, raw) = path;
+    let pa = project_page(&state, &viewer, &req, &ns, &project).await?;
+    let viewer = viewer.require(&req)?;
+    let form = Fields::from_body(&body)?;
+    viewer.check_form(&form)?;
+    let id = parse_id(&raw)?;
+    let row = find_pipeline(&state, &pa, id).await?;
+    if !pa.at_least(AccessLevel::Developer) {
+        return Err(WebError::NotFound);
+    }
+    let full = pa.project.path_with_namespace();
+    let return_to = view::local_path(form.get("return_to"), &format!("/{full}/-/pipelines/{id}"));
+    if matches!(action, Action::Cancel) && form.get("confirm") != Some("1") {
+        let page = CancelPage {
+            chrome: viewer.chrome(&format!("Stop pipeline #{id}?"), None),
+            path: full,
+            id,
+            return_to,
+        };
+        return view::render(&page);
+    }
+    let (user, now) = (viewer.user.id, model::now());
+    let pipeline_id = row.id;
+    state
+        .db
+        .write(move |c| {
+            Ok(match action {
+                Action::Cancel => jobs::cancel_pipeline(c, pipeline_id, &now)?,
+                Action::Retry => jobs::retry_pipeline(c, pipeline_id, Some(user), &now)?,
+            })
+        })
+        .await?;
+    let flash = match action {
+        Action::Cancel => "pipeline_canceled",
+        Action::Retry => {
+            // A retry makes jobs pending: wake the waiting runners (as the API does).
+            state.job_queue.tick();
+            "pipeline_retried"
+        }
+    };
+    let sep = if return_to.contains('?') { '&' } else { '?' };
+    Ok(view::see_other(&format!("{return_to}{sep}flash={flash}")))
+}
+
+/// `POST /:namespace/:project/-/pipelines/:id/cancel` (Developer+; `confirm=1`, else a
+/// confirmation page), then back to `return_to`.
+pub async fn cancel(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: MaybeViewer,
+    path: web::Path<(String, String, String)>,
+    body: Bytes,
+) -> WebResult<HttpResponse> {
+    act(req, state, viewer, path.into_inner(), body, Action::Cancel).await
+}
+
+/// `POST /:namespace/:project/-/pipelines/:id/retry` (Developer+), then back to `return_to`.
+pub async fn retry(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: MaybeViewer,
+    path: web::Path<(String, String, String)>,
+    body: Bytes,
+) -> WebResult<HttpResponse> {
+    act(req, state, viewer, path.into_inner(), body, Action::Retry).await
+}
+
+#[derive(Template)]
+#[template(path = "job.html")]
+struct JobPage {
+    chrome: Chrome,
+    path: String,
+    id: i64,
+    name: String,
+    stage: String,
+    badge: Badge,
+    pipeline_id: i64,
+    failure_reason: Option<String>,
+    duration: Option<String>,
+    running: bool,
+    log: String,
+}
+
+/// `GET /:namespace/:project/-/jobs/:id`: the job and its log (colour codes removed).
+pub async fn job(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: MaybeViewer,
+    path: web::Path<(String, String, String)>,
+) -> WebResult<HttpResponse> {
+    let (ns, project, raw) = path.into_inner();
+    let pa = project_page(&state, &viewer, &req, &ns, &project).await?;
+    let id = parse_id(&raw)?;
+    let pid = pa.project.id;
+    let (job, trace) = state
+        .db
+        .read(move |c| {
+            let Some(job) = jobs::find(c, pid, id)? else { return Ok(None) };
+            let trace = jobs::trace(c, id)?.unwrap_or_default();
+            Ok(Some((job, trace)))
+        })
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let full = pa.project.path_with_namespace();
+    let page = JobPage {
+        chrome: viewer.chrome(&format!("{} · Job #{id} · {full}", job.name), None),
+        id,
+        badge: Badge::status(&job.status),
+        running: job.status == "running",
+        pipeline_id: job.pipeline_id,
+        failure_reason: job.failure_reason.clone(),
+        duration: view::duration(job.duration),
+        stage: job.stage.clone(),
+        name: job.name.clone(),
+        log: view::plain_log(&trace),
+        path: full,
+    };
+    view::render(&page)
+}
