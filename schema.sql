@@ -324,4 +324,13 @@ CREATE TABLE job_bridges (
     forward_pipeline INTEGER NOT NULL CHECK (forward_pipeline IN (0, 1)),
     yaml_variables   TEXT    NOT NULL
 );
+-- A trigger token's limits (absent row or empty lists: any ref, any variables). Lists are JSON
+-- arrays of strings; `*` in an entry matches any run of characters.
+CREATE TABLE trigger_policies (
+    trigger_id               INTEGER PRIMARY KEY REFERENCES triggers (id) ON DELETE CASCADE,
+    allowed_refs             TEXT    NOT NULL DEFAULT '[]',
+    allowed_variables        TEXT    NOT NULL DEFAULT '[]',
+    required_variables       TEXT    NOT NULL DEFAULT '[]',
+    max_variable_value_bytes INTEGER
+);
 -- END add_job_tokens

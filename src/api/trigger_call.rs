@@ -6,7 +6,8 @@
 //! loop guard (403), the variables' shape and limits (400 `{"message":…}`), then — in ONE write
 //! on the writer thread, so a failure creates nothing and concurrent calls share group commits —
 //! project (404), token (404: unknown, expired, another project's), the owner's right to create
-//! pipelines (400), ref resolution (400), the CI configuration at the ref's commit (a kept failed
+//! pipelines (400), the token's policy (403 for a ref it does not allow, 400 naming a variable
+//! outside its variable policy; see `trigger_policy.rs`), ref resolution (400), the CI configuration at the ref's commit (a kept failed
 //! pipeline and 422, or 400 when rules leave no job: see `ci_pipeline.rs`) and the inserts of the
 //! pipeline and its jobs. 201 only after the commit.
 
@@ -19,9 +20,11 @@ use super::ci_pipeline::{self, Created, Creation, Upstream};
 use super::pagination;
 use super::params::Params;
 use super::pipelines::Pipeline;
+use super::trigger_policy;
 use crate::auth;
 use crate::config::LimitsConfig;
 use crate::db::pipelines::{self as store, NewVariable};
+use crate::db::triggers::TriggerPolicy;
 use crate::db::{job_tokens, jobs, projects, users};
 use crate::error::{ApiError, ApiResult};
 use crate::model::{self, AccessLevel, Visibility};
@@ -227,7 +230,14 @@ fn create(
     // 5./6. The credential: a trigger token of this project acting as its owner, or else the job
     //       token of a running job acting as the job's user (a multi-project pipeline).
     let (user, trigger_id, upstream) = match credential(conn, &project, digest, now)? {
-        Credential::Trigger { id, owner } => (owner, Some(id), None),
+        Credential::Trigger { id, owner, policy } => {
+            // The token's own limits (issue 14): its refs (403), then its variables (400).
+            if let Some(policy) = policy {
+                trigger_policy::check_ref(&policy, &request.ref_name)?;
+                trigger_policy::check_variables(&policy, &request.variables)?;
+            }
+            (owner, Some(id), None)
+        }
         Credential::Job { user, upstream } => (user, None, Some(upstream)),
     };
     // 7. The ref.
@@ -265,8 +275,8 @@ fn create(
 
 /// Who a trigger call acts as.
 enum Credential {
-    /// A trigger token of the project: its owner.
-    Trigger { id: i64, owner: users::UserRow },
+    /// A trigger token of the project: its owner, and its policy when it has one.
+    Trigger { id: i64, owner: users::UserRow, policy: Option<TriggerPolicy> },
     /// A running job's token: the job's user, and the job as the new pipeline's upstream.
     Job { user: users::UserRow, upstream: Upstream },
 }
@@ -290,7 +300,8 @@ fn credential(
         let owner = users::find(conn, t.owner_id)?.filter(|u| u.is_active());
         let owner = owner.filter(|u| may_create(conn, project, u).unwrap_or(false));
         let Some(owner) = owner else { return Err(insufficient_permissions()) };
-        return Ok(Credential::Trigger { id: t.id, owner });
+        let policy = (!t.policy.is_empty()).then_some(t.policy);
+        return Ok(Credential::Trigger { id: t.id, owner, policy });
     }
     let job_id = job_tokens::job_id_by_token_digest(conn, digest)?.ok_or(ApiError::NotFound(""))?;
     let job = jobs::find_by_id(conn, job_id)?.ok_or(ApiError::NotFound(""))?;

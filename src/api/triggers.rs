@@ -14,6 +14,7 @@ use super::entities::UserBasic;
 use super::limits;
 use super::pagination::{self, Page};
 use super::params::Params;
+use super::trigger_policy::PolicyPatch;
 use crate::auth::{self, Caller};
 use crate::db::triggers::{self as store, NewTrigger, TriggerRow};
 use crate::error::{ApiError, ApiResult};
@@ -40,6 +41,11 @@ struct TriggerJson {
     last_used: Option<String>,
     expires_at: Option<String>,
     owner: UserBasic,
+    // triggerd's extensions (issue 14), after GitLab's fields: the token's policy.
+    allowed_refs: Vec<String>,
+    allowed_variables: Vec<String>,
+    required_variables: Vec<String>,
+    max_variable_value_bytes: Option<i64>,
 }
 
 impl TriggerJson {
@@ -59,6 +65,10 @@ impl TriggerJson {
             updated_at: t.updated_at,
             last_used: t.last_used,
             expires_at: t.expires_at,
+            allowed_refs: t.policy.allowed_refs,
+            allowed_variables: t.policy.allowed_variables,
+            required_variables: t.policy.required_variables,
+            max_variable_value_bytes: t.policy.max_variable_value_bytes,
         }
     }
 }
@@ -122,6 +132,7 @@ async fn create(
     let description = params.required_string("description")?;
     let expires_at = expires_at_param(&params)?;
     limits::TRIGGER_DESCRIPTION.check("description", &description)?;
+    let patch = PolicyPatch::from_params(&params, &state.config.limits)?;
 
     let token = auth::new_trigger_token()?;
     let token_digest = auth::digest(&token);
@@ -146,7 +157,12 @@ async fn create(
                 short_token: &short_token,
                 expires_at: expires_at.as_deref(),
             };
-            Ok(store::insert(c, &new, &model::now())?)
+            let trigger = store::insert(c, &new, &model::now())?;
+            if patch.is_empty() {
+                return Ok(trigger);
+            }
+            store::set_policy(c, trigger.id, &patch.apply(&trigger.policy)?)?;
+            store::find(c, project_id, trigger.id)?.ok_or(ApiError::RecordNotFound)
         })
         .await?;
     let base = pagination::base_url(&req, &state);
@@ -170,8 +186,10 @@ fn expires_at_param(params: &Params) -> ApiResult<Option<String>> {
     Ok(Some(model::format_ts(at)))
 }
 
-/// `PUT /projects/:id/triggers/:trigger_id` — changes the description; only the trigger's owner
-/// (who must still be Maintainer+) or an admin. Without `description` nothing changes.
+/// `PUT /projects/:id/triggers/:trigger_id` — changes the description and the policy fields
+/// sent (`allowed_refs`, `allowed_variables`, `required_variables`, `max_variable_value_bytes`);
+/// only the trigger's owner (who must still be Maintainer+) or an admin. Without any of them
+/// nothing changes.
 async fn update(
     caller: Caller,
     req: HttpRequest,
@@ -192,20 +210,33 @@ async fn update(
     }
     let description = params.string("description")?;
     limits::TRIGGER_DESCRIPTION.check_opt("description", description.as_deref())?;
-    let trigger = match description {
-        None => trigger,
-        Some(description) => {
-            let project_id = pa.project.id;
-            state
-                .db
-                .write(move |c| {
-                    if !store::update_description(c, project_id, trigger_id, &description, &model::now())? {
-                        return Err(ApiError::RecordNotFound);
-                    }
-                    store::find(c, project_id, trigger_id)?.ok_or(ApiError::RecordNotFound)
-                })
-                .await?
-        }
+    let patch = PolicyPatch::from_params(&params, &state.config.limits)?;
+    let trigger = if description.is_none() && patch.is_empty() {
+        trigger
+    } else {
+        let project_id = pa.project.id;
+        state
+            .db
+            .write(move |c| {
+                let now = model::now();
+                if let Some(description) = &description
+                    && !store::update_description(c, project_id, trigger_id, description, &now)?
+                {
+                    return Err(ApiError::RecordNotFound);
+                }
+                let current = store::find(c, project_id, trigger_id)?.ok_or(ApiError::RecordNotFound)?;
+                if patch.is_empty() {
+                    return Ok(current);
+                }
+                let policy = patch.apply(&current.policy)?;
+                if policy == current.policy {
+                    return Ok(current);
+                }
+                store::set_policy(c, trigger_id, &policy)?;
+                store::touch(c, trigger_id, &now)?;
+                store::find(c, project_id, trigger_id)?.ok_or(ApiError::RecordNotFound)
+            })
+            .await?
     };
     Ok(HttpResponse::Ok().json(TriggerJson::new(trigger, &pagination::base_url(&req, &state))))
 }

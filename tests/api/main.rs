@@ -27,5 +27,6 @@ mod runners;
 mod server;
 mod storage;
 mod tokens;
+mod trigger_policies;
 mod triggers;
 mod users;
