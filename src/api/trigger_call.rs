@@ -7,9 +7,11 @@
 //! on the writer thread, so a failure creates nothing and concurrent calls share group commits —
 //! project (404), token (404: unknown, expired, another project's), the owner's right to create
 //! pipelines (400), the token's policy (403 for a ref it does not allow, 400 naming a variable
-//! outside its variable policy; see `trigger_policy.rs`), ref resolution (400), the CI configuration at the ref's commit (a kept failed
-//! pipeline and 422, or 400 when rules leave no job: see `ci_pipeline.rs`) and the inserts of the
-//! pipeline and its jobs. 201 only after the commit.
+//! outside its variable policy; see `trigger_policy.rs`), ref resolution (400), the CI
+//! configuration at the ref's commit (a kept failed pipeline and 422, or 400 when rules leave no
+//! job: see `ci_pipeline.rs`) and the inserts of the pipeline and its jobs. 201 only after the
+//! commit. With `dry_run=true` the same steps run in a savepoint that is always rolled back
+//! (`Db::trial`) and the answer is 200 with the pipeline that would have been created.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -67,6 +69,8 @@ struct TriggerRequest {
     variables: Vec<(String, String)>,
     inputs: Option<String>,
     payload: String,
+    /// `dry_run=true` (triggerd): validate everything, create nothing.
+    dry_run: bool,
 }
 
 async fn run(
@@ -84,6 +88,19 @@ async fn run(
     let digest = auth::digest(&request.token);
     let pref = ProjectRef::parse(&id);
     let now = model::now();
+    if request.dry_run {
+        // The same steps on the writer's connection, always rolled back: what the call would
+        // create (or the error it would get), with nothing written, not even `last_used`.
+        let (created, project) =
+            state.db.trial(move |conn| create(conn, &pref, &digest, request, &now)).await?;
+        return match created {
+            Created::Pipeline(row) => {
+                let base = pagination::base_url(&req, &state);
+                Ok(HttpResponse::Ok().json(would_be_pipeline(&row, &project, &base)?))
+            }
+            Created::ConfigError(error) => Err(error),
+        };
+    }
     let (created, project) = state.db.write(move |conn| create(conn, &pref, &digest, request, &now)).await?;
     if created.has_pending_jobs() {
         state.job_queue.tick();
@@ -96,6 +113,27 @@ async fn run(
         // The failed pipeline is kept (it was committed); the caller learns why.
         Created::ConfigError(error) => Err(error),
     }
+}
+
+/// The pipeline entity of a dry run: without what only a stored pipeline has (`id`, `iid`,
+/// `web_url`, `detailed_status.details_path`), plus `"dry_run": true`.
+fn would_be_pipeline(
+    row: &store::PipelineRow,
+    project: &projects::ProjectRow,
+    base: &str,
+) -> ApiResult<Value> {
+    let mut value = serde_json::to_value(Pipeline::new(row, project, base))
+        .map_err(|e| ApiError::Internal(format!("dry run: {e}")))?;
+    if let Some(map) = value.as_object_mut() {
+        for key in ["id", "iid", "web_url"] {
+            map.remove(key);
+        }
+        if let Some(Value::Object(status)) = map.get_mut("detailed_status") {
+            status.remove("details_path");
+        }
+        map.insert("dry_run".into(), Value::Bool(true));
+    }
+    Ok(value)
 }
 
 /// Steps 1–3: everything that needs no database.
@@ -114,6 +152,10 @@ fn validate(
             errors.push(format!("{key} is invalid"));
         }
     }
+    let dry_run = params.bool("dry_run").unwrap_or_else(|_| {
+        errors.push("dry_run is invalid".into());
+        None
+    });
     let (Some(ref_name), Some(token), true) = (ref_name, token, errors.is_empty()) else {
         return Err(ApiError::Param(errors.join(", ")));
     };
@@ -125,7 +167,7 @@ fn validate(
     // 3. Variables: a map of strings to strings, within the configured limits.
     let variables = user_variables(params, limits)?;
     let inputs = params.get("inputs").map(Value::to_string);
-    Ok(TriggerRequest { token, ref_name, variables, inputs, payload })
+    Ok(TriggerRequest { token, ref_name, variables, inputs, payload, dry_run: dry_run.unwrap_or(false) })
 }
 
 /// A required string parameter; records `<key> is missing` / `is invalid` (and `is empty` when

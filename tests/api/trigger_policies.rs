@@ -301,3 +301,108 @@ fn a_pattern_with_many_stars_against_a_long_ref_answers_quickly() {
     message_of(f.call(&token_of(&t), &long, json!({})), 403);
     assert!(started.elapsed() < std::time::Duration::from_secs(2));
 }
+
+// ---------------------------------------------------------------------------------------------
+// 6. dry_run
+
+impl Fixture {
+    fn dry_run(&self, token: &str, r: &str, variables: Value) -> Response {
+        self.app.post_json(
+            &format!("/projects/{}/trigger/pipeline", self.pid),
+            None,
+            &json!({"ref": r, "token": token, "variables": variables, "dry_run": true}),
+        )
+    }
+
+    /// Stores `.gitlab-ci.yml` on `main` as the developer.
+    fn store_config(&self, content: &str) {
+        let url = format!("/projects/{}/repository/files/.gitlab-ci.yml", self.pid);
+        let body = json!({"branch": "main", "content": content, "commit_message": "ci"});
+        json_of(self.app.post_json(&url, Some(&self.roles.developer.token), &body), 201);
+    }
+
+    /// Rows of every table a trigger call writes, and the pipelines' AUTOINCREMENT counter.
+    fn footprint(&self) -> (i64, i64, i64, Option<i64>) {
+        let seq = self
+            .app
+            .db()
+            .query_row("SELECT seq FROM sqlite_sequence WHERE name = 'pipelines'", [], |r| r.get(0))
+            .ok();
+        (self.pipelines(), self.app.count("pipeline_variables"), self.app.count("jobs"), seq)
+    }
+}
+
+#[test]
+fn a_dry_run_answers_200_with_the_pipeline_it_would_create_and_writes_nothing() {
+    let f = fixture();
+    let t = f.create(json!({"allowed_refs": ["main"], "required_variables": ["VERSION"]}));
+    json_of(f.call(&token_of(&t), "main", json!({"VERSION": "1"})), 201);
+    let before = f.footprint();
+    let body = json_of(f.dry_run(&token_of(&t), "main", json!({"VERSION": "2"})), 200);
+    assert_eq!(f.footprint(), before);
+    assert!(body.get("id").is_none() && body.get("iid").is_none() && body.get("web_url").is_none(), "{body}");
+    assert_eq!(body["dry_run"], true);
+    assert_eq!(body["ref"], "main");
+    assert_eq!(body["status"], "created");
+    assert_eq!(body["source"], "trigger");
+    assert_eq!(body["user"]["username"], "maintainer");
+    // `last_used` is still the real call's time, and the next real pipeline takes the next id.
+    let id = t["id"].as_i64().unwrap();
+    let shown =
+        json_of(f.app.get(&format!("{}/{id}", f.triggers_path()), Some(&f.roles.maintainer.token)), 200);
+    let first: i64 = f.app.db().query_row("SELECT MAX(id) FROM pipelines", [], |r| r.get(0)).unwrap();
+    let created_at: String = f
+        .app
+        .db()
+        .query_row("SELECT created_at FROM pipelines WHERE id = ?1", [first], |r| r.get(0))
+        .unwrap();
+    assert_eq!(shown["last_used"], json!(created_at));
+    let next = json_of(f.call(&token_of(&t), "main", json!({"VERSION": "3"})), 201);
+    assert_eq!(next["id"], json!(first + 1));
+}
+
+#[test]
+fn a_dry_run_gets_the_same_refusals_as_the_call() {
+    let f = fixture();
+    let t = f.create(json!({"allowed_refs": ["main", "nowhere"], "allowed_variables": ["VERSION"]}));
+    message_of(f.dry_run(&token_of(&t), "release/1.0", json!({})), 403);
+    assert_eq!(
+        message_of(f.dry_run(&token_of(&t), "main", json!({"X": "1"})), 400),
+        "variable X is not allowed by the trigger token"
+    );
+    json_of(f.dry_run("glptt-unknown", "main", json!({})), 404);
+    json_of(f.dry_run(&token_of(&t), "nowhere", json!({})), 400);
+    assert_eq!(f.footprint(), (0, 0, 0, None));
+}
+
+#[test]
+fn a_dry_run_checks_the_ci_configuration_and_keeps_no_failed_pipeline() {
+    let f = fixture();
+    let t = f.create(json!({}));
+    f.store_config("build:\n  script: make\n");
+    let body = json_of(f.dry_run(&token_of(&t), "main", json!({})), 200);
+    assert_eq!(body["status"], "pending");
+    assert_eq!(f.footprint(), (0, 0, 0, None));
+    let url = format!("/projects/{}/repository/files/.gitlab-ci.yml", f.pid);
+    let broken = json!({"branch": "main", "content": "build:\n  stage: build\n", "commit_message": "ci"});
+    json_of(f.app.put_json(&url, Some(&f.roles.developer.token), &broken), 200);
+    let body = json_of(f.dry_run(&token_of(&t), "main", json!({})), 422);
+    assert!(body["message"]["base"][0].as_str().unwrap().contains("build"), "{body}");
+    assert_eq!(f.footprint(), (0, 0, 0, None));
+}
+
+#[test]
+fn dry_run_takes_grapes_booleans_and_refuses_anything_else() {
+    let f = fixture();
+    let t = f.create(json!({}));
+    let path = format!("/projects/{}/trigger/pipeline?dry_run=1&ref=main&token={}", f.pid, token_of(&t));
+    json_of(f.app.request(Method::POST, &path, None).send().unwrap(), 200);
+    let path = format!("/projects/{}/trigger/pipeline?dry_run=false&ref=main&token={}", f.pid, token_of(&t));
+    json_of(f.app.request(Method::POST, &path, None).send().unwrap(), 201);
+    for bad in [json!("maybe"), json!([true]), json!({"a": 1}), json!(2)] {
+        let body = json!({"ref": "main", "token": token_of(&t), "dry_run": bad});
+        let resp = f.app.post_json(&format!("/projects/{}/trigger/pipeline", f.pid), None, &body);
+        assert_error(resp, 400, "error", json!("dry_run is invalid"));
+    }
+    assert_eq!(f.pipelines(), 1);
+}
