@@ -337,7 +337,8 @@ fn credential(
     let trigger = store::find_trigger_by_digest(conn, digest)?
         .filter(|t| auth::digests_match(&t.digest, digest))
         .filter(|t| t.project_id == project.id)
-        .filter(|t| !is_expired(t.expires_at.as_deref(), now));
+        .filter(|t| !is_expired(t.expires_at.as_deref(), now))
+        .filter(|t| !t.secret_expires_at.as_deref().is_some_and(|e| is_expired(Some(e), now)));
     if let Some(t) = trigger {
         let owner = users::find(conn, t.owner_id)?.filter(|u| u.is_active());
         let owner = owner.filter(|u| may_create(conn, project, u).unwrap_or(false));
@@ -420,7 +421,7 @@ fn insufficient_permissions() -> ApiError {
 }
 
 /// A trigger expires at `expires_at` (GitLab's `Expirable`: `expires_at <= now`).
-fn is_expired(expires_at: Option<&str>, now: &str) -> bool {
+pub(crate) fn is_expired(expires_at: Option<&str>, now: &str) -> bool {
     let Some(e) = expires_at else { return false };
     match (model::parse_stored(e), model::parse_stored(now)) {
         (Some(e), Some(n)) => e <= n,

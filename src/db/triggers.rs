@@ -24,6 +24,16 @@ pub struct TriggerRow {
     pub owner: UserRow,
     /// The token's limits (all empty when it has none).
     pub policy: TriggerPolicy,
+    /// Secrets replaced by a rotation, oldest first, expired ones included (until the next
+    /// rotation removes them).
+    pub previous: Vec<PreviousSecret>,
+}
+
+/// A secret replaced by a rotation: its short form and when it stops working.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct PreviousSecret {
+    pub short_token: String,
+    pub expires_at: String,
 }
 
 /// A trigger token's limits (`trigger_policies`): empty lists and `None` mean no limit.
@@ -61,6 +71,56 @@ fn json_list(r: &Row, i: usize) -> rusqlite::Result<Vec<String>> {
     let Some(text) = r.get::<_, Option<String>>(i)? else { return Ok(Vec::new()) };
     serde_json::from_str(&text)
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+/// The JSON array of previous secrets in column `i`.
+fn previous_secrets(r: &Row, i: usize) -> rusqlite::Result<Vec<PreviousSecret>> {
+    let Some(text) = r.get::<_, Option<String>>(i)? else { return Ok(Vec::new()) };
+    serde_json::from_str(&text)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+/// At most this many previous secrets of one trigger may still be working at once.
+pub const MAX_LIVE_PREVIOUS_SECRETS: usize = 5;
+
+/// A rotation: the new secret's digest and short form, and when the current one stops working.
+pub struct Rotation<'a> {
+    pub token_digest: &'a [u8],
+    pub short_token: &'a str,
+    /// `None`: the current secret stops at once (a grace period of 0).
+    pub old_expires_at: Option<&'a str>,
+}
+
+/// Replaces a trigger's secret: the current one moves to `trigger_secrets` (unless it stops at
+/// once), previous secrets that expired by `now` are deleted, `updated_at` moves. Returns false
+/// when the trigger is gone.
+pub fn rotate(conn: &Connection, id: i64, rot: &Rotation, now: &str) -> rusqlite::Result<bool> {
+    conn.prepare_cached("DELETE FROM trigger_secrets WHERE trigger_id = ?1 AND expires_at <= ?2")?
+        .execute(params![id, now])?;
+    if let Some(expires_at) = rot.old_expires_at {
+        let moved = conn
+            .prepare_cached(
+                "INSERT INTO trigger_secrets (trigger_id, token_digest, short_token, expires_at, created_at)
+                 SELECT id, token_digest, short_token, ?2, ?3 FROM triggers WHERE id = ?1",
+            )?
+            .execute(params![id, expires_at, now])?;
+        if moved == 0 {
+            return Ok(false);
+        }
+    }
+    let n = conn
+        .prepare_cached(
+            "UPDATE triggers SET token_digest = ?2, short_token = ?3, updated_at = ?4 WHERE id = ?1",
+        )?
+        .execute(params![id, rot.token_digest, rot.short_token, now])?;
+    Ok(n > 0)
+}
+
+/// How many previous secrets of a trigger still work at `now`.
+pub fn live_previous_secrets(conn: &Connection, id: i64, now: &str) -> rusqlite::Result<usize> {
+    conn.prepare_cached("SELECT COUNT(*) FROM trigger_secrets WHERE trigger_id = ?1 AND expires_at > ?2")?
+        .query_row(params![id, now], |r| r.get::<_, i64>(0))
+        .map(|n| n as usize)
 }
 
 fn json_text(list: &[String]) -> rusqlite::Result<String> {
@@ -104,7 +164,8 @@ impl TriggerRow {
             updated_at: r.get(6)?,
             last_used: r.get(7)?,
             policy: TriggerPolicy::from_row_at(r, 8)?,
-            owner: UserRow::from_row_at(r, 12)?,
+            previous: previous_secrets(r, 12)?,
+            owner: UserRow::from_row_at(r, 13)?,
         })
     }
 }
@@ -116,6 +177,8 @@ fn select() -> String {
         "SELECT t.id, t.project_id, t.description, t.short_token, t.expires_at, t.created_at, t.updated_at,
                 (SELECT p.created_at FROM pipelines p WHERE p.trigger_id = t.id ORDER BY p.id DESC LIMIT 1),
                 tp.allowed_refs, tp.allowed_variables, tp.required_variables, tp.max_variable_value_bytes,
+                (SELECT json_group_array(json_object('short_token', s.short_token, 'expires_at', s.expires_at))
+                 FROM (SELECT short_token, expires_at FROM trigger_secrets WHERE trigger_id = t.id ORDER BY id) s),
                 {}
          FROM triggers t JOIN users ON users.id = t.owner_id
               LEFT JOIN trigger_policies tp ON tp.trigger_id = t.id",

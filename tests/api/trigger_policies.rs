@@ -406,3 +406,140 @@ fn dry_run_takes_grapes_booleans_and_refuses_anything_else() {
     }
     assert_eq!(f.pipelines(), 1);
 }
+
+// ---------------------------------------------------------------------------------------------
+// 3. Rotation with a grace period
+
+impl Fixture {
+    fn rotate_as(&self, user: &TestUser, id: i64, body: Value) -> Response {
+        self.app.post_json(&format!("{}/{id}/rotate", self.triggers_path()), Some(&user.token), &body)
+    }
+
+    fn show(&self, id: i64) -> Value {
+        json_of(
+            self.app.get(&format!("{}/{id}", self.triggers_path()), Some(&self.roles.maintainer.token)),
+            200,
+        )
+    }
+}
+
+fn short_of(token: &str) -> &str {
+    &token[6..10]
+}
+
+#[test]
+fn a_rotation_shows_the_new_token_once_and_the_old_one_works_for_24_hours() {
+    let f = fixture();
+    let t = f.create(json!({}));
+    let id = t["id"].as_i64().unwrap();
+    let old = token_of(&t);
+    let rotated = json_of(f.rotate_as(&f.roles.maintainer, id, json!({})), 201);
+    let new = token_of(&rotated);
+    assert!(new.starts_with("glptt-") && new != old, "{rotated}");
+    assert_eq!(rotated["previous_tokens"][0]["token"], short_of(&old));
+    let expires =
+        triggerd::model::parse_stored(rotated["previous_tokens"][0]["expires_at"].as_str().unwrap()).unwrap();
+    let in_a_day = time::OffsetDateTime::now_utc() + time::Duration::hours(24);
+    assert!((in_a_day - expires).abs() < time::Duration::minutes(1), "{expires}");
+    json_of(f.call(&old, "main", json!({})), 201);
+    json_of(f.call(&new, "main", json!({})), 201);
+    let shown = f.show(id);
+    assert_eq!(shown["token"], short_of(&new));
+    assert_eq!(shown["previous_tokens"], rotated["previous_tokens"]);
+    // Digests only: neither secret is stored.
+    let stored: Vec<u8> =
+        f.app.db().query_row("SELECT token_digest FROM trigger_secrets", [], |r| r.get(0)).unwrap();
+    assert_eq!(stored.len(), 32);
+    assert_ne!(stored, old.as_bytes());
+}
+
+#[test]
+fn after_the_grace_period_the_old_token_is_404_and_no_longer_shown() {
+    let f = fixture();
+    let t = f.create(json!({}));
+    let id = t["id"].as_i64().unwrap();
+    json_of(f.rotate_as(&f.roles.maintainer, id, json!({"grace_period": 60})), 201);
+    f.app.db().execute("UPDATE trigger_secrets SET expires_at = '2020-01-01T00:00:00.000Z'", []).unwrap();
+    json_of(f.call(&token_of(&t), "main", json!({})), 404);
+    assert_eq!(f.show(id)["previous_tokens"], json!([]));
+    assert_eq!(f.pipelines(), 0);
+}
+
+#[test]
+fn a_grace_period_of_zero_stops_the_old_token_at_once_and_expires_in_is_a_synonym() {
+    let f = fixture();
+    let t = f.create(json!({}));
+    let id = t["id"].as_i64().unwrap();
+    let rotated = json_of(f.rotate_as(&f.roles.maintainer, id, json!({"expires_in": "0"})), 201);
+    assert_eq!(rotated["previous_tokens"], json!([]));
+    json_of(f.call(&token_of(&t), "main", json!({})), 404);
+    json_of(f.call(&token_of(&rotated), "main", json!({})), 201);
+    assert_eq!(f.app.count("trigger_secrets"), 0);
+}
+
+#[test]
+fn a_rotation_keeps_the_policy_for_both_secrets() {
+    let f = fixture();
+    let t = f.create(json!({"allowed_refs": ["release/*"]}));
+    let id = t["id"].as_i64().unwrap();
+    let rotated = json_of(f.rotate_as(&f.roles.maintainer, id, json!({})), 201);
+    assert_eq!(rotated["allowed_refs"], json!(["release/*"]));
+    for token in [token_of(&t), token_of(&rotated)] {
+        message_of(f.call(&token, "main", json!({})), 403);
+        json_of(f.call(&token, "release/1.0", json!({})), 201);
+    }
+}
+
+#[test]
+fn only_the_owner_or_an_admin_may_rotate_a_trigger() {
+    let f = fixture();
+    let t = f.create(json!({}));
+    let id = t["id"].as_i64().unwrap();
+    let other = f.app.create_user("other-maintainer");
+    f.app.add_member(f.pid, &other, 40);
+    let msg = message_of(f.rotate_as(&other, id, json!({})), 403);
+    assert!(msg.contains("not authorized to rotate"), "{msg}");
+    json_of(f.rotate_as(&f.roles.developer, id, json!({})), 403);
+    json_of(f.rotate_as(&f.roles.admin, id, json!({})), 201);
+    json_of(f.rotate_as(&f.roles.maintainer, 999_999, json!({})), 404);
+    // The admin's rotation did not change the token's owner.
+    assert_eq!(f.show(id)["owner"]["username"], "maintainer");
+}
+
+#[test]
+fn bad_grace_periods_are_400_and_rotate_nothing() {
+    let f = fixture();
+    let t = f.create(json!({}));
+    let id = t["id"].as_i64().unwrap();
+    for body in [
+        json!({"grace_period": -1}),
+        json!({"grace_period": 2_592_001}),
+        json!({"grace_period": "soon"}),
+        json!({"grace_period": [1]}),
+        json!({"grace_period": 1e300}),
+        json!({"grace_period": 60, "expires_in": 120}),
+        json!({"expires_in": {"a": 1}}),
+    ] {
+        assert_eq!(f.rotate_as(&f.roles.maintainer, id, body.clone()).status().as_u16(), 400, "{body}");
+    }
+    json_of(f.call(&token_of(&t), "main", json!({})), 201);
+    assert_eq!(f.app.count("trigger_secrets"), 0);
+}
+
+#[test]
+fn at_most_five_old_tokens_may_be_in_their_grace_period_and_deleting_the_trigger_removes_them() {
+    let f = fixture();
+    let t = f.create(json!({}));
+    let id = t["id"].as_i64().unwrap();
+    for _ in 0..5 {
+        json_of(f.rotate_as(&f.roles.maintainer, id, json!({})), 201);
+    }
+    message_of(f.rotate_as(&f.roles.maintainer, id, json!({})), 400);
+    json_of(f.rotate_as(&f.roles.maintainer, id, json!({"grace_period": 0})), 201);
+    assert_eq!(f.show(id)["previous_tokens"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        f.app.delete(&format!("{}/{id}", f.triggers_path()), Some(&f.roles.maintainer.token)).status(),
+        204
+    );
+    assert_eq!(f.app.count("trigger_secrets"), 0);
+}

@@ -145,11 +145,12 @@ fn list_triggers_items_have_gitlabs_fields_in_gitlabs_order() {
             "last_used",
             "expires_at",
             "owner",
-            // triggerd's policy fields (issue 14) come after GitLab's
+            // triggerd's policy and rotation fields (issue 14) come after GitLab's
             "allowed_refs",
             "allowed_variables",
             "required_variables",
-            "max_variable_value_bytes"
+            "max_variable_value_bytes",
+            "previous_tokens"
         ]
     );
     let owner: Vec<&str> = body[0]["owner"].as_object().unwrap().keys().map(String::as_str).collect();
@@ -594,11 +595,12 @@ fn create_trigger_returns_201_and_stores_the_trigger_for_a_maintainer() {
             "last_used",
             "expires_at",
             "owner",
-            // triggerd's policy fields (issue 14) come after GitLab's
+            // triggerd's policy and rotation fields (issue 14) come after GitLab's
             "allowed_refs",
             "allowed_variables",
             "required_variables",
-            "max_variable_value_bytes"
+            "max_variable_value_bytes",
+            "previous_tokens"
         ]
     );
     let (project_id, owner_id): (i64, i64) = app
