@@ -543,3 +543,43 @@ fn at_most_five_old_tokens_may_be_in_their_grace_period_and_deleting_the_trigger
     );
     assert_eq!(f.app.count("trigger_secrets"), 0);
 }
+
+#[test]
+fn a_call_racing_a_rotation_succeeds_with_a_grace_period_and_is_never_a_500() {
+    let f = fixture();
+    let t = f.create(json!({}));
+    let id = t["id"].as_i64().unwrap();
+    for _ in 0..3 {
+        let rotate = f
+            .app
+            .request(
+                Method::POST,
+                &format!("{}/{id}/rotate", f.triggers_path()),
+                Some(&f.roles.maintainer.token),
+            )
+            .json(&json!({"grace_period": 0}));
+        let call = f
+            .app
+            .request(Method::POST, &format!("/projects/{}/trigger/pipeline", f.pid), None)
+            .json(&json!({"ref": "main", "token": token_of(&t)}));
+        // Before the rotation the call succeeds; after it, with no grace, it is 404 — never a 500.
+        let [rotated, called] = at_once(rotate, call);
+        assert_eq!(rotated, 201);
+        assert!(called == 201 || called == 404, "{called}");
+    }
+    let t2 = f.create(json!({}));
+    let id2 = t2["id"].as_i64().unwrap();
+    let rotate = f
+        .app
+        .request(
+            Method::POST,
+            &format!("{}/{id2}/rotate", f.triggers_path()),
+            Some(&f.roles.maintainer.token),
+        )
+        .json(&json!({}));
+    let call = f
+        .app
+        .request(Method::POST, &format!("/projects/{}/trigger/pipeline", f.pid), None)
+        .json(&json!({"ref": "main", "token": token_of(&t2)}));
+    assert_eq!(at_once(rotate, call), [201, 201]);
+}
