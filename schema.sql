@@ -345,4 +345,24 @@ CREATE TABLE web_form_nonces (
     used_at      TEXT    NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX web_form_nonces_session ON web_form_nonces (session_id);
+-- A trigger token's limits (absent row or empty lists: any ref, any variables). Lists are JSON
+-- arrays of strings; `*` in an entry matches any run of characters.
+CREATE TABLE trigger_policies (
+    trigger_id               INTEGER PRIMARY KEY REFERENCES triggers (id) ON DELETE CASCADE,
+    allowed_refs             TEXT    NOT NULL DEFAULT '[]',
+    allowed_variables        TEXT    NOT NULL DEFAULT '[]',
+    required_variables       TEXT    NOT NULL DEFAULT '[]',
+    max_variable_value_bytes INTEGER
+);
+-- A trigger's previous secrets after a rotation: each keeps working until its `expires_at` (the
+-- grace period). SHA-256 digests only, like `triggers.token_digest`.
+CREATE TABLE trigger_secrets (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    trigger_id   INTEGER NOT NULL REFERENCES triggers (id) ON DELETE CASCADE,
+    token_digest BLOB    NOT NULL UNIQUE,
+    short_token  TEXT    NOT NULL,
+    expires_at   TEXT    NOT NULL,
+    created_at   TEXT    NOT NULL
+);
+CREATE INDEX trigger_secrets_trigger ON trigger_secrets (trigger_id, id);
 -- END add_job_tokens

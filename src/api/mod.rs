@@ -31,6 +31,7 @@ pub mod runner_jobs;
 pub mod runners;
 pub mod tokens;
 pub mod trigger_call;
+pub mod trigger_policy;
 pub mod triggers;
 pub mod users;
 

@@ -6,9 +6,12 @@
 //! loop guard (403), the variables' shape and limits (400 `{"message":…}`), then — in ONE write
 //! on the writer thread, so a failure creates nothing and concurrent calls share group commits —
 //! project (404), token (404: unknown, expired, another project's), the owner's right to create
-//! pipelines (400), ref resolution (400), the CI configuration at the ref's commit (a kept failed
-//! pipeline and 422, or 400 when rules leave no job: see `ci_pipeline.rs`) and the inserts of the
-//! pipeline and its jobs. 201 only after the commit.
+//! pipelines (400), the token's policy (403 for a ref it does not allow, 400 naming a variable
+//! outside its variable policy; see `trigger_policy.rs`), ref resolution (400), the CI
+//! configuration at the ref's commit (a kept failed pipeline and 422, or 400 when rules leave no
+//! job: see `ci_pipeline.rs`) and the inserts of the pipeline and its jobs. 201 only after the
+//! commit. With `dry_run=true` the same steps run in a savepoint that is always rolled back
+//! (`Db::trial`) and the answer is 200 with the pipeline that would have been created.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -19,9 +22,11 @@ use super::ci_pipeline::{self, Created, Creation, Upstream};
 use super::pagination;
 use super::params::Params;
 use super::pipelines::Pipeline;
+use super::trigger_policy;
 use crate::auth;
 use crate::config::LimitsConfig;
 use crate::db::pipelines::{self as store, NewVariable};
+use crate::db::triggers::TriggerPolicy;
 use crate::db::{job_tokens, jobs, projects, users};
 use crate::error::{ApiError, ApiResult};
 use crate::model::{self, AccessLevel, Visibility};
@@ -64,6 +69,8 @@ struct TriggerRequest {
     variables: Vec<(String, String)>,
     inputs: Option<String>,
     payload: String,
+    /// `dry_run=true` (triggerd): validate everything, create nothing.
+    dry_run: bool,
 }
 
 async fn run(
@@ -81,6 +88,19 @@ async fn run(
     let digest = auth::digest(&request.token);
     let pref = ProjectRef::parse(&id);
     let now = model::now();
+    if request.dry_run {
+        // The same steps on the writer's connection, always rolled back: what the call would
+        // create (or the error it would get), with nothing written, not even `last_used`.
+        let (created, project) =
+            state.db.trial(move |conn| create(conn, &pref, &digest, request, &now)).await?;
+        return match created {
+            Created::Pipeline(row) => {
+                let base = pagination::base_url(&req, &state);
+                Ok(HttpResponse::Ok().json(would_be_pipeline(&row, &project, &base)?))
+            }
+            Created::ConfigError(error) => Err(error),
+        };
+    }
     let (created, project) = state.db.write(move |conn| create(conn, &pref, &digest, request, &now)).await?;
     if created.has_pending_jobs() {
         state.job_queue.tick();
@@ -93,6 +113,27 @@ async fn run(
         // The failed pipeline is kept (it was committed); the caller learns why.
         Created::ConfigError(error) => Err(error),
     }
+}
+
+/// The pipeline entity of a dry run: without what only a stored pipeline has (`id`, `iid`,
+/// `web_url`, `detailed_status.details_path`), plus `"dry_run": true`.
+fn would_be_pipeline(
+    row: &store::PipelineRow,
+    project: &projects::ProjectRow,
+    base: &str,
+) -> ApiResult<Value> {
+    let mut value = serde_json::to_value(Pipeline::new(row, project, base))
+        .map_err(|e| ApiError::Internal(format!("dry run: {e}")))?;
+    if let Some(map) = value.as_object_mut() {
+        for key in ["id", "iid", "web_url"] {
+            map.remove(key);
+        }
+        if let Some(Value::Object(status)) = map.get_mut("detailed_status") {
+            status.remove("details_path");
+        }
+        map.insert("dry_run".into(), Value::Bool(true));
+    }
+    Ok(value)
 }
 
 /// Steps 1–3: everything that needs no database.
@@ -111,6 +152,10 @@ fn validate(
             errors.push(format!("{key} is invalid"));
         }
     }
+    let dry_run = params.bool("dry_run").unwrap_or_else(|_| {
+        errors.push("dry_run is invalid".into());
+        None
+    });
     let (Some(ref_name), Some(token), true) = (ref_name, token, errors.is_empty()) else {
         return Err(ApiError::Param(errors.join(", ")));
     };
@@ -122,7 +167,7 @@ fn validate(
     // 3. Variables: a map of strings to strings, within the configured limits.
     let variables = user_variables(params, limits)?;
     let inputs = params.get("inputs").map(Value::to_string);
-    Ok(TriggerRequest { token, ref_name, variables, inputs, payload })
+    Ok(TriggerRequest { token, ref_name, variables, inputs, payload, dry_run: dry_run.unwrap_or(false) })
 }
 
 /// A required string parameter; records `<key> is missing` / `is invalid` (and `is empty` when
@@ -227,7 +272,14 @@ fn create(
     // 5./6. The credential: a trigger token of this project acting as its owner, or else the job
     //       token of a running job acting as the job's user (a multi-project pipeline).
     let (user, trigger_id, upstream) = match credential(conn, &project, digest, now)? {
-        Credential::Trigger { id, owner } => (owner, Some(id), None),
+        Credential::Trigger { id, owner, policy } => {
+            // The token's own limits (issue 14): its refs (403), then its variables (400).
+            if let Some(policy) = policy {
+                trigger_policy::check_ref(&policy, &request.ref_name)?;
+                trigger_policy::check_variables(&policy, &request.variables)?;
+            }
+            (owner, Some(id), None)
+        }
         Credential::Job { user, upstream } => (user, None, Some(upstream)),
     };
     // 7. The ref.
@@ -265,8 +317,8 @@ fn create(
 
 /// Who a trigger call acts as.
 enum Credential {
-    /// A trigger token of the project: its owner.
-    Trigger { id: i64, owner: users::UserRow },
+    /// A trigger token of the project: its owner, and its policy when it has one.
+    Trigger { id: i64, owner: users::UserRow, policy: Option<TriggerPolicy> },
     /// A running job's token: the job's user, and the job as the new pipeline's upstream.
     Job { user: users::UserRow, upstream: Upstream },
 }
@@ -285,12 +337,14 @@ fn credential(
     let trigger = store::find_trigger_by_digest(conn, digest)?
         .filter(|t| auth::digests_match(&t.digest, digest))
         .filter(|t| t.project_id == project.id)
-        .filter(|t| !is_expired(t.expires_at.as_deref(), now));
+        .filter(|t| !is_expired(t.expires_at.as_deref(), now))
+        .filter(|t| !t.secret_expires_at.as_deref().is_some_and(|e| is_expired(Some(e), now)));
     if let Some(t) = trigger {
         let owner = users::find(conn, t.owner_id)?.filter(|u| u.is_active());
         let owner = owner.filter(|u| may_create(conn, project, u).unwrap_or(false));
         let Some(owner) = owner else { return Err(insufficient_permissions()) };
-        return Ok(Credential::Trigger { id: t.id, owner });
+        let policy = (!t.policy.is_empty()).then_some(t.policy);
+        return Ok(Credential::Trigger { id: t.id, owner, policy });
     }
     let job_id = job_tokens::job_id_by_token_digest(conn, digest)?.ok_or(ApiError::NotFound(""))?;
     let job = jobs::find_by_id(conn, job_id)?.ok_or(ApiError::NotFound(""))?;
@@ -367,7 +421,7 @@ fn insufficient_permissions() -> ApiError {
 }
 
 /// A trigger expires at `expires_at` (GitLab's `Expirable`: `expires_at <= now`).
-fn is_expired(expires_at: Option<&str>, now: &str) -> bool {
+pub(crate) fn is_expired(expires_at: Option<&str>, now: &str) -> bool {
     let Some(e) = expires_at else { return false };
     match (model::parse_stored(e), model::parse_stored(now)) {
         (Some(e), Some(n)) => e <= n,

@@ -14,8 +14,10 @@ use super::entities::UserBasic;
 use super::limits;
 use super::pagination::{self, Page};
 use super::params::Params;
+use super::trigger_call::is_expired;
+use super::trigger_policy::PolicyPatch;
 use crate::auth::{self, Caller};
-use crate::db::triggers::{self as store, NewTrigger, TriggerRow};
+use crate::db::triggers::{self as store, NewTrigger, Rotation, TriggerRow};
 use crate::error::{ApiError, ApiResult};
 use crate::model::{self, AccessLevel};
 use crate::state::AppState;
@@ -23,7 +25,13 @@ use crate::state::AppState;
 pub fn configure(r: &mut super::Routes) {
     r.resource("/projects/{id}/triggers", |m| m.get(list).post(create));
     r.resource("/projects/{id}/triggers/{trigger_id}", |m| m.get(show).put(update).delete(delete));
+    r.resource("/projects/{id}/triggers/{trigger_id}/rotate", |m| m.post(rotate));
 }
+
+/// The grace period of a rotation when none is given: 24 hours.
+const DEFAULT_GRACE_SECS: i64 = 24 * 60 * 60;
+/// The longest grace period: 30 days.
+const MAX_GRACE_SECS: i64 = 30 * 24 * 60 * 60;
 
 /// The longest a new trigger may live: `expires_at` must be before today + 365 days (GitLab's
 /// `MAX_PERSONAL_ACCESS_TOKEN_LIFETIME_IN_DAYS`).
@@ -40,6 +48,19 @@ struct TriggerJson {
     last_used: Option<String>,
     expires_at: Option<String>,
     owner: UserBasic,
+    // triggerd's extensions (issue 14), after GitLab's fields: the token's policy.
+    allowed_refs: Vec<String>,
+    allowed_variables: Vec<String>,
+    required_variables: Vec<String>,
+    max_variable_value_bytes: Option<i64>,
+    /// Secrets replaced by a rotation that still work, as short tokens with their expiry.
+    previous_tokens: Vec<PreviousToken>,
+}
+
+#[derive(Debug, Serialize)]
+struct PreviousToken {
+    token: String,
+    expires_at: String,
 }
 
 impl TriggerJson {
@@ -59,6 +80,18 @@ impl TriggerJson {
             updated_at: t.updated_at,
             last_used: t.last_used,
             expires_at: t.expires_at,
+            allowed_refs: t.policy.allowed_refs,
+            allowed_variables: t.policy.allowed_variables,
+            required_variables: t.policy.required_variables,
+            max_variable_value_bytes: t.policy.max_variable_value_bytes,
+            previous_tokens: {
+                let now = model::now();
+                t.previous
+                    .into_iter()
+                    .filter(|p| !is_expired(Some(&p.expires_at), &now))
+                    .map(|p| PreviousToken { token: p.short_token, expires_at: p.expires_at })
+                    .collect()
+            },
         }
     }
 }
@@ -122,6 +155,7 @@ async fn create(
     let description = params.required_string("description")?;
     let expires_at = expires_at_param(&params)?;
     limits::TRIGGER_DESCRIPTION.check("description", &description)?;
+    let patch = PolicyPatch::from_params(&params, &state.config.limits)?;
 
     let token = auth::new_trigger_token()?;
     let token_digest = auth::digest(&token);
@@ -146,7 +180,12 @@ async fn create(
                 short_token: &short_token,
                 expires_at: expires_at.as_deref(),
             };
-            Ok(store::insert(c, &new, &model::now())?)
+            let trigger = store::insert(c, &new, &model::now())?;
+            if patch.is_empty() {
+                return Ok(trigger);
+            }
+            store::set_policy(c, trigger.id, &patch.apply(&trigger.policy)?)?;
+            store::find(c, project_id, trigger.id)?.ok_or(ApiError::RecordNotFound)
         })
         .await?;
     let base = pagination::base_url(&req, &state);
@@ -170,8 +209,10 @@ fn expires_at_param(params: &Params) -> ApiResult<Option<String>> {
     Ok(Some(model::format_ts(at)))
 }
 
-/// `PUT /projects/:id/triggers/:trigger_id` — changes the description; only the trigger's owner
-/// (who must still be Maintainer+) or an admin. Without `description` nothing changes.
+/// `PUT /projects/:id/triggers/:trigger_id` — changes the description and the policy fields
+/// sent (`allowed_refs`, `allowed_variables`, `required_variables`, `max_variable_value_bytes`);
+/// only the trigger's owner (who must still be Maintainer+) or an admin. Without any of them
+/// nothing changes.
 async fn update(
     caller: Caller,
     req: HttpRequest,
@@ -192,20 +233,33 @@ async fn update(
     }
     let description = params.string("description")?;
     limits::TRIGGER_DESCRIPTION.check_opt("description", description.as_deref())?;
-    let trigger = match description {
-        None => trigger,
-        Some(description) => {
-            let project_id = pa.project.id;
-            state
-                .db
-                .write(move |c| {
-                    if !store::update_description(c, project_id, trigger_id, &description, &model::now())? {
-                        return Err(ApiError::RecordNotFound);
-                    }
-                    store::find(c, project_id, trigger_id)?.ok_or(ApiError::RecordNotFound)
-                })
-                .await?
-        }
+    let patch = PolicyPatch::from_params(&params, &state.config.limits)?;
+    let trigger = if description.is_none() && patch.is_empty() {
+        trigger
+    } else {
+        let project_id = pa.project.id;
+        state
+            .db
+            .write(move |c| {
+                let now = model::now();
+                if let Some(description) = &description
+                    && !store::update_description(c, project_id, trigger_id, description, &now)?
+                {
+                    return Err(ApiError::RecordNotFound);
+                }
+                let current = store::find(c, project_id, trigger_id)?.ok_or(ApiError::RecordNotFound)?;
+                if patch.is_empty() {
+                    return Ok(current);
+                }
+                let policy = patch.apply(&current.policy)?;
+                if policy == current.policy {
+                    return Ok(current);
+                }
+                store::set_policy(c, trigger_id, &policy)?;
+                store::touch(c, trigger_id, &now)?;
+                store::find(c, project_id, trigger_id)?.ok_or(ApiError::RecordNotFound)
+            })
+            .await?
     };
     Ok(HttpResponse::Ok().json(TriggerJson::new(trigger, &pagination::base_url(&req, &state))))
 }
@@ -240,4 +294,82 @@ async fn delete(
         })
         .await?;
     Ok(HttpResponse::build(StatusCode::NO_CONTENT).finish())
+}
+
+/// `POST /projects/:id/triggers/:trigger_id/rotate` (triggerd) — gives the trigger a new secret,
+/// shown in full in this 201 only; the current secret keeps working for `grace_period` (or its
+/// synonym `expires_in`) seconds, default 24 hours, at most 30 days, 0 = stops at once. Who may:
+/// as for the update (the owner, still Maintainer+, or an admin).
+async fn rotate(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    params: Params,
+) -> ApiResult<HttpResponse> {
+    let (id, raw_trigger_id) = path.into_inner();
+    let pa = access::project_for(&state, Some(&caller), &id).await?;
+    let trigger_id = access::path_id(&raw_trigger_id, "trigger_id")?;
+    let trigger = find_trigger(&state, pa.project.id, trigger_id).await?;
+    let may_admin = pa.admin || (trigger.owner.id == caller.user.id && pa.at_least(AccessLevel::Maintainer));
+    if !may_admin {
+        return Err(ApiError::Forbidden(Some(
+            "The current user is not authorized to rotate the pipeline trigger token".into(),
+        )));
+    }
+    let grace = grace_period_param(&params)?;
+    let token = auth::new_trigger_token()?;
+    let token_digest = auth::digest(&token);
+    let short_token = auth::short_token(&token);
+    let project_id = pa.project.id;
+    let trigger = state
+        .db
+        .write(move |c| {
+            let now_at = time::OffsetDateTime::now_utc();
+            let now = model::format_ts(now_at);
+            let old_expires_at =
+                (grace > 0).then(|| model::format_ts(now_at.saturating_add(time::Duration::seconds(grace))));
+            if old_expires_at.is_some()
+                && store::live_previous_secrets(c, trigger_id, &now)? >= store::MAX_LIVE_PREVIOUS_SECRETS
+            {
+                return Err(ApiError::message(
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "the trigger already has {} previous tokens in their grace period; rotate with grace_period=0 or wait",
+                        store::MAX_LIVE_PREVIOUS_SECRETS
+                    ),
+                ));
+            }
+            let rotation =
+                Rotation { token_digest: &token_digest, short_token: &short_token, old_expires_at: old_expires_at.as_deref() };
+            if store::find(c, project_id, trigger_id)?.is_none() || !store::rotate(c, trigger_id, &rotation, &now)? {
+                return Err(ApiError::RecordNotFound);
+            }
+            store::find(c, project_id, trigger_id)?.ok_or(ApiError::RecordNotFound)
+        })
+        .await?;
+    let base = pagination::base_url(&req, &state);
+    Ok(HttpResponse::Created().json(TriggerJson::with_token(trigger, token, &base)))
+}
+
+/// `grace_period` or `expires_in`: whole seconds, 0 to 30 days (default 24 hours); both sent
+/// must agree.
+fn grace_period_param(params: &Params) -> ApiResult<i64> {
+    let read = |key: &str| -> ApiResult<Option<i64>> {
+        match params.int(key)? {
+            Some(n) if !(0..=MAX_GRACE_SECS).contains(&n) => Err(ApiError::message(
+                StatusCode::BAD_REQUEST,
+                format!("{key} must be between 0 and {MAX_GRACE_SECS} seconds"),
+            )),
+            other => Ok(other),
+        }
+    };
+    match (read("grace_period")?, read("expires_in")?) {
+        (Some(a), Some(b)) if a != b => Err(ApiError::message(
+            StatusCode::BAD_REQUEST,
+            "grace_period and expires_in are the same setting: send one",
+        )),
+        (Some(a), _) | (None, Some(a)) => Ok(a),
+        (None, None) => Ok(DEFAULT_GRACE_SECS),
+    }
 }

@@ -163,6 +163,27 @@ impl Db {
         .await
     }
 
+    /// Runs `f` on the writer thread like [`Db::write`], but always rolls its savepoint back: a
+    /// trial run (the trigger call's `dry_run`) that sees exactly what a write would see and
+    /// leaves nothing behind, not even an AUTOINCREMENT counter.
+    pub async fn trial<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        F: FnOnce(&Connection) -> ApiResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel::<ApiResult<T>>();
+        let job: Job = Box::new(move |conn: Option<&Connection>| {
+            let outcome = conn.map(|c| in_rolled_back_savepoint(c, f));
+            Box::new(move |_commit: Result<(), CommitFailure>| {
+                // Nothing of this job is in the batch, so its commit does not concern it.
+                let reply = outcome.unwrap_or_else(|| Err(ApiError::Internal("a trial was not run".into())));
+                let _ = tx.send(reply);
+            })
+        });
+        self.writer.send(job).map_err(|_| ApiError::Internal("the writer thread has stopped".into()))?;
+        rx.await.map_err(|_| ApiError::Internal("a trial was abandoned by the writer thread".into()))?
+    }
+
     /// Runs a write on the writer thread inside a savepoint of the current batch transaction.
     /// Returns once the batch committed: `Ok` means the rows are durable. An `Err` from `f`
     /// rolls back only this write; the others in the batch still commit.
@@ -229,6 +250,17 @@ fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> ApiResult<T
     } else {
         conn.execute_batch("ROLLBACK TO job; RELEASE job")?;
     }
+    result
+}
+
+fn in_rolled_back_savepoint<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> ApiResult<T>,
+) -> ApiResult<T> {
+    conn.prepare_cached("SAVEPOINT trial")?.execute([])?;
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| f(conn)))
+        .unwrap_or_else(|_| Err(ApiError::Internal("a trial panicked".into())));
+    conn.execute_batch("ROLLBACK TO trial; RELEASE trial")?;
     result
 }
 

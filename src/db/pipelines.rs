@@ -137,12 +137,29 @@ pub struct TriggerAuth {
     pub owner_id: i64,
     pub expires_at: Option<String>,
     pub digest: Vec<u8>,
+    /// The token's limits, read by the same lookup (a join on the policy's primary key).
+    pub policy: super::triggers::TriggerPolicy,
+    /// Set when the digest is a secret replaced by a rotation: when it stops working.
+    pub secret_expires_at: Option<String>,
 }
 
-/// The trigger whose token has this SHA-256 digest.
+/// The trigger whose token has this SHA-256 digest: its current secret, or else one replaced by
+/// a rotation (two probes of unique indexes in one statement; the second only runs on a miss).
 pub fn find_trigger_by_digest(conn: &Connection, digest: &[u8]) -> rusqlite::Result<Option<TriggerAuth>> {
     conn.prepare_cached(
-        "SELECT id, project_id, owner_id, expires_at, token_digest FROM triggers WHERE token_digest = ?1",
+        "SELECT t.id, t.project_id, t.owner_id, t.expires_at, t.token_digest,
+                tp.allowed_refs, tp.allowed_variables, tp.required_variables, tp.max_variable_value_bytes,
+                NULL
+         FROM triggers t LEFT JOIN trigger_policies tp ON tp.trigger_id = t.id
+         WHERE t.token_digest = ?1
+         UNION ALL
+         SELECT t.id, t.project_id, t.owner_id, t.expires_at, s.token_digest,
+                tp.allowed_refs, tp.allowed_variables, tp.required_variables, tp.max_variable_value_bytes,
+                s.expires_at
+         FROM trigger_secrets s JOIN triggers t ON t.id = s.trigger_id
+              LEFT JOIN trigger_policies tp ON tp.trigger_id = t.id
+         WHERE s.token_digest = ?1
+         LIMIT 1",
     )?
     .query_row([digest], |r| {
         Ok(TriggerAuth {
@@ -151,6 +168,8 @@ pub fn find_trigger_by_digest(conn: &Connection, digest: &[u8]) -> rusqlite::Res
             owner_id: r.get(2)?,
             expires_at: r.get(3)?,
             digest: r.get(4)?,
+            policy: super::triggers::TriggerPolicy::from_row_at(r, 5)?,
+            secret_expires_at: r.get(9)?,
         })
     })
     .optional()

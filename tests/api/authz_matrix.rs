@@ -369,12 +369,18 @@ const ROWS: &[Row] = &[
                                                                                                  "401 404/403/403 403 403 403 200 200 200 401 401 401 403"),
     row("PUT", "/api/v4/projects/{id}/triggers/{trigger_id}", Obj::OthersTrigger, r#"{"description":"theirs"}"#,
                                                                                                  "401 404/403/403 403 403 403 403 403 200 401 401 401 403"),
+    row("POST", "/api/v4/projects/{id}/triggers/{trigger_id}/rotate", Obj::OwnTrigger, r#"{"grace_period":60}"#,
+                                                                                                 "401 404/403/403 403 403 403 201 201 201 401 401 401 403"),
+    row("POST", "/api/v4/projects/{id}/triggers/{trigger_id}/rotate", Obj::OthersTrigger, "",
+                                                                                                 "401 404/403/403 403 403 403 403 403 201 401 401 401 403"),
     row("DELETE", "/api/v4/projects/{id}/triggers/{trigger_id}", Obj::OwnTrigger, "",            "401 404/403/403 403 403 403 204 204 204 401 401 401 403"),
     row("DELETE", "/api/v4/projects/{id}/triggers/{trigger_id}", Obj::OthersTrigger, "",         "401 404/403/403 403 403 403 204 204 204 401 401 401 403"),
     // Object level: another project's trigger through this project's path is 404 `Not found`
     // (after the role check, except for PUT which looks the trigger up first, as GitLab does).
     row("GET", "/api/v4/projects/{id}/triggers/{trigger_id}", Obj::ForeignTrigger, "",           "401 404/403/403 403 403 403 404 404 404 401 401 401 404"),
     row("PUT", "/api/v4/projects/{id}/triggers/{trigger_id}", Obj::ForeignTrigger, r#"{"description":"taken"}"#,
+                                                                                                 "401 404 404 404 404 404 404 404 401 401 401 403"),
+    row("POST", "/api/v4/projects/{id}/triggers/{trigger_id}/rotate", Obj::ForeignTrigger, "",
                                                                                                  "401 404 404 404 404 404 404 404 401 401 401 403"),
     row("DELETE", "/api/v4/projects/{id}/triggers/{trigger_id}", Obj::ForeignTrigger, "",        "401 404/403/403 403 403 403 404 404 404 401 401 401 403"),
 

@@ -136,7 +136,22 @@ fn list_triggers_items_have_gitlabs_fields_in_gitlabs_order() {
     let keys: Vec<&str> = body[0].as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(
         keys,
-        ["id", "token", "description", "created_at", "updated_at", "last_used", "expires_at", "owner"]
+        [
+            "id",
+            "token",
+            "description",
+            "created_at",
+            "updated_at",
+            "last_used",
+            "expires_at",
+            "owner",
+            // triggerd's policy and rotation fields (issue 14) come after GitLab's
+            "allowed_refs",
+            "allowed_variables",
+            "required_variables",
+            "max_variable_value_bytes",
+            "previous_tokens"
+        ]
     );
     let owner: Vec<&str> = body[0]["owner"].as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(owner, ["id", "username", "name", "state", "locked", "avatar_url", "web_url"]);
@@ -571,7 +586,22 @@ fn create_trigger_returns_201_and_stores_the_trigger_for_a_maintainer() {
     let keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(
         keys,
-        ["id", "token", "description", "created_at", "updated_at", "last_used", "expires_at", "owner"]
+        [
+            "id",
+            "token",
+            "description",
+            "created_at",
+            "updated_at",
+            "last_used",
+            "expires_at",
+            "owner",
+            // triggerd's policy and rotation fields (issue 14) come after GitLab's
+            "allowed_refs",
+            "allowed_variables",
+            "required_variables",
+            "max_variable_value_bytes",
+            "previous_tokens"
+        ]
     );
     let (project_id, owner_id): (i64, i64) = app
         .db()
