@@ -43,6 +43,15 @@ enum Command {
         #[arg(long)]
         admin: bool,
     },
+    /// Set a user's password (so the bootstrap root can sign in to the web UI); ends the user's
+    /// web sessions.
+    SetPassword {
+        #[arg(long)]
+        username: String,
+        /// Password (8+ characters); read from TRIGGERD_PASSWORD when omitted.
+        #[arg(long)]
+        password: Option<String>,
+    },
     /// Create a personal access token for a user and print it (once).
     CreateToken {
         #[arg(long)]
@@ -83,6 +92,12 @@ pub fn main() -> ExitCode {
             let password = password.or_else(|| std::env::var("TRIGGERD_PASSWORD").ok());
             create_user(&config, &username, &email, name.as_deref(), password.as_deref(), admin)
         }
+        Command::SetPassword { username, password } => {
+            match password.or_else(|| std::env::var("TRIGGERD_PASSWORD").ok()) {
+                Some(p) => set_password(&config, &username, &p),
+                None => Err("give the password with --password or TRIGGERD_PASSWORD".into()),
+            }
+        }
         Command::CreateToken { username, name, scopes, expires_at } => {
             create_token(&config, &username, &name, &scopes, expires_at.as_deref())
         }
@@ -119,6 +134,29 @@ fn open(config: &Config) -> Result<Connection, String> {
     Ok(conn)
 }
 
+/// A password's hash, after GitLab's length rules.
+fn hash_new_password(password: &str) -> Result<String, String> {
+    check_len("password", password, limits::PASSWORD)?;
+    if password.chars().count() < limits::PASSWORD_MIN {
+        return Err(format!("the password must have at least {} characters", limits::PASSWORD_MIN));
+    }
+    auth::hash_password(password).map_err(|e| e.to_string())
+}
+
+fn set_password(config: &Config, username: &str, password: &str) -> Result<(), String> {
+    let hash = hash_new_password(password)?;
+    let mut conn = open(config)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| e.to_string())?;
+    let user = users::find_by_username(&tx, username)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no user {username}"))?;
+    users::set_password_hash(&tx, user.id, &hash).map_err(|e| e.to_string())?;
+    db::web_sessions::delete_for_user(&tx, user.id).map_err(|e| e.to_string())?;
+    tx.commit().map_err(|e| e.to_string())?;
+    eprintln!("password set for {username}");
+    Ok(())
+}
+
 fn create_user(
     config: &Config,
     username: &str,
@@ -130,14 +168,7 @@ fn create_user(
     check_len("username", username, limits::USERNAME)?;
     check_len("email", email, limits::EMAIL)?;
     check_len("name", name.unwrap_or(username), limits::USER_NAME)?;
-    check_len("password", password.unwrap_or_default(), limits::PASSWORD)?;
-    let hash = match password {
-        Some(p) if p.chars().count() < limits::PASSWORD_MIN => {
-            return Err(format!("the password must have at least {} characters", limits::PASSWORD_MIN));
-        }
-        Some(p) => Some(auth::hash_password(p).map_err(|e| e.to_string())?),
-        None => None,
-    };
+    let hash = password.map(hash_new_password).transpose()?;
     let mut conn = open(config)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| e.to_string())?;
     let user = users::insert(

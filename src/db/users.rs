@@ -122,6 +122,14 @@ pub fn list(
     Ok((rows, total))
 }
 
+/// Replaces a user's password hash (an argon2id PHC string); `false` for an unknown user.
+pub fn set_password_hash(conn: &Connection, id: i64, hash: &str) -> rusqlite::Result<bool> {
+    Ok(conn
+        .prepare_cached("UPDATE users SET password_hash = ?2 WHERE id = ?1")?
+        .execute(params![id, hash])?
+        == 1)
+}
+
 /// The stored argon2id PHC string of a user, if any.
 pub fn password_hash(conn: &Connection, id: i64) -> rusqlite::Result<Option<String>> {
     conn.prepare_cached("SELECT password_hash FROM users WHERE id = ?1")?

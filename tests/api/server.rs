@@ -326,3 +326,36 @@ fn no_token_reaches_the_log_even_when_sent_in_the_query_string() {
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+#[test]
+fn set_password_lets_the_bootstrap_root_sign_in_to_the_web_ui_and_stores_only_a_hash() {
+    let dir = temp_dir();
+    let db = dir.join("t.db");
+    let env =
+        [("TRIGGERD_DATABASE__PATH", db.to_str().unwrap()), ("TRIGGERD_BOOTSTRAP__ROOT_TOKEN", ROOT_TOKEN)];
+    let run = |args: &[&str]| Command::new(BIN).current_dir(&dir).envs(env).args(args).output().unwrap();
+    for bad in [
+        &["set-password", "--username", "root", "--password", "short"][..],
+        &["set-password", "--username", "nobody", "--password", "longenough"],
+    ] {
+        let out = run(bad);
+        assert!(!out.status.success() && !out.stderr.is_empty(), "{bad:?} should fail with a message");
+    }
+    let out = run(&["set-password", "--username", "root", "--password", "root-password-1"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = serve(&dir, &env);
+    let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let signed_in = client
+        .post(format!("{}/users/sign_in", s.base))
+        .header("Origin", &s.base)
+        .form(&[("login", "root"), ("password", "root-password-1")])
+        .send()
+        .unwrap();
+    assert_eq!(signed_in.status().as_u16(), 303);
+    assert!(signed_in.headers().get("set-cookie").is_some(), "a session cookie");
+    drop(s);
+    let bytes = std::fs::read(&db).unwrap();
+    let wal = std::fs::read(dir.join("t.db-wal")).unwrap_or_default();
+    assert!(!contains(&bytes, b"root-password-1") && !contains(&wal, b"root-password-1"));
+    let _ = std::fs::remove_dir_all(dir);
+}
