@@ -122,7 +122,7 @@ impl Db {
         }
         let writer = Connection::open(path)?;
         configure(&writer, cfg)?;
-        writer.pragma_update(None, "journal_mode", "WAL")?;
+        enable_wal(&writer, Duration::from_millis(cfg.busy_timeout_ms))?;
         if is_new {
             // SQLite syncs the directory for a new WAL file but not for a new database file.
             sync_dir(path);
@@ -219,14 +219,32 @@ where
     actix_web::web::block(f).await?
 }
 
-/// `LIMIT <n>` for a list query. The limit (a page size, always an integer) is written into the
-/// SQL rather than bound: SQLite re-prepares a statement on every execution whose `LIMIT` is a
-/// bound parameter, which made each list request re-parse its query. `OFFSET` stays bound.
+/// Switches the file to WAL. Changing the journal mode takes an exclusive lock and SQLite does
+/// not call the busy handler for it: when several processes open a new file at once (the server
+/// and an admin command), one of them can find it locked for a moment, so it retries until the
+/// busy timeout.
+fn enable_wal(conn: &Connection, timeout: Duration) -> rusqlite::Result<()> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// A read that touches a table: the readiness probe's database check.
 pub fn ping(conn: &Connection) -> rusqlite::Result<()> {
     conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get::<_, i64>(0)).map(|_| ())
 }
 
+/// `LIMIT <n>` for a list query. The limit (a page size, always an integer) is written into the
+/// SQL rather than bound: SQLite re-prepares a statement on every execution whose `LIMIT` is a
+/// bound parameter, which made each list request re-parse its query. `OFFSET` stays bound.
 pub fn limit_clause(limit: i64) -> String {
     format!("LIMIT {limit}")
 }
