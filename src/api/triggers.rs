@@ -209,6 +209,27 @@ fn expires_at_param(params: &Params) -> ApiResult<Option<String>> {
     Ok(Some(model::format_ts(at)))
 }
 
+/// A trigger the caller may change (update, rotate): its owner, still Maintainer+, or an admin
+/// (GitLab's `admin_trigger`). GitLab finds the trigger before it checks the permission, so
+/// members see 404 for another project's trigger and 403 for someone else's.
+async fn owned_trigger(
+    state: &AppState,
+    caller: &Caller,
+    (id, raw_trigger_id): (String, String),
+    action: &str,
+) -> ApiResult<(ProjectAccess, TriggerRow)> {
+    let pa = access::project_for(state, Some(caller), &id).await?;
+    let trigger_id = access::path_id(&raw_trigger_id, "trigger_id")?;
+    let trigger = find_trigger(state, pa.project.id, trigger_id).await?;
+    let may_admin = pa.admin || (trigger.owner.id == caller.user.id && pa.at_least(AccessLevel::Maintainer));
+    if !may_admin {
+        return Err(ApiError::Forbidden(Some(format!(
+            "The current user is not authorized to {action} the pipeline trigger token"
+        ))));
+    }
+    Ok((pa, trigger))
+}
+
 /// `PUT /projects/:id/triggers/:trigger_id` — changes the description and the policy fields
 /// sent (`allowed_refs`, `allowed_variables`, `required_variables`, `max_variable_value_bytes`);
 /// only the trigger's owner (who must still be Maintainer+) or an admin. Without any of them
@@ -220,17 +241,8 @@ async fn update(
     path: web::Path<(String, String)>,
     params: Params,
 ) -> ApiResult<HttpResponse> {
-    let (id, raw_trigger_id) = path.into_inner();
-    let pa = access::project_for(&state, Some(&caller), &id).await?;
-    let trigger_id = access::path_id(&raw_trigger_id, "trigger_id")?;
-    // GitLab finds the trigger before it checks the permission (so members see 404 vs 403).
-    let trigger = find_trigger(&state, pa.project.id, trigger_id).await?;
-    let may_admin = pa.admin || (trigger.owner.id == caller.user.id && pa.at_least(AccessLevel::Maintainer));
-    if !may_admin {
-        return Err(ApiError::Forbidden(Some(
-            "The current user is not authorized to update the pipeline trigger token".into(),
-        )));
-    }
+    let (pa, trigger) = owned_trigger(&state, &caller, path.into_inner(), "update").await?;
+    let trigger_id = trigger.id;
     let description = params.string("description")?;
     limits::TRIGGER_DESCRIPTION.check_opt("description", description.as_deref())?;
     let patch = PolicyPatch::from_params(&params, &state.config.limits)?;
@@ -307,16 +319,8 @@ async fn rotate(
     path: web::Path<(String, String)>,
     params: Params,
 ) -> ApiResult<HttpResponse> {
-    let (id, raw_trigger_id) = path.into_inner();
-    let pa = access::project_for(&state, Some(&caller), &id).await?;
-    let trigger_id = access::path_id(&raw_trigger_id, "trigger_id")?;
-    let trigger = find_trigger(&state, pa.project.id, trigger_id).await?;
-    let may_admin = pa.admin || (trigger.owner.id == caller.user.id && pa.at_least(AccessLevel::Maintainer));
-    if !may_admin {
-        return Err(ApiError::Forbidden(Some(
-            "The current user is not authorized to rotate the pipeline trigger token".into(),
-        )));
-    }
+    let (pa, trigger) = owned_trigger(&state, &caller, path.into_inner(), "rotate").await?;
+    let trigger_id = trigger.id;
     let grace = grace_period_param(&params)?;
     let token = auth::new_trigger_token()?;
     let token_digest = auth::digest(&token);
