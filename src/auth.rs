@@ -201,6 +201,12 @@ fn presented_job_token(req: &HttpRequest) -> Option<String> {
     if !readable || !req.match_pattern().is_some_and(|p| JOB_TOKEN_ROUTES.contains(&p.as_str())) {
         return None;
     }
+    job_token_of(req)
+}
+
+/// A CI/CD job token in the `JOB-TOKEN` header, HTTP Basic as `gitlab-ci-token`, or the
+/// `job_token` query parameter, wherever the route.
+pub fn job_token_of(req: &HttpRequest) -> Option<String> {
     let header = |name: &str| {
         req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
     };
@@ -229,18 +235,23 @@ fn app_state(req: &HttpRequest) -> ApiResult<web::Data<AppState>> {
         .ok_or_else(|| ApiError::Internal("application state missing".into()))
 }
 
-/// The caller a running job's token stands for: the job's user. Unknown tokens, jobs no longer
-/// running and blocked users are 401.
-async fn resolve_job_token(req: &HttpRequest, token: String) -> ApiResult<Caller> {
-    let state = app_state(req)?;
-    let wanted = digest(&token);
-    let found = state
+/// The job a CI/CD job token names, whatever its status (a finished job's token still names it).
+pub async fn job_of_token(state: &AppState, token: &str) -> ApiResult<Option<db::jobs::JobRow>> {
+    let wanted = digest(token);
+    state
         .db
         .read(move |c| {
             let Some(id) = db::job_tokens::job_id_by_token_digest(c, &wanted)? else { return Ok(None) };
             Ok(db::jobs::find_by_id(c, id)?)
         })
-        .await?;
+        .await
+}
+
+/// The caller a running job's token stands for: the job's user. Unknown tokens, jobs no longer
+/// running and blocked users are 401.
+async fn resolve_job_token(req: &HttpRequest, token: String) -> ApiResult<Caller> {
+    let state = app_state(req)?;
+    let found = job_of_token(&state, &token).await?;
     let Some(job) = found.filter(|j| j.status == "running") else { return Err(ApiError::Unauthorized) };
     let Some(user) = job.user.filter(UserRow::is_active) else { return Err(ApiError::Unauthorized) };
     let job = Some(JobCaller { job_id: job.id, project_id: job.project_id });

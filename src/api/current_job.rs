@@ -9,7 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::params::Params;
 use crate::auth::{self, JOB_TOKEN_PREFIX};
-use crate::db::{job_tokens, jobs, projects};
+use crate::db::projects;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -25,10 +25,10 @@ enum Presented {
     Nothing,
 }
 
-/// The job token of a request, wherever GitLab reads it from.
+/// The job token of a request, wherever GitLab reads it from: where every job-token route does
+/// (`auth::job_token_of`), in the body, or as `Authorization: Bearer glcbt-…`.
 fn presented(req: &HttpRequest, params: &Params) -> Presented {
-    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
-    if let Some(t) = header("job-token").filter(|t| !t.is_empty()) {
+    if let Some(t) = auth::job_token_of(req) {
         return Presented::JobToken(t);
     }
     if let Ok(Some(t)) = params.string("job_token")
@@ -36,21 +36,16 @@ fn presented(req: &HttpRequest, params: &Params) -> Presented {
     {
         return Presented::JobToken(t);
     }
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
     if let Some(value) = header("authorization") {
         if let Some(token) = value.strip_prefix("Bearer ")
             && token.starts_with(JOB_TOKEN_PREFIX)
         {
             return Presented::JobToken(token.to_string());
         }
-        if let Some(encoded) = value.strip_prefix("Basic ")
-            && let Some(decoded) = auth::basic_credentials(encoded.trim())
-            && let Some(("gitlab-ci-token", password)) = decoded.split_once(':')
-        {
-            return Presented::JobToken(password.to_string());
-        }
         return Presented::Other;
     }
-    let other = ["private-token"].iter().any(|h| header(h).is_some())
+    let other = header("private-token").is_some()
         || params.get("private_token").is_some()
         || params.get("access_token").is_some();
     if other { Presented::Other } else { Presented::Nothing }
@@ -63,20 +58,13 @@ async fn show(req: HttpRequest, state: web::Data<AppState>, params: Params) -> A
         Presented::Other => return Err(ApiError::NotFound("Job")),
         Presented::Nothing => return Err(ApiError::Unauthorized),
     };
-    let digest = auth::digest(&token);
-    let found = state
-        .db
-        .read(move |c| {
-            let Some(id) = job_tokens::job_id_by_token_digest(c, &digest)? else { return Ok(None) };
-            let Some(job) = jobs::find_by_id(c, id)? else { return Ok(None) };
-            let project = projects::find(c, job.project_id)?;
-            Ok(Some((job, project)))
-        })
-        .await?;
-    let Some((job, Some(project))) = found else { return Err(ApiError::Unauthorized) };
+    let Some(job) = auth::job_of_token(&state, &token).await? else { return Err(ApiError::Unauthorized) };
     if job.status != "running" {
         return Err(ApiError::message(StatusCode::UNAUTHORIZED, "Job is not running"));
     }
+    let project_id = job.project_id;
+    let project = state.db.read(move |c| Ok(projects::find(c, project_id)?)).await?;
+    let Some(project) = project else { return Err(ApiError::Unauthorized) };
     let shown = super::jobs::job_entity(&req, &state, &project, job.id).await?;
     Ok(HttpResponse::Ok().json(shown))
 }
