@@ -97,17 +97,38 @@ pub async fn project_for(state: &AppState, caller: Option<&Caller>, id: &str) ->
         ));
     }
     let level = level.and_then(AccessLevel::from_i64);
-    let visible = admin
-        || level.is_some()
-        || match Visibility::parse(&project.visibility) {
-            Some(Visibility::Public) => true,
-            Some(Visibility::Internal) => caller.is_some(),
-            _ => false,
-        };
-    if !visible {
+    if !can_see(&project.visibility, caller.is_some(), admin, level.is_some()) {
         return Err(ApiError::NotFound("Project"));
     }
     Ok(ProjectAccess { project, level, admin, user_id })
+}
+
+/// GitLab's `read_project` by visibility: admins and members see every project, signed-in users
+/// internal and public ones, everyone public ones.
+pub fn can_see(visibility: &str, signed_in: bool, admin: bool, member: bool) -> bool {
+    admin
+        || member
+        || match Visibility::parse(visibility) {
+            Some(Visibility::Public) => true,
+            Some(Visibility::Internal) => signed_in,
+            _ => false,
+        }
+}
+
+/// [`can_see`] for a viewer (`(user id, admin)`, or `None` for anonymous) inside a read, looking
+/// the membership up only when it decides.
+pub fn viewer_sees(
+    conn: &rusqlite::Connection,
+    viewer: Option<(i64, bool)>,
+    project: &ProjectRow,
+) -> rusqlite::Result<bool> {
+    let member = match viewer {
+        Some((user, false)) if !can_see(&project.visibility, true, false, false) => {
+            projects::member_level(conn, project.id, user)?.is_some()
+        }
+        _ => false,
+    };
+    Ok(can_see(&project.visibility, viewer.is_some(), viewer.is_some_and(|(_, admin)| admin), member))
 }
 
 /// Reads a required integer path id (`:trigger_id`, `:pipeline_id`, …): non-numeric →

@@ -13,7 +13,7 @@ use crate::auth::Caller;
 use crate::db::job_tokens as store;
 use crate::db::projects::ProjectRow;
 use crate::error::{ApiError, ApiResult};
-use crate::model::{self, AccessLevel, Visibility};
+use crate::model::{self, AccessLevel};
 use crate::state::AppState;
 
 pub fn configure(r: &mut super::Routes) {
@@ -79,10 +79,11 @@ async fn allowlist(
 /// Not Found` otherwise (an existing but hidden project looks the same).
 fn visible_target(caller: &Caller, target: Option<ProjectRow>, level: Option<i64>) -> ApiResult<ProjectRow> {
     let target = target.ok_or(ApiError::NotFound("target_project_id"))?;
-    let visible = caller.is_admin()
-        || level.is_some()
-        || matches!(Visibility::parse(&target.visibility), Some(Visibility::Public | Visibility::Internal));
-    if visible { Ok(target) } else { Err(ApiError::NotFound("target_project_id")) }
+    if access::can_see(&target.visibility, true, caller.is_admin(), level.is_some()) {
+        Ok(target)
+    } else {
+        Err(ApiError::NotFound("target_project_id"))
+    }
 }
 
 /// `POST /projects/:id/job_token_scope/allowlist` with `target_project_id`: 201

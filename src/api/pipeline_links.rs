@@ -10,7 +10,6 @@ use crate::auth::Caller;
 use crate::db::job_tokens::{self, PipelineSource};
 use crate::db::{pipelines, projects};
 use crate::error::ApiResult;
-use crate::model::Visibility;
 use crate::state::AppState;
 
 /// One end of a link.
@@ -48,17 +47,7 @@ pub async fn load(
                           job_id: i64|
              -> rusqlite::Result<Option<LinkedPipeline>> {
                 let Some(project) = projects::find(c, pipeline_project)? else { return Ok(None) };
-                let visible = match viewer {
-                    Some((_, true)) => true,
-                    Some((user, false)) => {
-                        projects::member_level(c, project.id, user)?.is_some()
-                            || matches!(
-                                Visibility::parse(&project.visibility),
-                                Some(Visibility::Public | Visibility::Internal)
-                            )
-                    }
-                    None => Visibility::parse(&project.visibility) == Some(Visibility::Public),
-                };
+                let visible = super::access::viewer_sees(c, viewer, &project)?;
                 let Some(row) = pipelines::find(c, project.id, pipeline)?.filter(|_| visible) else {
                     return Ok(None);
                 };

@@ -29,7 +29,7 @@ use crate::db::pipelines::{self as store, NewVariable};
 use crate::db::triggers::TriggerPolicy;
 use crate::db::{job_tokens, jobs, projects, users};
 use crate::error::{ApiError, ApiResult};
-use crate::model::{self, AccessLevel, Visibility};
+use crate::model::{self, AccessLevel};
 use crate::state::AppState;
 
 /// Name of the file variable that carries the request's parameters.
@@ -387,10 +387,7 @@ pub(crate) fn job_user_may_create(
     user: &users::UserRow,
 ) -> rusqlite::Result<Result<(), JobDenied>> {
     let level = projects::member_level(conn, target.id, user.id)?.and_then(AccessLevel::from_i64);
-    let visible = user.is_admin
-        || level.is_some()
-        || matches!(Visibility::parse(&target.visibility), Some(Visibility::Public | Visibility::Internal));
-    if !visible {
+    if !super::access::can_see(&target.visibility, true, user.is_admin, level.is_some()) {
         return Ok(Err(JobDenied::NotVisible));
     }
     if !job_tokens::may_access(conn, target.id, source_project_id)? {

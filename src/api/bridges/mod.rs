@@ -22,7 +22,7 @@ use crate::db::jobs::{self as store, JobKind, JobRow, ListFilter, bridges};
 use crate::db::projects::ProjectRow;
 use crate::db::{pipelines, projects};
 use crate::error::{ApiError, ApiResult};
-use crate::model::{self, Visibility};
+use crate::model;
 use crate::state::AppState;
 
 pub use worker::run_bridges;
@@ -144,17 +144,7 @@ fn downstream_json(
     let visible = match visible_projects.get(&project_id) {
         Some(v) => *v,
         None => {
-            let v = match viewer {
-                Some((_, true)) => true,
-                Some((user, false)) => {
-                    projects::member_level(c, project.id, user)?.is_some()
-                        || matches!(
-                            Visibility::parse(&project.visibility),
-                            Some(Visibility::Public | Visibility::Internal)
-                        )
-                }
-                None => Visibility::parse(&project.visibility) == Some(Visibility::Public),
-            };
+            let v = super::access::viewer_sees(c, viewer, &project)?;
             visible_projects.insert(project_id, v);
             v
         }
