@@ -15,7 +15,7 @@ use crate::model;
 use crate::state::AppState;
 
 /// The scopes triggerd knows.
-const SCOPES: &[&str] = &["api", "read_api"];
+pub(crate) const SCOPES: &[&str] = &["api", "read_api"];
 
 pub fn configure(r: &mut super::Routes) {
     // `self` is registered before `{id}` so it is not read as an id.
@@ -47,7 +47,7 @@ fn token_json(t: &TokenRow, today: &str) -> Value {
 }
 
 /// Reads `scopes`: required, each `api` or `read_api`; duplicates dropped.
-fn scopes_param(params: &Params) -> ApiResult<Vec<String>> {
+pub(crate) fn scopes_param(params: &Params) -> ApiResult<Vec<String>> {
     let list = params.string_list("scopes")?.ok_or_else(|| ApiError::missing("scopes"))?;
     let mut scopes: Vec<String> = Vec::new();
     for s in list {
@@ -144,7 +144,7 @@ async fn list(
 }
 
 /// Loads a token the caller may see (their own, or any for admins); others are `404 Not Found`.
-async fn visible_token(caller: &Caller, state: &AppState, id: i64) -> ApiResult<TokenRow> {
+pub(crate) async fn visible_token(caller: &Caller, state: &AppState, id: i64) -> ApiResult<TokenRow> {
     let token = state.db.read(move |c| Ok(tokens::find(c, id)?)).await?;
     match token {
         Some(t) if caller.is_admin() || t.user_id == caller.user.id => Ok(t),
@@ -169,7 +169,7 @@ async fn show_self(caller: Caller, state: web::Data<AppState>) -> ApiResult<Http
     Ok(HttpResponse::Ok().json(token_json(&token, &today())))
 }
 
-async fn revoke_by_id(caller: &Caller, state: &AppState, id: i64) -> ApiResult<HttpResponse> {
+pub(crate) async fn revoke_by_id(caller: &Caller, state: &AppState, id: i64) -> ApiResult<HttpResponse> {
     let (admin, me) = (caller.is_admin(), caller.user.id);
     state
         .db

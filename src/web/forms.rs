@@ -4,6 +4,8 @@
 use actix_web::web::Bytes;
 
 use super::{WebError, WebResult};
+use crate::api::params::{ParamLimits, Params};
+use crate::config::LimitsConfig;
 
 /// Most fields a page form or query may carry.
 const MAX_FIELDS: usize = 100;
@@ -51,6 +53,14 @@ impl Fields {
             Some(v) if allowed.contains(&v) => Ok(Some(v.to_string())),
             Some(_) => Err(WebError::BadRequest(format!("{name} does not have a valid value"))),
         }
+    }
+
+    /// The fields as the API's parameters, so a page checks a form with the API's own rules
+    /// (a field sent more than once, like checkboxes, is a list). Leaves out the form token and
+    /// the nonce.
+    pub fn to_params(&self, limits: &LimitsConfig) -> WebResult<Params> {
+        let pairs = self.0.iter().filter(|(k, _)| k != "_csrf" && k != "nonce").cloned();
+        Ok(Params::try_from_pairs(pairs, &ParamLimits::from_config(limits))?)
     }
 
     /// A positive page number (default 1): otherwise 400.

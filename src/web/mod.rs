@@ -14,6 +14,7 @@ pub mod pipelines;
 pub mod projects;
 pub mod session;
 pub mod triggers;
+pub mod user_settings;
 pub mod view;
 
 use std::collections::HashMap;
@@ -103,6 +104,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/users/sign_in", web::post().to(session::sign_in))
             .route("/users/sign_out", web::post().to(session::sign_out))
             .route("/dashboard/projects", web::get().to(projects::dashboard))
+            .route(user_settings::PATH, web::get().to(user_settings::list))
+            .route(user_settings::PATH, web::post().to(user_settings::create))
+            .route(
+                "/-/user_settings/personal_access_tokens/{id}/revoke",
+                web::post().to(user_settings::revoke),
+            )
             .route("/{ns}/{project}", web::get().to(projects::overview))
             .route("/{ns}/{project}/-/settings/ci_cd", web::get().to(triggers::settings))
             .route("/{ns}/{project}/-/triggers", web::post().to(triggers::create))

@@ -85,10 +85,11 @@ struct CreatedPage {
 }
 
 #[derive(Template)]
-#[template(path = "trigger_replayed.html")]
+#[template(path = "token_replayed.html")]
 struct ReplayedPage {
     chrome: Chrome,
-    path: String,
+    back: String,
+    back_label: &'static str,
 }
 
 #[derive(Template)]
@@ -294,7 +295,11 @@ pub async fn create(
     let token = match outcome {
         Created::Token(t) => t,
         Created::Replayed => {
-            let page = ReplayedPage { chrome: viewer.chrome("Token already created", None), path };
+            let page = ReplayedPage {
+                chrome: viewer.chrome("Token already created", None),
+                back: format!("/{path}/-/settings/ci_cd#js-pipeline-triggers"),
+                back_label: "Back to pipeline trigger tokens",
+            };
             return view::render_with(StatusCode::CONFLICT, &page);
         }
         Created::TooMany => {

@@ -36,6 +36,7 @@ pub fn flash_message(code: Option<&str>) -> Option<&'static str> {
         "trigger_updated" => "Trigger was successfully updated.",
         "pipeline_canceled" => "Pipeline canceled.",
         "pipeline_retried" => "Pipeline retried.",
+        "pat_revoked" => "The personal access token was revoked.",
         "signed_out" => "Signed out successfully.",
         _ => return None,
     })

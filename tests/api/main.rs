@@ -30,4 +30,6 @@ mod tokens;
 mod trigger_policies;
 mod triggers;
 mod users;
+mod web_pats;
+mod web_support;
 mod web_ui;
