@@ -564,7 +564,7 @@ fn scalar(v: &Value) -> Option<String> {
 }
 
 /// `DELETE /projects/:id/pipelines/:pipeline_id`: Owner or admin; its variables go with it.
-async fn delete(
+pub(crate) async fn delete(
     caller: Caller,
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -12,6 +12,7 @@ pub mod error;
 pub mod forms;
 pub mod pipelines;
 pub mod projects;
+pub mod runners;
 pub mod session;
 pub mod triggers;
 pub mod user_settings;
@@ -112,6 +113,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .route("/{ns}/{project}", web::get().to(projects::overview))
             .route("/{ns}/{project}/-/settings/ci_cd", web::get().to(triggers::settings))
+            .route(
+                "/{ns}/{project}/-/settings/ci_cd/reset_registration_token",
+                web::post().to(runners::reset_registration_token),
+            )
+            .route("/{ns}/{project}/-/runners/{runner_id}/{action}", web::post().to(runners::toggle))
             .route("/{ns}/{project}/-/triggers", web::post().to(triggers::create))
             .route("/{ns}/{project}/-/triggers/{trigger_id}/revoke", web::post().to(triggers::revoke))
             .route("/{ns}/{project}/-/triggers/{trigger_id}/edit", web::get().to(triggers::edit_form))

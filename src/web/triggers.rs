@@ -12,6 +12,7 @@ use askama::Template;
 
 use super::forms::Fields;
 use super::projects::project_page;
+use super::runners::{self, RunnersSection};
 use super::session::{MaybeViewer, Viewer};
 use super::view::{self, Chrome, When};
 use super::{WebError, WebResult};
@@ -64,7 +65,9 @@ struct Section {
 struct SettingsPage {
     chrome: Chrome,
     s: Section,
+    r: RunnersSection,
     nonce: String,
+    runner_nonce: String,
     description: String,
     expires_at: String,
     description_error: Option<String>,
@@ -103,7 +106,7 @@ struct RevokePage {
 }
 
 /// The project if the viewer may manage its triggers; otherwise 404 (or sign in first).
-async fn maintained(
+pub async fn maintained(
     state: &AppState,
     viewer: &MaybeViewer,
     req: &HttpRequest,
@@ -190,8 +193,10 @@ pub async fn settings(
     let section = load_section(&state, &req, &pa).await?;
     let page = SettingsPage {
         chrome: viewer.chrome(&format!("CI/CD Settings · {}", section.path), flash),
+        r: runners::load_section(&state, &req, &pa).await?,
         s: section,
         nonce: auth::new_nonce()?,
+        runner_nonce: auth::new_nonce()?,
         description: String::new(),
         expires_at: String::new(),
         description_error: None,
@@ -254,8 +259,10 @@ pub async fn create(
         let section = load_section(&state, &req, &pa).await?;
         let page = SettingsPage {
             chrome: viewer.chrome(&format!("CI/CD Settings · {}", section.path), None),
+            r: runners::load_section(&state, &req, &pa).await?,
             s: section,
             nonce,
+            runner_nonce: auth::new_nonce()?,
             description,
             expires_at: expires_raw,
             description_error,

@@ -37,6 +37,8 @@ pub fn flash_message(code: Option<&str>) -> Option<&'static str> {
         "pipeline_canceled" => "Pipeline canceled.",
         "pipeline_retried" => "Pipeline retried.",
         "pat_revoked" => "The personal access token was revoked.",
+        "runner_paused" => "Runner was paused.",
+        "runner_resumed" => "Runner was resumed.",
         "signed_out" => "Signed out successfully.",
         _ => return None,
     })

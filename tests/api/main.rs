@@ -31,5 +31,6 @@ mod trigger_policies;
 mod triggers;
 mod users;
 mod web_pats;
+mod web_runners;
 mod web_support;
 mod web_ui;

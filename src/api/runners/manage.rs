@@ -109,7 +109,7 @@ pub(super) async fn create_for_user(
 
 /// `POST /projects/:id/runners/reset_registration_token` — a new registration token for the
 /// project (Maintainer+), shown in this response only; the previous one stops working.
-pub(super) async fn reset_registration_token(
+pub(crate) async fn reset_registration_token(
     caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -207,7 +207,7 @@ const UPDATABLE: [&str; 9] = [
 
 /// `PUT /runners/:id` — changes description, paused/active, tags, run_untagged, locked,
 /// access_level, maximum_timeout, maintenance_note; answers the details.
-pub(super) async fn update(
+pub(crate) async fn update(
     caller: Caller,
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -28,7 +28,7 @@ mod attributes;
 mod entity;
 mod jobs;
 mod list;
-mod manage;
+pub(crate) mod manage;
 mod runner_calls;
 
 pub use entity::RunnerJson;
@@ -79,7 +79,7 @@ fn registration_details(id: i64, token: &str) -> Value {
 }
 
 /// The online and stale deadlines for now, in the stored format.
-fn deadlines() -> (String, String) {
+pub(crate) fn deadlines() -> (String, String) {
     let now = OffsetDateTime::now_utc();
     (
         model::format_ts(now - Duration::seconds(store::ONLINE_CONTACT_TIMEOUT_SECS)),
