@@ -234,7 +234,7 @@ async fn owned_trigger(
 /// sent (`allowed_refs`, `allowed_variables`, `required_variables`, `max_variable_value_bytes`);
 /// only the trigger's owner (who must still be Maintainer+) or an admin. Without any of them
 /// nothing changes.
-async fn update(
+pub(crate) async fn update(
     caller: Caller,
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -312,7 +312,7 @@ async fn delete(
 /// shown in full in this 201 only; the current secret keeps working for `grace_period` (or its
 /// synonym `expires_in`) seconds, default 24 hours, at most 30 days, 0 = stops at once. Who may:
 /// as for the update (the owner, still Maintainer+, or an admin).
-async fn rotate(
+pub(crate) async fn rotate(
     caller: Caller,
     req: HttpRequest,
     state: web::Data<AppState>,

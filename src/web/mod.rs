@@ -14,6 +14,7 @@ pub mod pipelines;
 pub mod projects;
 pub mod runners;
 pub mod session;
+pub mod trigger_edit;
 pub mod triggers;
 pub mod user_settings;
 pub mod view;
@@ -120,8 +121,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/{ns}/{project}/-/runners/{runner_id}/{action}", web::post().to(runners::toggle))
             .route("/{ns}/{project}/-/triggers", web::post().to(triggers::create))
             .route("/{ns}/{project}/-/triggers/{trigger_id}/revoke", web::post().to(triggers::revoke))
-            .route("/{ns}/{project}/-/triggers/{trigger_id}/edit", web::get().to(triggers::edit_form))
-            .route("/{ns}/{project}/-/triggers/{trigger_id}/edit", web::post().to(triggers::edit))
+            .route("/{ns}/{project}/-/triggers/{trigger_id}/edit", web::get().to(trigger_edit::edit_form))
+            .route("/{ns}/{project}/-/triggers/{trigger_id}/edit", web::post().to(trigger_edit::edit))
+            .route("/{ns}/{project}/-/triggers/{trigger_id}/rotate", web::post().to(trigger_edit::rotate))
             .route("/{ns}/{project}/-/pipelines", web::get().to(pipelines::list))
             .route("/{ns}/{project}/-/pipelines/{pipeline_id}", web::get().to(pipelines::show))
             .route("/{ns}/{project}/-/pipelines/{pipeline_id}/cancel", web::post().to(pipelines::cancel))

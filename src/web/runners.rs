@@ -158,14 +158,6 @@ struct TokenPage {
     command: String,
 }
 
-#[derive(Template)]
-#[template(path = "token_replayed.html")]
-struct ReplayedPage {
-    chrome: Chrome,
-    back: String,
-    back_label: &'static str,
-}
-
 /// `POST /:namespace/:project/-/settings/ci_cd/reset_registration_token` (Maintainer+):
 /// `confirm=1` makes a new registration token through the API's handler and shows it once with
 /// the `gitlab-runner register` command (`no-store`); else a confirmation page. The form's
@@ -197,7 +189,7 @@ pub async fn reset_registration_token(
         .write(move |c| Ok(web_sessions::use_nonce(c, session_id, &nonce_digest, &model::now())?))
         .await?;
     if !fresh {
-        let page = ReplayedPage {
+        let page = view::ReplayedPage {
             chrome: viewer.chrome("Token already created", None),
             back: format!("/{full}/-/settings/ci_cd#js-runners-settings"),
             back_label: "Back to runners",

@@ -78,6 +78,8 @@ struct SettingsPage {
 #[template(path = "trigger_created.html")]
 struct CreatedPage {
     chrome: Chrome,
+    /// After a rotation: until when the previous token keeps working.
+    note: Option<String>,
     path: String,
     token: String,
     description: String,
@@ -85,14 +87,6 @@ struct CreatedPage {
     curl_variables: String,
     webhook: String,
     ci_job: String,
-}
-
-#[derive(Template)]
-#[template(path = "token_replayed.html")]
-struct ReplayedPage {
-    chrome: Chrome,
-    back: String,
-    back_label: &'static str,
 }
 
 #[derive(Template)]
@@ -207,7 +201,10 @@ pub async fn settings(
 
 /// Checks the create form: the description (required, ≤ 255 characters) and the optional
 /// expiration date (before today + 365 days, as the API). Errors are per field.
-fn check_form(description: &str, expires_at: &str) -> (Option<String>, Option<String>, Option<String>) {
+pub(super) fn check_form(
+    description: &str,
+    expires_at: &str,
+) -> (Option<String>, Option<String>, Option<String>) {
     let description_error = if description.is_empty() {
         Some("Description can't be blank.".to_string())
     } else {
@@ -302,7 +299,7 @@ pub async fn create(
     let token = match outcome {
         Created::Token(t) => t,
         Created::Replayed => {
-            let page = ReplayedPage {
+            let page = view::ReplayedPage {
                 chrome: viewer.chrome("Token already created", None),
                 back: format!("/{path}/-/settings/ci_cd#js-pipeline-triggers"),
                 back_label: "Back to pipeline trigger tokens",
@@ -316,11 +313,27 @@ pub async fn create(
             )));
         }
     };
-    let base = crate::api::pagination::base_url(&req, &state);
+    let chrome = viewer.chrome("Pipeline trigger token created", None);
+    token_page(&req, &state, &pa, chrome, token, description, None)
+}
+
+/// The page showing a trigger token once (`201`, `no-store`), with ready-made commands: after
+/// a create, or after a rotation (`note` says until when the previous token works).
+pub(super) fn token_page(
+    req: &HttpRequest,
+    state: &AppState,
+    pa: &ProjectAccess,
+    chrome: Chrome,
+    token: String,
+    description: String,
+    note: Option<String>,
+) -> WebResult<HttpResponse> {
+    let project_id = pa.project.id;
+    let base = crate::api::pagination::base_url(req, state);
     let url = format!("{base}/api/v4/projects/{project_id}/trigger/pipeline");
     let default_ref = pa.project.default_branch.clone().unwrap_or_else(|| "main".into());
     let page = CreatedPage {
-        chrome: viewer.chrome("Pipeline trigger token created", None),
+        chrome,
         curl: format!("curl --request POST --fail --form token={token} --form ref={default_ref} \"{url}\""),
         curl_variables: format!(
             "curl --request POST --fail --form token={token} --form ref={default_ref} \
@@ -333,9 +346,10 @@ pub async fn create(
             "trigger-downstream:\n  script:\n    - curl --request POST --fail --form token=\"$TRIGGER_TOKEN\" \
              --form ref={default_ref} \"{url}\""
         ),
-        path,
+        path: pa.project.path_with_namespace(),
         token,
         description,
+        note,
     };
     view::render_with(StatusCode::CREATED, &page)
 }
@@ -390,89 +404,4 @@ mod tests {
         assert!(d.is_none() && e.is_none());
         assert_eq!(at.unwrap(), format!("{tomorrow}T00:00:00.000Z"));
     }
-}
-
-#[derive(Template)]
-#[template(path = "trigger_edit.html")]
-struct EditPage {
-    chrome: Chrome,
-    path: String,
-    id: i64,
-    short_token: String,
-    description: String,
-    error: Option<String>,
-}
-
-/// The trigger if the viewer may edit it: its owner while Maintainer+, or an admin (the API's
-/// rule for `PUT /triggers/:id`); anyone else gets 404.
-async fn editable(
-    state: &AppState,
-    viewer: &MaybeViewer,
-    req: &HttpRequest,
-    path: (String, String, String),
-) -> WebResult<(Viewer, ProjectAccess, TriggerRow)> {
-    let (ns, project, raw_id) = path;
-    let (viewer, pa) = maintained(state, viewer, req, &ns, &project).await?;
-    let id = raw_id.parse::<i64>().map_err(|_| WebError::NotFound)?;
-    let pid = pa.project.id;
-    let trigger = state.db.read(move |c| Ok(store::find(c, pid, id)?)).await?.ok_or(WebError::NotFound)?;
-    if !(pa.admin || trigger.owner.id == viewer.user.id) {
-        return Err(WebError::NotFound);
-    }
-    Ok((viewer, pa, trigger))
-}
-
-/// `GET /:namespace/:project/-/triggers/:id/edit`: the description, the only editable field.
-pub async fn edit_form(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    viewer: MaybeViewer,
-    path: web::Path<(String, String, String)>,
-) -> WebResult<HttpResponse> {
-    let (viewer, pa, trigger) = editable(&state, &viewer, &req, path.into_inner()).await?;
-    let page = EditPage {
-        chrome: viewer.chrome("Update trigger", None),
-        path: pa.project.path_with_namespace(),
-        id: trigger.id,
-        short_token: trigger.short_token,
-        description: trigger.description.unwrap_or_default(),
-        error: None,
-    };
-    view::render(&page)
-}
-
-/// `POST /:namespace/:project/-/triggers/:id/edit`: sets the description, back to the list.
-pub async fn edit(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    viewer: MaybeViewer,
-    path: web::Path<(String, String, String)>,
-    body: Bytes,
-) -> WebResult<HttpResponse> {
-    let (viewer, pa, trigger) = editable(&state, &viewer, &req, path.into_inner()).await?;
-    let form = Fields::from_body(&body)?;
-    viewer.check_form(&form)?;
-    let description = form.text("description").unwrap_or_default().to_string();
-    let (error, _, _) = check_form(&description, "");
-    let path = pa.project.path_with_namespace();
-    if let Some(error) = error {
-        let page = EditPage {
-            chrome: viewer.chrome("Update trigger", None),
-            path,
-            id: trigger.id,
-            short_token: trigger.short_token,
-            description,
-            error: Some(error),
-        };
-        return view::render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
-    }
-    let (pid, id) = (pa.project.id, trigger.id);
-    let updated = state
-        .db
-        .write(move |c| Ok(store::update_description(c, pid, id, &description, &model::now())?))
-        .await?;
-    if !updated {
-        return Err(WebError::NotFound);
-    }
-    Ok(view::see_other(&format!("/{path}/-/settings/ci_cd?flash=trigger_updated#js-pipeline-triggers")))
 }

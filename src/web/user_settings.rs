@@ -76,14 +76,6 @@ struct CreatedPage {
 }
 
 #[derive(Template)]
-#[template(path = "token_replayed.html")]
-struct ReplayedPage {
-    chrome: Chrome,
-    back: String,
-    back_label: &'static str,
-}
-
-#[derive(Template)]
 #[template(path = "pat_revoke.html")]
 struct RevokePage {
     chrome: Chrome,
@@ -282,7 +274,7 @@ pub async fn create(
         })
         .await?;
     if !created {
-        let page = ReplayedPage {
+        let page = view::ReplayedPage {
             chrome: viewer.chrome("Token already created", None),
             back: PATH.into(),
             back_label: "Back to personal access tokens",

@@ -44,6 +44,17 @@ pub fn flash_message(code: Option<&str>) -> Option<&'static str> {
     })
 }
 
+/// The answer to a replayed form that would have shown a secret once (a reload of the page
+/// that showed it): nothing is minted or shown again.
+#[derive(Template)]
+#[template(path = "token_replayed.html")]
+pub struct ReplayedPage {
+    pub chrome: Chrome,
+    /// Where to go back to.
+    pub back: String,
+    pub back_label: &'static str,
+}
+
 /// A 200 HTML page.
 pub fn render<T: Template>(page: &T) -> WebResult<HttpResponse> {
     render_with(actix_web::http::StatusCode::OK, page)

@@ -33,4 +33,5 @@ mod users;
 mod web_pats;
 mod web_runners;
 mod web_support;
+mod web_triggers;
 mod web_ui;

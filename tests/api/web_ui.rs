@@ -1,5 +1,5 @@
-//! The web UI over HTTP: sign-in and sessions, the security headers, CSRF refusals, the trigger
-//! token shown once, and who may see which page (the same rules as the API).
+//! The web UI over HTTP: sign-in and sessions, the security headers, CSRF refusals, the pipeline
+//! pages, and who may see which page (the same rules as the API).
 
 use serde_json::json;
 
@@ -218,93 +218,6 @@ fn a_post_without_this_sessions_form_token_is_refused_with_422_and_changes_nothi
         assert_eq!(resp.status(), 422);
     }
     assert_eq!(app.count("triggers"), 1);
-}
-
-#[test]
-fn a_new_trigger_token_is_shown_once_and_a_replayed_form_mints_and_shows_nothing() {
-    let app = spawn_app();
-    let r = app.roles();
-    let b = Browser::sign_in(&app, &r.maintainer);
-    let settings = b.page("/owner/demo/-/settings/ci_cd", 200);
-    assert!(settings.contains("No trigger tokens have been created yet."));
-    let form = [
-        ("_csrf", hidden(&settings, "_csrf")),
-        ("nonce", hidden(&settings, "nonce")),
-        ("description", "nightly".to_string()),
-    ];
-    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let resp = b.post("/owner/demo/-/triggers", &pairs);
-    assert_eq!(resp.status(), 201);
-    assert_eq!(resp.headers().get("cache-control").unwrap(), "no-store");
-    let html = resp.text().unwrap();
-    let tokens = tokens_in(&html);
-    assert_eq!(tokens.len(), 1, "exactly one token on the page");
-    let token = &tokens[0];
-    assert!(html.contains("will not be shown again"));
-    assert!(html.contains(&format!("--form token={token}")));
-    assert!(html.contains(&format!("/api/v4/projects/{}/trigger/pipeline", r.project_id)));
-    assert!(html.contains("$TRIGGER_TOKEN"), "the CI snippet uses a variable, not the token");
-
-    let replay = b.post("/owner/demo/-/triggers", &pairs);
-    assert_eq!(replay.status(), 409);
-    let replay = replay.text().unwrap();
-    assert!(replay.contains("This token was already created; it cannot be shown again."));
-    assert!(tokens_in(&replay).is_empty());
-    assert_eq!(app.count("triggers"), 1);
-
-    let list = b.page("/owner/demo/-/settings/ci_cd", 200);
-    assert!(tokens_in(&list).is_empty(), "the list never shows a full token");
-    assert!(list.contains(&format!("{}…", &token[6..10])));
-    assert!(list.contains("nightly"));
-    // The token works for the API's trigger call.
-    add_ci_config(&app, &r);
-    let resp = app
-        .client
-        .post(app.api(&format!("/projects/{}/trigger/pipeline", r.project_id)))
-        .form(&[("token", token.as_str()), ("ref", "main")])
-        .send()
-        .unwrap();
-    assert_eq!(resp.status(), 201);
-}
-
-#[test]
-fn a_blank_description_re_renders_the_form_with_the_error_and_creates_nothing() {
-    let app = spawn_app();
-    let r = app.roles();
-    let b = Browser::sign_in(&app, &r.maintainer);
-    let (status, html) = create_token(&b, "owner/demo", "   ");
-    assert_eq!(status, 422);
-    assert!(html.contains("Description can&#39;t be blank.") || html.contains("Description can't be blank."));
-    assert!(html.contains("aria-invalid=\"true\""));
-    assert_eq!(app.count("triggers"), 0);
-}
-
-#[test]
-fn revoking_asks_on_a_page_first_then_deletes_and_the_token_stops_working() {
-    let app = spawn_app();
-    let r = app.roles();
-    add_ci_config(&app, &r);
-    let trigger = app.seed_trigger(r.project_id, &r.owner, "deploy");
-    let b = Browser::sign_in(&app, &r.maintainer);
-    let csrf = b.csrf("/owner/demo/-/settings/ci_cd");
-    let path = format!("/owner/demo/-/triggers/{}/revoke", trigger.id);
-    let ask = b.post(&path, &[("_csrf", &csrf), ("confirm", "0")]);
-    assert_eq!(ask.status(), 200);
-    assert!(ask.text().unwrap().contains("Revoke trigger token"));
-    assert_eq!(app.count("triggers"), 1);
-    let done = b.post(&path, &[("_csrf", &csrf), ("confirm", "1")]);
-    assert_eq!(done.status(), 303);
-    let back = location(&done);
-    assert!(back.starts_with("/owner/demo/-/settings/ci_cd?flash=trigger_removed"));
-    assert!(b.page(&back, 200).contains("Trigger removed."));
-    assert_eq!(app.count("triggers"), 0);
-    let resp = app
-        .client
-        .post(app.api(&format!("/projects/{}/trigger/pipeline", r.project_id)))
-        .form(&[("token", trigger.token.as_str()), ("ref", "main")])
-        .send()
-        .unwrap();
-    assert_eq!(resp.status(), 404);
 }
 
 #[test]
@@ -549,32 +462,4 @@ fn behind_an_https_external_url_the_cookie_is_secure_and_that_origin_may_post() 
         &[("origin", "http://ci.example.org")],
     );
     assert_eq!(refused.status(), 403, "http is another origin than https");
-}
-
-#[test]
-fn only_a_triggers_owner_may_edit_its_description_and_another_maintainer_gets_404() {
-    let app = spawn_app();
-    let r = app.roles();
-    let trigger = app.seed_trigger(r.project_id, &r.maintainer, "old words");
-    let edit = format!("/owner/demo/-/triggers/{}/edit", trigger.id);
-    let owner = Browser::sign_in(&app, &r.maintainer);
-    assert!(owner.page("/owner/demo/-/settings/ci_cd", 200).contains(&edit));
-    let csrf = hidden(&owner.page(&edit, 200), "_csrf");
-    let blank = owner.post(&edit, &[("_csrf", &csrf), ("description", " ")]);
-    assert_eq!(blank.status(), 422);
-    let done = owner.post(&edit, &[("_csrf", &csrf), ("description", "new words")]);
-    assert_eq!(done.status(), 303);
-    let list = owner.page(&location(&done), 200);
-    assert!(list.contains("Trigger was successfully updated.") && list.contains("new words"));
-
-    let other = Browser::sign_in(&app, &r.owner);
-    assert!(!other.page("/owner/demo/-/settings/ci_cd", 200).contains(&edit), "no Edit link for a non-owner");
-    assert_eq!(other.get(&edit).status(), 404);
-    let csrf = other.csrf("/owner/demo/-/settings/ci_cd");
-    assert_eq!(other.post(&edit, &[("_csrf", &csrf), ("description", "hijacked")]).status(), 404);
-    let api = json_of(
-        app.get(&format!("/projects/{}/triggers/{}", r.project_id, trigger.id), Some(&r.maintainer.token)),
-        200,
-    );
-    assert_eq!(api["description"], "new words");
 }
