@@ -10,6 +10,8 @@
 
 pub mod error;
 pub mod forms;
+pub mod jobs;
+pub mod pipeline_actions;
 pub mod pipelines;
 pub mod projects;
 pub mod runners;
@@ -126,9 +128,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/{ns}/{project}/-/triggers/{trigger_id}/rotate", web::post().to(trigger_edit::rotate))
             .route("/{ns}/{project}/-/pipelines", web::get().to(pipelines::list))
             .route("/{ns}/{project}/-/pipelines/{pipeline_id}", web::get().to(pipelines::show))
-            .route("/{ns}/{project}/-/pipelines/{pipeline_id}/cancel", web::post().to(pipelines::cancel))
-            .route("/{ns}/{project}/-/pipelines/{pipeline_id}/retry", web::post().to(pipelines::retry))
-            .route("/{ns}/{project}/-/jobs/{job_id}", web::get().to(pipelines::job))
+            .route(
+                "/{ns}/{project}/-/pipelines/{pipeline_id}/cancel",
+                web::post().to(pipeline_actions::cancel),
+            )
+            .route("/{ns}/{project}/-/pipelines/{pipeline_id}/retry", web::post().to(pipeline_actions::retry))
+            .route(
+                "/{ns}/{project}/-/pipelines/{pipeline_id}/delete",
+                web::post().to(pipeline_actions::delete),
+            )
+            .route("/{ns}/{project}/-/jobs/{job_id}", web::get().to(jobs::job))
             .route("/{ns}/{project}/-/commit/{sha}", web::get().to(projects::commit))
             .route("/{ns}/{project}/-/tree/{ref_name:.+}", web::get().to(projects::tree))
             .route("/{username}", web::get().to(projects::user)),

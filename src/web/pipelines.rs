@@ -1,9 +1,9 @@
-//! `/:namespace/:project/-/pipelines` (list with the API's filter names, cancel and retry),
-//! `/-/pipelines/:id` (header, variables for Maintainers, jobs by stage, linked pipelines) and
-//! `/-/jobs/:id` (a job and its log). Reads follow the API's rules (`require_read`), writes its
-//! roles (Developer+ for cancel and retry, the variables rule of the variables endpoint).
+//! `/:namespace/:project/-/pipelines` (list with the API's filter names; the table alone with
+//! `?fragment=table`, which app.js fetches to refresh it while a pipeline in it runs) and
+//! `/-/pipelines/:id` (header, variables for Maintainers, jobs by stage, linked pipelines).
+//! Reads follow the API's rules (`require_read`) and the variables rule of the variables
+//! endpoint; the buttons' writes are in `pipeline_actions`.
 
-use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
@@ -16,7 +16,7 @@ use crate::api::access::ProjectAccess;
 use crate::api::pipelines::{SOURCES, STATUSES};
 use crate::db::pipelines::{self as store, PipelineRow, Scope};
 use crate::db::{jobs, triggers};
-use crate::model::{self, AccessLevel};
+use crate::model::AccessLevel;
 use crate::state::AppState;
 
 /// Pipelines per page.
@@ -25,7 +25,7 @@ const PER_PAGE: i64 = 20;
 const MAX_JOBS: i64 = 1000;
 
 /// The statuses a pipeline can still be canceled from (GitLab's `cancelable`).
-fn cancelable(status: &str) -> bool {
+pub(super) fn cancelable(status: &str) -> bool {
     matches!(
         status,
         "created"
@@ -40,7 +40,7 @@ fn cancelable(status: &str) -> bool {
 }
 
 /// GitLab's `retryable` for a pipeline.
-fn retryable(status: &str) -> bool {
+pub(super) fn retryable(status: &str) -> bool {
     matches!(status, "failed" | "canceled")
 }
 
@@ -75,12 +75,40 @@ struct ListPage {
     ref_name: String,
     username: String,
     scope: String,
-    rows: Vec<Row>,
     total: i64,
     prev: Option<String>,
     next: Option<String>,
+    /// The rendered [`Table`].
+    table_html: String,
+}
+
+/// The table of the list, also answered alone (`?fragment=table`) for the script that refreshes
+/// it while a pipeline in it is running.
+#[derive(Template)]
+#[template(path = "_pipelines_table.html")]
+struct Table {
+    csrf: String,
+    path: String,
+    rows: Vec<Row>,
+    total: i64,
     return_to: String,
     empty_text: &'static str,
+    /// A pipeline in the table may still change: the script refreshes it.
+    follow: bool,
+}
+
+/// The statuses a pipeline leaves by itself (the list refreshes while one is shown).
+fn in_progress(status: &str) -> bool {
+    matches!(
+        status,
+        "created"
+            | "waiting_for_resource"
+            | "preparing"
+            | "waiting_for_callback"
+            | "pending"
+            | "running"
+            | "canceling"
+    )
 }
 
 /// "abcd (description)" for a pipeline's trigger, if it still exists.
@@ -161,6 +189,30 @@ pub async fn list(
         })
         .collect();
     let scope_param = scope.as_deref().filter(|s| *s != "all");
+    let table = Table {
+        csrf: viewer.0.as_ref().map(|v| v.csrf.clone()).unwrap_or_default(),
+        path: full.clone(),
+        follow: rows.iter().any(|(r, _)| in_progress(&r.status)),
+        rows: rows
+            .into_iter()
+            .map(|(r, trigger)| Row {
+                can_cancel: may_act && cancelable(&r.status),
+                can_retry: may_act && retryable(&r.status),
+                item: PipelineItem::new(&r, &full),
+                trigger,
+            })
+            .collect(),
+        total,
+        return_to: url_with(scope_param, page),
+        empty_text: if current == "finished" {
+            "There are currently no finished pipelines."
+        } else {
+            "There are currently no pipelines."
+        },
+    };
+    if q.get("fragment") == Some("table") {
+        return view::render(&table);
+    }
     let page_view = ListPage {
         chrome: viewer.chrome(&format!("Pipelines · {full}"), view::flash_message(q.get("flash"))),
         tabs,
@@ -175,24 +227,10 @@ pub async fn list(
         ref_name: ref_name.clone().unwrap_or_default(),
         username: username.clone().unwrap_or_default(),
         scope: scope_param.unwrap_or_default().to_string(),
-        rows: rows
-            .into_iter()
-            .map(|(r, trigger)| Row {
-                can_cancel: may_act && cancelable(&r.status),
-                can_retry: may_act && retryable(&r.status),
-                item: PipelineItem::new(&r, &full),
-                trigger,
-            })
-            .collect(),
         total,
         prev: (page > 1).then(|| url_with(scope_param, page - 1)),
         next: (page * PER_PAGE < total).then(|| url_with(scope_param, page + 1)),
-        return_to: url_with(scope_param, page),
-        empty_text: if current == "finished" {
-            "There are currently no finished pipelines."
-        } else {
-            "There are currently no pipelines."
-        },
+        table_html: table.render()?,
         path: full,
     };
     view::render(&page_view)
@@ -237,6 +275,8 @@ struct ShowPage {
     yaml_errors: Option<String>,
     can_cancel: bool,
     can_retry: bool,
+    /// Owners (GitLab shows Delete to them only).
+    can_delete: bool,
     /// `None` when the viewer may not see the variables (Maintainer+ or the pipeline's own
     /// Developer+ user, as the API's variables endpoint).
     variables: Option<Vec<VariableItem>>,
@@ -246,11 +286,11 @@ struct ShowPage {
     return_to: String,
 }
 
-fn parse_id(raw: &str) -> WebResult<i64> {
+pub(super) fn parse_id(raw: &str) -> WebResult<i64> {
     raw.parse::<i64>().map_err(|_| WebError::NotFound)
 }
 
-async fn find_pipeline(state: &AppState, pa: &ProjectAccess, id: i64) -> WebResult<PipelineRow> {
+pub(super) async fn find_pipeline(state: &AppState, pa: &ProjectAccess, id: i64) -> WebResult<PipelineRow> {
     let pid = pa.project.id;
     state.db.read(move |c| Ok(store::find(c, pid, id)?)).await?.ok_or(WebError::NotFound)
 }
@@ -328,155 +368,12 @@ pub async fn show(
         yaml_errors: row.yaml_errors.clone(),
         can_cancel: may_act && cancelable(&row.status),
         can_retry: may_act && retryable(&row.status),
+        can_delete: pa.at_least(AccessLevel::Owner),
         variables,
         stages,
         upstream: links.upstream_pipeline.map(link),
         downstream: links.downstream_pipelines.into_iter().map(link).collect(),
         return_to: format!("/{full}/-/pipelines/{id}"),
-        path: full,
-    };
-    view::render(&page)
-}
-
-#[derive(Template)]
-#[template(path = "pipeline_cancel.html")]
-struct CancelPage {
-    chrome: Chrome,
-    path: String,
-    id: i64,
-    return_to: String,
-}
-
-/// Which write a pipeline action makes.
-#[derive(Clone, Copy)]
-enum Action {
-    Cancel,
-    Retry,
-}
-
-async fn act(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    viewer: MaybeViewer,
-    path: (String, String, String),
-    body: Bytes,
-    action: Action,
-) -> WebResult<HttpResponse> {
-    let (ns, project, raw) = path;
-    let pa = project_page(&state, &viewer, &req, &ns, &project).await?;
-    let viewer = viewer.require(&req)?;
-    let form = Fields::from_body(&body)?;
-    viewer.check_form(&form)?;
-    let id = parse_id(&raw)?;
-    let row = find_pipeline(&state, &pa, id).await?;
-    if !pa.at_least(AccessLevel::Developer) {
-        return Err(WebError::NotFound);
-    }
-    let full = pa.project.path_with_namespace();
-    let return_to = view::local_path(form.get("return_to"), &format!("/{full}/-/pipelines/{id}"));
-    if matches!(action, Action::Cancel) && form.get("confirm") != Some("1") {
-        let page = CancelPage {
-            chrome: viewer.chrome(&format!("Stop pipeline #{id}?"), None),
-            path: full,
-            id,
-            return_to,
-        };
-        return view::render(&page);
-    }
-    let (user, now) = (viewer.user.id, model::now());
-    let pipeline_id = row.id;
-    state
-        .db
-        .write(move |c| {
-            Ok(match action {
-                Action::Cancel => jobs::cancel_pipeline(c, pipeline_id, &now)?,
-                Action::Retry => jobs::retry_pipeline(c, pipeline_id, Some(user), &now)?,
-            })
-        })
-        .await?;
-    let flash = match action {
-        Action::Cancel => "pipeline_canceled",
-        Action::Retry => {
-            // A retry makes jobs pending: wake the waiting runners (as the API does).
-            state.job_queue.tick();
-            "pipeline_retried"
-        }
-    };
-    let sep = if return_to.contains('?') { '&' } else { '?' };
-    Ok(view::see_other(&format!("{return_to}{sep}flash={flash}")))
-}
-
-/// `POST /:namespace/:project/-/pipelines/:id/cancel` (Developer+; `confirm=1`, else a
-/// confirmation page), then back to `return_to`.
-pub async fn cancel(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    viewer: MaybeViewer,
-    path: web::Path<(String, String, String)>,
-    body: Bytes,
-) -> WebResult<HttpResponse> {
-    act(req, state, viewer, path.into_inner(), body, Action::Cancel).await
-}
-
-/// `POST /:namespace/:project/-/pipelines/:id/retry` (Developer+), then back to `return_to`.
-pub async fn retry(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    viewer: MaybeViewer,
-    path: web::Path<(String, String, String)>,
-    body: Bytes,
-) -> WebResult<HttpResponse> {
-    act(req, state, viewer, path.into_inner(), body, Action::Retry).await
-}
-
-#[derive(Template)]
-#[template(path = "job.html")]
-struct JobPage {
-    chrome: Chrome,
-    path: String,
-    id: i64,
-    name: String,
-    stage: String,
-    badge: Badge,
-    pipeline_id: i64,
-    failure_reason: Option<String>,
-    duration: Option<String>,
-    running: bool,
-    log: String,
-}
-
-/// `GET /:namespace/:project/-/jobs/:id`: the job and its log (colour codes removed).
-pub async fn job(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    viewer: MaybeViewer,
-    path: web::Path<(String, String, String)>,
-) -> WebResult<HttpResponse> {
-    let (ns, project, raw) = path.into_inner();
-    let pa = project_page(&state, &viewer, &req, &ns, &project).await?;
-    let id = parse_id(&raw)?;
-    let pid = pa.project.id;
-    let (job, trace) = state
-        .db
-        .read(move |c| {
-            let Some(job) = jobs::find(c, pid, id)? else { return Ok(None) };
-            let trace = jobs::trace(c, id)?.unwrap_or_default();
-            Ok(Some((job, trace)))
-        })
-        .await?
-        .ok_or(WebError::NotFound)?;
-    let full = pa.project.path_with_namespace();
-    let page = JobPage {
-        chrome: viewer.chrome(&format!("{} · Job #{id} · {full}", job.name), None),
-        id,
-        badge: Badge::status(&job.status),
-        running: job.status == "running",
-        pipeline_id: job.pipeline_id,
-        failure_reason: job.failure_reason.clone(),
-        duration: view::duration(job.duration),
-        stage: job.stage.clone(),
-        name: job.name.clone(),
-        log: view::plain_log(&trace),
         path: full,
     };
     view::render(&page)

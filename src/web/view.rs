@@ -36,6 +36,7 @@ pub fn flash_message(code: Option<&str>) -> Option<&'static str> {
         "trigger_updated" => "Trigger was successfully updated.",
         "pipeline_canceled" => "Pipeline canceled.",
         "pipeline_retried" => "Pipeline retried.",
+        "pipeline_deleted" => "The pipeline has been deleted.",
         "pat_revoked" => "The personal access token was revoked.",
         "runner_paused" => "Runner was paused.",
         "runner_resumed" => "Runner was resumed.",

@@ -31,6 +31,7 @@ mod trigger_policies;
 mod triggers;
 mod users;
 mod web_pats;
+mod web_pipelines;
 mod web_runners;
 mod web_support;
 mod web_triggers;

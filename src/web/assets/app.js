@@ -101,6 +101,34 @@
   };
   follow();
 
+  // The pipelines list refreshes its table every 5 s while a pipeline in it may still change
+  // (#pipelines-live[data-follow]): it fetches the table alone (?fragment=table) and swaps it in.
+  // It waits while the tab is hidden, while focus is inside the table or a dialog is open, so
+  // nobody loses their place; without JavaScript a reload does the same.
+  var refresh = function () {
+    if (!document.querySelector('#pipelines-live[data-follow]')) { return; }
+    setTimeout(function () {
+      var box = document.getElementById('pipelines-live');
+      var busy = document.visibilityState !== 'visible' || (dialog && dialog.open) ||
+        (box && box.contains(document.activeElement));
+      if (!box || busy) { refresh(); return; }
+      var url = new URL(window.location.href);
+      url.searchParams.set('fragment', 'table');
+      url.hash = '';
+      fetch(url.toString(), { credentials: 'same-origin' }).then(function (resp) {
+        return resp.ok ? resp.text() : null;
+      }).then(function (html) {
+        if (html === null) { refresh(); return; }
+        var fresh = new DOMParser().parseFromString(html, 'text/html').getElementById('pipelines-live');
+        var current = document.getElementById('pipelines-live');
+        if (!fresh || !current) { return; }
+        current.replaceWith(document.importNode(fresh, true));
+        refresh();
+      }, refresh);
+    }, 5000);
+  };
+  refresh();
+
   // Filters: a <select data-autosubmit> submits its form on change (the Filter button stays).
   document.addEventListener('change', function (ev) {
     var el = ev.target;
