@@ -3,7 +3,8 @@
 # (pinned in package-lock.json; it never downloads a browser) drives Debian's chromium headless
 # (tests/install-tools.sh installs it), axe-core checks accessibility, `node --test` runs them.
 # Binary: $TRIGGERD_BIN, else target/release/triggerd (built if missing). Browser: $CHROMIUM_BIN,
-# else /usr/bin/chromium.
+# else /usr/bin/chromium. With --screenshots it takes the README's screenshots instead
+# (screenshots.mjs writes docs/screenshots/*.png).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -21,4 +22,8 @@ cd "$here"
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
 fi
-node --test
+if [ "${1:-}" = "--screenshots" ]; then
+  node screenshots.mjs
+else
+  node --test
+fi
