@@ -439,6 +439,25 @@ fn every_role_meets_the_same_rules_on_the_pages_as_in_the_api() {
             page_outcome(api_cancel, 303),
             "{name}: cancel (API {api_cancel})"
         );
+        // Delete: the page asks (200) exactly for whom the API deletes (each role its own pipeline).
+        let doomed = app.seed_pipeline(pid, Some(r.owner.id), "main", &"e".repeat(40));
+        let page_delete = b
+            .post(&format!("/owner/demo/-/pipelines/{doomed}/delete"), &[("_csrf", &csrf), ("confirm", "0")]);
+        let api_delete = app
+            .request(
+                reqwest::Method::DELETE,
+                &format!("/projects/{pid}/pipelines/{doomed}"),
+                Some(&user.token),
+            )
+            .send()
+            .unwrap()
+            .status()
+            .as_u16();
+        assert_eq!(
+            page_delete.status().as_u16(),
+            page_outcome(api_delete, 200),
+            "{name}: delete (API {api_delete})"
+        );
     }
 }
 
