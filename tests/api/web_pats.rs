@@ -93,6 +93,12 @@ fn the_create_form_holds_to_the_apis_rules_and_an_invalid_form_creates_nothing()
         assert!(html.contains("aria-invalid=\"true\"") || html.contains("scopes-error"));
         assert!(pats_in(&html).is_empty());
     }
+    // Hostile shapes: a deeply nested key and a scope list instead of a value are 4xx pages.
+    let deep = format!("scopes{}", "[a]".repeat(200));
+    let (status, _, _) = create(&b, &[("name", "ci"), (deep.as_str(), "api")]);
+    assert_eq!(status, 400);
+    let (status, html, _) = create(&b, &[("name", "ci"), ("scopes[]", "api"), ("scopes[]", "nope")]);
+    assert_eq!(status, 422, "{html}");
     assert_eq!(tokens_of(&app, r.developer.id), before);
 }
 
