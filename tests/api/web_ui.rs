@@ -221,27 +221,6 @@ fn a_post_without_this_sessions_form_token_is_refused_with_422_and_changes_nothi
 }
 
 #[test]
-fn a_reporter_sees_pipelines_but_no_settings_and_no_variables() {
-    let app = spawn_app();
-    let r = app.roles();
-    let pipeline = app.seed_pipeline(r.project_id, Some(r.owner.id), "main", &"a".repeat(40));
-    let reporter = Browser::sign_in(&app, &r.reporter);
-    assert_eq!(reporter.get("/owner/demo/-/settings/ci_cd").status(), 404);
-    let page = reporter.page(&format!("/owner/demo/-/pipelines/{pipeline}"), 200);
-    assert!(!page.contains("TRIGGER_PAYLOAD") && !page.contains("Variables"));
-    assert!(!page.contains("/cancel"), "a Reporter gets no cancel button");
-    let csrf = reporter.csrf("/owner/demo/-/pipelines");
-    let resp = reporter
-        .post(&format!("/owner/demo/-/pipelines/{pipeline}/cancel"), &[("_csrf", &csrf), ("confirm", "1")]);
-    assert_eq!(resp.status(), 404);
-    assert_eq!(app.pipeline_status(pipeline), "created");
-    let maintainer = Browser::sign_in(&app, &r.maintainer);
-    let page = maintainer.page(&format!("/owner/demo/-/pipelines/{pipeline}"), 200);
-    assert!(page.contains("TRIGGER_PAYLOAD") && page.contains("••••••"));
-    assert!(maintainer.page("/owner/demo/-/settings/ci_cd", 200).contains("Add new pipeline trigger token"));
-}
-
-#[test]
 fn a_hidden_project_is_404_for_a_non_member_and_asks_a_visitor_to_sign_in() {
     let app = spawn_app();
     let r = app.roles();
@@ -257,94 +236,6 @@ fn a_hidden_project_is_404_for_a_non_member_and_asks_a_visitor_to_sign_in() {
     assert!(!stranger.page("/dashboard/projects", 200).contains("owner/demo"));
     assert!(!stranger.page("/owner", 200).contains("owner/demo"), "the user page hides it too");
     assert!(Browser::sign_in(&app, &r.developer).page("/owner", 200).contains("owner/demo"));
-}
-
-#[test]
-fn every_web_url_of_a_triggered_pipeline_opens_its_page() {
-    let app = spawn_app();
-    let r = app.roles();
-    add_ci_config(&app, &r);
-    let trigger = app.seed_trigger(r.project_id, &r.owner, "from ci");
-    let created = app
-        .client
-        .post(app.api(&format!("/projects/{}/trigger/pipeline", r.project_id)))
-        .form(&[("token", trigger.token.as_str()), ("ref", "main"), ("variables[GREETING]", "hello")])
-        .send()
-        .unwrap();
-    let pipeline = json_of(created, 201);
-    let b = Browser::sign_in(&app, &r.developer);
-    let open = |url: &str| {
-        let path = url.strip_prefix(&app.address).unwrap_or_else(|| panic!("{url}"));
-        b.page(path, 200)
-    };
-    let page = open(pipeline["web_url"].as_str().unwrap());
-    assert!(page.contains(&format!("Pipeline #{}", pipeline["id"])));
-    assert!(page.contains("from ci"), "the trigger token's description is shown");
-    assert!(page.contains("build") && page.contains("test"));
-    let jobs = json_of(
-        app.get(
-            &format!("/projects/{}/pipelines/{}/jobs", r.project_id, pipeline["id"]),
-            Some(&r.owner.token),
-        ),
-        200,
-    );
-    for job in jobs.as_array().unwrap() {
-        assert!(open(job["web_url"].as_str().unwrap()).contains(job["name"].as_str().unwrap()));
-    }
-    let project = json_of(app.get(&format!("/projects/{}", r.project_id), Some(&r.owner.token)), 200);
-    assert!(open(project["web_url"].as_str().unwrap()).contains(&format!(">{}<", r.project_id)));
-    let namespace = open(project["namespace"]["web_url"].as_str().unwrap());
-    assert!(namespace.contains("owner/demo"), "the namespace's page lists the project");
-    assert!(open(pipeline["user"]["web_url"].as_str().unwrap()).contains("@owner"));
-    let commit = json_of(
-        app.get(&format!("/projects/{}/repository/commits/main", r.project_id), Some(&r.owner.token)),
-        200,
-    );
-    let page = open(commit["web_url"].as_str().unwrap());
-    assert!(page.contains(commit["id"].as_str().unwrap()) && page.contains(&format!("#{}", pipeline["id"])));
-    let branch = json_of(
-        app.get(&format!("/projects/{}/repository/branches/main", r.project_id), Some(&r.owner.token)),
-        200,
-    );
-    let tree = b.get(branch["web_url"].as_str().unwrap().strip_prefix(&app.address).unwrap());
-    assert_eq!(tree.status(), 303);
-    assert_eq!(location(&tree), "/owner/demo/-/pipelines?ref=main");
-    let list = b.page("/owner/demo/-/pipelines?source=trigger", 200);
-    assert!(list.contains(&format!("#{}", pipeline["id"])) && list.contains("trigger token"));
-    assert!(b.page("/dashboard/projects", 200).contains("owner/demo"));
-}
-
-#[test]
-fn cancel_asks_first_then_stops_the_pipeline_and_returns_to_the_filtered_list() {
-    let app = spawn_app();
-    let r = app.roles();
-    add_ci_config(&app, &r);
-    let trigger = app.seed_trigger(r.project_id, &r.owner, "t");
-    let created = app
-        .client
-        .post(app.api(&format!("/projects/{}/trigger/pipeline", r.project_id)))
-        .form(&[("token", trigger.token.as_str()), ("ref", "main")])
-        .send()
-        .unwrap();
-    let id = json_of(created, 201)["id"].as_i64().unwrap();
-    let b = Browser::sign_in(&app, &r.developer);
-    let list = b.page("/owner/demo/-/pipelines?status=pending", 200);
-    let csrf = hidden(&list, "_csrf");
-    let return_to = "/owner/demo/-/pipelines?status=pending";
-    let path = format!("/owner/demo/-/pipelines/{id}/cancel");
-    let ask = b.post(&path, &[("_csrf", &csrf), ("return_to", return_to), ("confirm", "0")]);
-    assert_eq!(ask.status(), 200);
-    assert!(ask.text().unwrap().contains(&format!("Stop pipeline #{id}?")));
-    assert_eq!(app.pipeline_status(id), "pending");
-    let done = b.post(&path, &[("_csrf", &csrf), ("return_to", return_to), ("confirm", "1")]);
-    assert_eq!(done.status(), 303);
-    assert_eq!(location(&done), format!("{return_to}&flash=pipeline_canceled"));
-    assert_eq!(app.pipeline_status(id), "canceled");
-    let page = b.page(&format!("/owner/demo/-/pipelines/{id}"), 200);
-    assert!(page.contains("Status: canceled"));
-    let retry = b.post(&format!("/owner/demo/-/pipelines/{id}/retry"), &[("_csrf", &csrf)]);
-    assert_eq!(retry.status(), 303);
-    assert_ne!(app.pipeline_status(id), "canceled");
 }
 
 #[test]
