@@ -17,6 +17,7 @@ pub mod files;
 pub mod health;
 pub mod job_token_scope;
 pub mod jobs;
+pub mod keyset;
 pub mod limits;
 pub mod members;
 pub mod openapi;

@@ -16,6 +16,7 @@ mod health;
 mod hostile_params;
 mod job_tokens;
 mod jobs;
+mod large_lists;
 mod members;
 mod openapi;
 mod pipelines;

@@ -27,7 +27,7 @@ mod traces;
 pub use actions::{cancel, cancel_pipeline, is_retryable, play, retry, retry_pipeline};
 pub use progress::{advance, has_jobs, insert_plan, seconds_between};
 pub use reads::{
-    JobKind, JobTokenCheck, ListFilter, find, find_bridge, find_by_id, list, list_for_runner,
+    JobKind, JobTokenCheck, ListFilter, find, find_bridge, find_by_id, list, list_for_runner, page,
     played_variables, token_check,
 };
 pub use runner::{
