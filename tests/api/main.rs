@@ -24,6 +24,7 @@ mod projects;
 mod refs;
 mod runner_executor;
 mod runner_protocol;
+mod runner_wakeups;
 mod runners;
 mod server;
 mod storage;

@@ -31,7 +31,7 @@ pub use reads::{
     played_variables, token_check,
 };
 pub use runner::{
-    DEFAULT_TIMEOUT_SECS, Finished, RunnerScope, claim, effective_timeout, fail_stuck_running,
+    DEFAULT_TIMEOUT_SECS, Finished, RunnerScope, any_pending, claim, effective_timeout, fail_stuck_running,
     fail_timed_out, finish, run, touch_running,
 };
 pub use traces::{append_trace, replace_trace_from, trace, trace_size, trace_tail};
