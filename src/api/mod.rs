@@ -9,6 +9,7 @@
 
 pub mod access;
 pub mod bridges;
+pub mod ci_config_cache;
 pub mod ci_pipeline;
 pub mod commits;
 pub mod current_job;
