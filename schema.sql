@@ -366,3 +366,27 @@ CREATE TABLE trigger_secrets (
 );
 CREATE INDEX trigger_secrets_trigger ON trigger_secrets (trigger_id, id);
 -- END add_job_tokens
+
+-- BEGIN add_list_indexes (an upgrade step in src/db/migrate.rs runs this section as is)
+-- The pipeline list's filters and orders that are not the id: `status` (and `scope=running`,
+-- `pending`, `order_by=status`), `ref` (and `scope=branches`, `tags`, `order_by=ref`, the newest
+-- pipeline of a ref at a commit) walk these instead of every pipeline of the project.
+CREATE INDEX pipelines_project_status ON pipelines (project_id, status, id);
+CREATE INDEX pipelines_project_ref ON pipelines (project_id, ref, id);
+-- `retry_of` is NULL on every job but a retry, and only the foreign key's `ON DELETE SET NULL`
+-- looks it up (by `=`, which a partial index serves): index the retries only, so inserting a job
+-- adds no entry here.
+DROP INDEX jobs_retry_of;
+CREATE INDEX jobs_retry_of ON jobs (retry_of) WHERE retry_of IS NOT NULL;
+-- Each project's number of pipelines, kept by these triggers whoever inserts or deletes (the API,
+-- cascades, a bulk load): the unfiltered list reads it instead of counting index entries, so its
+-- first page costs the same at a million pipelines as at a thousand.
+ALTER TABLE projects ADD COLUMN pipelines_count INTEGER NOT NULL DEFAULT 0;
+UPDATE projects SET pipelines_count = (SELECT COUNT(*) FROM pipelines WHERE project_id = projects.id);
+CREATE TRIGGER pipelines_count_insert AFTER INSERT ON pipelines BEGIN
+    UPDATE projects SET pipelines_count = pipelines_count + 1 WHERE id = NEW.project_id;
+END;
+CREATE TRIGGER pipelines_count_delete AFTER DELETE ON pipelines BEGIN
+    UPDATE projects SET pipelines_count = pipelines_count - 1 WHERE id = OLD.project_id;
+END;
+-- END add_list_indexes

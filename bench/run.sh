@@ -11,7 +11,9 @@
 #          --report-only (only rebuild BENCHMARKS.md from the files below).
 #
 # Scenarios: liveness, the trigger call on a project without .gitlab-ci.yml and on one with the
-# 5-job bench/ci5.gitlab-ci.yml (side by side, with the per-run ratio), and two list reads.
+# 5-job bench/ci5.gitlab-ci.yml (side by side, with the per-run ratio), the triggers list, page 1
+# of the pipelines list at N and at 1,000 pipelines, and one pipeline read. Each wrk run also
+# reads the server's CPU time (utime + stime) before and after: the report gives it per request.
 # Each invocation writes bench/results/pipelines-N.md and then rebuilds BENCHMARKS.md from
 # bench/analysis.md (the hand-written findings) plus every bench/results/*.md.
 # Needs: cargo; curl, jq, sqlite3 (for the bulk seed) and wrk are installed with apt-get if missing.
@@ -129,6 +131,10 @@ HOT=$(api -X POST "$BASE/api/v4/projects" -d name=hot -d initialize_with_readme=
 # calls also parse the file, create 5 jobs (the first stage's pending) and wake waiting runners
 # (there are none in this run). It must see as many calls as `hot`, so it is its own project.
 CI5=$(api -X POST "$BASE/api/v4/projects" -d name=ci5 -d initialize_with_readme=true | jq -r .id)
+# A fourth project with 1,000 seeded pipelines: page 1 of its list against page 1 of `listed`'s
+# N shows whether the list's cost grows with its size.
+SMALL=$(api -X POST "$BASE/api/v4/projects" -d name=small -d initialize_with_readme=true | jq -r .id)
+SMALL_PIPELINES=1000
 api -X POST "$BASE/api/v4/projects/$CI5/repository/files/.gitlab-ci.yml" -H 'Content-Type: application/json' \
     -d "$(jq -n --rawfile c "$BENCH/ci5.gitlab-ci.yml" '{branch: "main", content: $c, commit_message: "5 jobs"}')" >/dev/null
 for i in $(seq 1 20); do
@@ -151,19 +157,18 @@ CI5_JOBS=$(api "$BASE/api/v4/projects/$CI5/pipelines/$CI5_PIPELINE/jobs" | jq le
 [ "$CI5_JOBS" = 5 ] || { echo "bench: the ci5 pipeline has $CI5_JOBS jobs, expected 5" >&2; exit 1; }
 stop_server
 
-say "bulk-inserting $PIPELINES pipelines (server stopped, one sqlite3 transaction)"
-t0=$(date +%s%N)
-sqlite3 "$DB" >/dev/null <<SQL
-PRAGMA journal_mode = WAL;
-BEGIN IMMEDIATE;
-WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $PIPELINES)
+say "bulk-inserting $PIPELINES + $SMALL_PIPELINES pipelines (server stopped, one sqlite3 transaction)"
+# seed_sql PROJECT COUNT TRIGGER_ID: COUNT pipelines with 4 variables each, as a trigger call makes.
+seed_sql() {
+    cat <<SQL
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $2)
 INSERT INTO pipelines (project_id, iid, trigger_id, user_id, ref, sha, before_sha, tag, status, source,
                        created_at, updated_at)
-SELECT $LISTED, i, $LISTED_TRIGGER, $ROOT_ID, 'main', '$SHA', '0000000000000000000000000000000000000000', 0,
+SELECT $1, i, $3, $ROOT_ID, 'main', '$SHA', '0000000000000000000000000000000000000000', 0,
        CASE i % 5 WHEN 0 THEN 'success' WHEN 1 THEN 'failed' WHEN 2 THEN 'created' WHEN 3 THEN 'running'
                   ELSE 'canceled' END, 'trigger',
-       strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || ($PIPELINES - i) || ' seconds'),
-       strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || ($PIPELINES - i) || ' seconds')
+       strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || ($2 - i) || ' seconds'),
+       strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || ($2 - i) || ' seconds')
 FROM n;
 INSERT INTO pipeline_variables (pipeline_id, position, key, value, variable_type)
 SELECT p.id, v.position, v.key, v.value, v.variable_type
@@ -172,15 +177,27 @@ CROSS JOIN (SELECT 0 AS position, 'DEPLOY_ENV' AS key, 'staging' AS value, 'env_
             UNION ALL SELECT 1, 'SERVICE', 'api', 'env_var'
             UNION ALL SELECT 2, 'BUILD_NOTES', 'seeded by bench/run.sh', 'env_var'
             UNION ALL SELECT 3, 'TRIGGER_PAYLOAD',
-                   '{"ref":"main","id":"$LISTED","variables":{"DEPLOY_ENV":"staging","SERVICE":"api","BUILD_NOTES":"seeded by bench/run.sh"}}',
+                   '{"ref":"main","id":"$1","variables":{"DEPLOY_ENV":"staging","SERVICE":"api","BUILD_NOTES":"seeded by bench/run.sh"}}',
                    'file') v
-WHERE p.project_id = $LISTED;
-UPDATE projects SET last_pipeline_iid = $PIPELINES WHERE id = $LISTED;
-COMMIT;
-PRAGMA wal_checkpoint(TRUNCATE);
+WHERE p.project_id = $1;
+UPDATE projects SET last_pipeline_iid = $2 WHERE id = $1;
 SQL
+}
+t0=$(date +%s%N)
+{
+    echo "PRAGMA journal_mode = WAL;"
+    echo "BEGIN IMMEDIATE;"
+    seed_sql "$LISTED" "$PIPELINES" "$LISTED_TRIGGER"
+    seed_sql "$SMALL" "$SMALL_PIPELINES" NULL
+    echo "COMMIT;"
+    echo "PRAGMA wal_checkpoint(TRUNCATE);"
+} | sqlite3 "$DB" >/dev/null
 SEED_S=$(awk -v n="$(( $(date +%s%N) - t0 ))" 'BEGIN { printf "%.1f", n / 1e9 }')
 DB_MB=$(du -m "$DB" | cut -f1)
+# Counted here: above 10,000 the list answers without X-Total, as GitLab's does.
+[ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM pipelines WHERE project_id = $LISTED")" = "$PIPELINES" ]
+# The pipeline read: the newest seeded pipeline of `listed`.
+GET_PIPELINE=$(sqlite3 "$DB" "SELECT MAX(id) FROM pipelines WHERE project_id = $LISTED")
 
 # --- measure ----------------------------------------------------------------------------------
 # The access log of millions of requests is not kept (it would be gigabytes) unless --keep.
@@ -204,18 +221,29 @@ URL[trigger5_c128]="$BASE/api/v4/projects/$CI5/trigger/pipeline"; SCRIPT[trigger
 TOKEN[trigger5_c32]=$CI5_TRIGGER_TOKEN; TOKEN[trigger5_c128]=$CI5_TRIGGER_TOKEN
 URL[triggers_list]="$BASE/api/v4/projects/$LISTED/triggers";    SCRIPT[triggers_list]=get;    CONNS[triggers_list]=32
 URL[pipelines_list]="$BASE/api/v4/projects/$LISTED/pipelines";  SCRIPT[pipelines_list]=get;   CONNS[pipelines_list]=32
-SCENARIOS="liveness_c32 liveness_c128 trigger_c32 trigger_c128 trigger5_c32 trigger5_c128 triggers_list pipelines_list"
+URL[pipelines_small]="$BASE/api/v4/projects/$SMALL/pipelines";  SCRIPT[pipelines_small]=get;  CONNS[pipelines_small]=32
+URL[pipeline_get]="$BASE/api/v4/projects/$LISTED/pipelines/$GET_PIPELINE"; SCRIPT[pipeline_get]=get; CONNS[pipeline_get]=32
+SCENARIOS="liveness_c32 liveness_c128 trigger_c32 trigger_c128 trigger5_c32 trigger5_c128 triggers_list pipelines_list pipelines_small pipeline_get"
 
 # Sanity: each scenario's request succeeds once, and the list sizes are what we claim.
 [ "$(curl -fsS -H "PRIVATE-TOKEN: $PAT" "${URL[triggers_list]}" | jq length)" = 20 ]
-TOTAL=$(curl -fsS -D - -o /dev/null -H "PRIVATE-TOKEN: $PAT" "${URL[pipelines_list]}" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-total" { print $2 }')
-[ "$TOTAL" = "$PIPELINES" ] || { echo "bench: expected $PIPELINES pipelines, X-Total says $TOTAL" >&2; exit 1; }
+[ "$(curl -fsS -H "PRIVATE-TOKEN: $PAT" "${URL[pipelines_list]}" | jq length)" = 20 ]
+[ "$(curl -fsS -H "PRIVATE-TOKEN: $PAT" "${URL[pipeline_get]}" | jq .id)" = "$GET_PIPELINE" ]
+TOTAL=$(curl -fsS -D - -o /dev/null -H "PRIVATE-TOKEN: $PAT" "${URL[pipelines_small]}" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-total" { print $2 }')
+[ "$TOTAL" = "$SMALL_PIPELINES" ] || { echo "bench: expected $SMALL_PIPELINES pipelines, X-Total says $TOTAL" >&2; exit 1; }
 
 wrk_cmd() { # scenario seconds
     echo "wrk -t2 -c${CONNS[$1]} -d${2}s -s bench/${SCRIPT[$1]}.lua ${URL[$1]}"
 }
-run_wrk() { # scenario seconds -> RESULT line
-    (cd "$ROOT" && BENCH_TRIGGER_TOKEN=${TOKEN[$1]:-$TRIGGER_TOKEN} wrk -t2 -c"${CONNS[$1]}" -d"${2}s" -s "bench/${SCRIPT[$1]}.lua" "${URL[$1]}") | grep '^RESULT'
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$PID/stat"; } # the server's utime + stime, in clock ticks
+TICK_US=$(( 1000000 / $(getconf CLK_TCK) ))
+run_wrk() { # scenario seconds -> RESULT line, with the server's CPU µs per request appended
+    local before after line requests
+    before=$(cpu_ticks)
+    line=$( (cd "$ROOT" && BENCH_TRIGGER_TOKEN=${TOKEN[$1]:-$TRIGGER_TOKEN} wrk -t2 -c"${CONNS[$1]}" -d"${2}s" -s "bench/${SCRIPT[$1]}.lua" "${URL[$1]}") | grep '^RESULT')
+    after=$(cpu_ticks)
+    requests=$(echo "$line" | sed -n 's/.*requests=\([0-9]*\).*/\1/p')
+    echo "$line cpu_us=$(awk -v t="$(( after - before ))" -v u="$TICK_US" -v n="$requests" 'BEGIN { printf "%.1f", n ? t * u / n : 0 }')"
 }
 
 say "warm-up (2 s per scenario, discarded)"
@@ -231,9 +259,9 @@ PEAK_KIB=$(status_kib VmHWM)
 LOAD_MAX_KIB=$(sort -n "$TMP/rss.log" | tail -1)
 sleep 2
 AFTER_KIB=$(status_kib VmRSS)
-HOT_PIPELINES=$(curl -fsS -D - -o /dev/null -H "PRIVATE-TOKEN: $PAT" "$BASE/api/v4/projects/$HOT/pipelines" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-total" { print $2 }')
-CI5_PIPELINES=$(curl -fsS -D - -o /dev/null -H "PRIVATE-TOKEN: $PAT" "$BASE/api/v4/projects/$CI5/pipelines" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-total" { print $2 }')
 stop_server
+HOT_PIPELINES=$(sqlite3 "$DB" "SELECT COUNT(*) FROM pipelines WHERE project_id = $HOT")
+CI5_PIPELINES=$(sqlite3 "$DB" "SELECT COUNT(*) FROM pipelines WHERE project_id = $CI5")
 INTEGRITY=$(sqlite3 "$DB" 'PRAGMA integrity_check')
 
 # --- report -----------------------------------------------------------------------------------
@@ -283,8 +311,8 @@ OUT="$BENCH/results/pipelines-$PIPELINES.md"
     echo "Median of $RUNS runs of ${DURATION} s each (after a 2 s discarded warm-up per scenario)."
     echo "Ratios compare with the liveness ceiling (a) = the better of the two liveness scenarios in the same run."
     echo
-    echo "| scenario | connections | requests/s | ratio to (a) | p50 ms | p99 ms | errors |"
-    echo "|---|---:|---:|---:|---:|---:|---:|"
+    echo "| scenario | connections | requests/s | ratio to (a) | p50 ms | p99 ms | server CPU µs per request | errors |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
     for s in $SCENARIOS; do
         case $s in
             liveness_c32|liveness_c128) name="(a) \`GET /-/liveness\`" ;;
@@ -292,10 +320,12 @@ OUT="$BENCH/results/pipelines-$PIPELINES.md"
             trigger5_c32|trigger5_c128) name="(b5) the same call, 5-job \`.gitlab-ci.yml\` (3 stages)" ;;
             triggers_list) name="(c) \`GET /projects/:id/triggers\` (20 items, PAT)" ;;
             pipelines_list) name="(c) \`GET /projects/:id/pipelines\` (page 1 of $PIPELINES, PAT)" ;;
+            pipelines_small) name="(c) \`GET /projects/:id/pipelines\` (page 1 of $SMALL_PIPELINES, PAT)" ;;
+            pipeline_get) name="(d) \`GET /projects/:id/pipelines/:pipeline_id\` (PAT)" ;;
         esac
-        printf '| %s | %s | %.0f | %s | %s | %s | %s |\n' "$name" "${CONNS[$s]}" \
+        printf '| %s | %s | %.0f | %s | %s | %s | %s | %s |\n' "$name" "${CONNS[$s]}" \
             "$(values "$s" rps | median)" "$(ratios "$s" | median)" \
-            "$(values "$s" p50_ms | median)" "$(values "$s" p99_ms | median)" \
+            "$(values "$s" p50_ms | median)" "$(values "$s" p99_ms | median)" "$(values "$s" cpu_us | median)" \
             "$(values "$s" errors | awk '{ t += $1 } END { print t " (all runs)" }')"
     done
     echo
@@ -321,10 +351,18 @@ OUT="$BENCH/results/pipelines-$PIPELINES.md"
     echo "| pipelines created by the trigger runs (other projects) | ${HOT_PIPELINES} without config, ${CI5_PIPELINES} with 5 jobs each (no runner: they stay pending) |"
     echo "| \`PRAGMA integrity_check\` after the run | ${INTEGRITY} |"
     echo
-    echo "Per-run figures (requests/s, p50 ms, p99 ms, errors):"
+    echo "Page 1 of the pipelines list at $PIPELINES against $SMALL_PIPELINES pipelines, same runs (requests/s ratio; 1.0 = no cost of size):"
+    echo
+    echo "| median of per-run ratios | per run |"
+    echo "|---:|---|"
+    printf '| %s | %s |\n' "$(ratio_to pipelines_list pipelines_small | median)" "$(ratio_to pipelines_list pipelines_small | paste -sd' ')"
+    echo
+    echo "Server CPU per request is the server's \`utime + stime\` (\`/proc/<pid>/stat\`, ${TICK_US} µs ticks) over the wrk run divided by the requests wrk completed; it includes the access log and idle wake-ups."
+    echo
+    echo "Per-run figures (requests/s, p50 ms, p99 ms, errors, server CPU µs per request):"
     echo
     echo '```'
-    awk '{ printf "run %s %-15s", $1, $2; for (i = 3; i <= NF; i++) if ($i ~ /^(rps|p50_ms|p99_ms|errors)=/) printf " %s", $i; print "" }' "$RESULTS"
+    awk '{ printf "run %s %-15s", $1, $2; for (i = 3; i <= NF; i++) if ($i ~ /^(rps|p50_ms|p99_ms|errors|cpu_us)=/) printf " %s", $i; print "" }' "$RESULTS"
     echo '```'
     echo
     echo "Commands (per run, in this order; \`bench/get.lua\` sends \`PRIVATE-TOKEN\` for the list routes,"

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod job_queue;
 pub mod model;
 pub mod state;
 pub mod web;

@@ -13,7 +13,8 @@ use actix_web::http::StatusCode;
 use rusqlite::Connection;
 use serde_json::json;
 
-use crate::ci::{self, Limits, Variables};
+use super::ci_config_cache;
+use crate::ci::{self, Variables};
 use crate::db::job_tokens::{self, PipelineSource};
 use crate::db::pipelines::{self as store, BLANK_SHA, NewPipeline, NewVariable, PipelineRow};
 use crate::db::projects::ProjectRow;
@@ -77,16 +78,12 @@ fn base_error(status: StatusCode, text: &str) -> ApiError {
 
 /// Creates the pipeline (and its jobs) inside the caller's write.
 pub fn create(conn: &Connection, c: &Creation, now: &str) -> ApiResult<Created> {
-    let config = files::content_at(conn, c.project.id, &c.resolved.sha, CONFIG_PATH)?;
-    let Some(config) = config else {
+    let blob = files::blob_at(conn, c.project.id, &c.resolved.sha, CONFIG_PATH)?;
+    let Some((blob_sha, content)) = blob else {
         let id_iid = insert(conn, c, now)?;
         return Ok(Created::Pipeline(Box::new(fresh_row(c, id_iid, now))));
     };
-    let compiled = match std::str::from_utf8(&config) {
-        Ok(text) => ci::compile(text, &Limits::default()),
-        Err(_) => Err(ci::ConfigErrors(vec!["Invalid configuration format".into()])),
-    };
-    let config = match compiled {
+    let config = match ci_config_cache::compiled(&blob_sha, &content) {
         Ok(config) => config,
         Err(errors) => {
             let text = errors.to_string();

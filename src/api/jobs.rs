@@ -18,6 +18,7 @@ use serde_json::Value;
 use super::access::{self, ProjectAccess};
 use super::commits;
 use super::entities::{ProjectIdentity, UserBasic};
+use super::keyset::{KeysetOrders, Paging};
 use super::pagination::{self, Page};
 use super::params::Params;
 use super::pipelines::{STATUSES, require_read};
@@ -335,21 +336,22 @@ async fn project_jobs(
     params: Params,
 ) -> ApiResult<HttpResponse> {
     let statuses = scope(&params)?;
-    let page = Page::from_params(&params)?;
+    let paging = Paging::from_params(&params, KeysetOrders::IdDesc)?;
     let pa = read_access(&state, &caller, &path).await?;
     let pid = pa.project.id;
     let filter = ListFilter { pipeline_id: None, statuses, include_retried: true, ..Default::default() };
-    let (found, total) = state
+    let (found, listed) = state
         .db
         .read(move |c| {
-            let (rows, total) = store::list(c, pid, &filter, page.limit(), page.offset())?;
+            let mut listed = store::page(c, pid, &filter, paging.limit(), paging.window())?;
+            let rows = std::mem::take(&mut listed.rows);
             let map = pipelines_of(c, &rows)?;
             let runners = runners_of(c, &rows)?;
-            Ok(((rows, map, runners), total))
+            Ok(((rows, map, runners), listed))
         })
         .await?;
     let items = entities(&req, &state, &pa.project, &found);
-    Ok(pagination::respond(&req, &state, page, total, &items))
+    Ok(paging.respond(&req, &state, &listed, found.0.last().map(|r| r.id), &items))
 }
 
 /// One job with its pipeline and runner.

@@ -9,6 +9,7 @@
 
 pub mod access;
 pub mod bridges;
+pub mod ci_config_cache;
 pub mod ci_pipeline;
 pub mod commits;
 pub mod current_job;
@@ -17,6 +18,7 @@ pub mod files;
 pub mod health;
 pub mod job_token_scope;
 pub mod jobs;
+pub mod keyset;
 pub mod limits;
 pub mod members;
 pub mod openapi;

@@ -95,11 +95,29 @@ pub fn respond<T: Serialize>(
     total: i64,
     items: &[T],
 ) -> HttpResponse {
+    let more = page.offset().saturating_add(page.per_page) < total;
+    respond_bounded(req, state, page, Some(total), more, items)
+}
+
+/// [`respond`] for a list whose count is bounded: with `total` unknown (`None`, more rows than
+/// GitLab's count limit) `X-Total`, `X-Total-Pages` and the `last` link are left out, as GitLab
+/// does, and `more` (rows follow this page) gives the next page.
+pub fn respond_bounded<T: Serialize>(
+    req: &HttpRequest,
+    state: &AppState,
+    page: Page,
+    total: Option<i64>,
+    more: bool,
+    items: &[T],
+) -> HttpResponse {
     // Checked arithmetic: `page` may be anything up to `i64::MAX` (an empty page past the end).
     let per_page = page.per_page.max(1);
-    let total_pages = (total.max(0) / per_page + i64::from(total.max(0) % per_page != 0)).max(1);
-    let next = page.page.checked_add(1).filter(|_| page.page < total_pages);
-    let prev = page.page.checked_sub(1).filter(|p| *p >= 1).map(|p| p.min(total_pages));
+    let total_pages = total.map(|t| (t.max(0) / per_page + i64::from(t.max(0) % per_page != 0)).max(1));
+    let next = page.page.checked_add(1).filter(|_| match total_pages {
+        Some(pages) => page.page < pages,
+        None => more,
+    });
+    let prev = page.page.checked_sub(1).filter(|p| *p >= 1).map(|p| total_pages.map_or(p, |t| p.min(t)));
     let link_to = |n: i64| page_url(req, state, n, page.per_page);
     let mut links = Vec::new();
     if let Some(p) = prev {
@@ -109,17 +127,19 @@ pub fn respond<T: Serialize>(
         links.push(format!("<{}>; rel=\"next\"", link_to(n)));
     }
     links.push(format!("<{}>; rel=\"first\"", link_to(1)));
-    links.push(format!("<{}>; rel=\"last\"", link_to(total_pages)));
+    if let Some(last) = total_pages {
+        links.push(format!("<{}>; rel=\"last\"", link_to(last)));
+    }
     let opt = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_default();
-    HttpResponse::build(StatusCode::OK)
-        .insert_header(("X-Page", page.page.to_string()))
+    let mut res = HttpResponse::build(StatusCode::OK);
+    res.insert_header(("X-Page", page.page.to_string()))
         .insert_header(("X-Per-Page", page.per_page.to_string()))
-        .insert_header(("X-Total", total.to_string()))
-        .insert_header(("X-Total-Pages", total_pages.to_string()))
         .insert_header(("X-Next-Page", opt(next)))
-        .insert_header(("X-Prev-Page", opt(prev)))
-        .insert_header(("Link", links.join(", ")))
-        .json(items)
+        .insert_header(("X-Prev-Page", opt(prev)));
+    if let (Some(total), Some(pages)) = (total, total_pages) {
+        res.insert_header(("X-Total", total.to_string())).insert_header(("X-Total-Pages", pages.to_string()));
+    }
+    res.insert_header(("Link", links.join(", "))).json(items)
 }
 
 /// Query parameters that carry a credential: never copied into a response (a `Link` header is

@@ -15,7 +15,8 @@ use serde_json::Value;
 use super::access::{self, ProjectAccess};
 use super::ci_pipeline;
 use super::entities::UserBasic;
-use super::pagination::{self, Page};
+use super::keyset::{KeysetOrders, Paging};
+use super::pagination;
 use super::params::Params;
 use crate::auth::{Caller, MaybeCaller};
 use crate::config::LimitsConfig;
@@ -315,15 +316,16 @@ async fn list(
     params: Params,
 ) -> ApiResult<HttpResponse> {
     let filter = list_filter(&params)?;
-    let page = Page::from_params(&params)?;
+    let paging = Paging::from_params(&params, KeysetOrders::IdEither)?;
     let pa = access::project_for(&state, caller.0.as_ref(), &path).await?;
     require_read(&pa)?;
     let pid = pa.project.id;
-    let (rows, total) =
-        state.db.read(move |c| Ok(store::list(c, pid, &filter, page.limit(), page.offset())?)).await?;
+    let found =
+        state.db.read(move |c| Ok(store::page(c, pid, &filter, paging.limit(), paging.window())?)).await?;
     let base = pagination::base_url(&req, &state);
-    let items: Vec<PipelineBasic> = rows.iter().map(|r| PipelineBasic::new(r, &pa.project, &base)).collect();
-    Ok(pagination::respond(&req, &state, page, total, &items))
+    let items: Vec<PipelineBasic> =
+        found.rows.iter().map(|r| PipelineBasic::new(r, &pa.project, &base)).collect();
+    Ok(paging.respond(&req, &state, &found, found.rows.last().map(|r| r.id), &items))
 }
 
 /// `GET /projects/:id/pipelines/:pipeline_id`

@@ -118,7 +118,12 @@ pub fn plan(config: &CiConfig, vars: &Variables) -> Result<PipelinePlan, PlanErr
 
 fn plan_job(job: &Job, stages: &[String], global: &Variables, vars: &Variables) -> Option<PlannedJob> {
     let yaml_vars = global.overlaid(&job.variables);
-    let outcome = evaluate_rules(job.rules.as_deref(), job.when, &yaml_vars.overlaid(vars));
+    // Only `rules` read the pipeline's variables: a job without them skips building that set
+    // (the predefined variables and the trigger's, ~30 entries, for every job of every pipeline).
+    let outcome = match job.rules.as_deref() {
+        Some(rules) => evaluate_rules(Some(rules), job.when, &yaml_vars.overlaid(vars)),
+        None => evaluate_rules(None, job.when, &Variables::new()),
+    };
     if !outcome.passes() {
         return None;
     }
@@ -138,7 +143,11 @@ fn plan_job(job: &Job, stages: &[String], global: &Variables, vars: &Variables) 
         image: job.image.clone(),
         tags: job.tags.clone(),
         timeout_secs: job.timeout_secs,
-        variables: yaml_vars.overlaid(&outcome.variables),
+        variables: if outcome.variables.is_empty() {
+            yaml_vars
+        } else {
+            yaml_vars.overlaid(&outcome.variables)
+        },
         trigger: job.trigger.clone(),
     })
 }

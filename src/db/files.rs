@@ -125,6 +125,24 @@ pub fn record_change(conn: &Connection, commit_row: i64, path: &str, action: &st
     Ok(())
 }
 
+/// The blob SHA and content of `path` in the commit `sha` of a project (see [`content_at`]).
+pub fn blob_at(
+    conn: &Connection,
+    project_id: i64,
+    sha: &str,
+    path: &str,
+) -> rusqlite::Result<Option<(String, Vec<u8>)>> {
+    conn.prepare_cached(
+        "SELECT b.sha, b.content
+           FROM commits c
+           JOIN commit_files f ON f.commit_id = c.id AND f.path = ?3
+           JOIN blobs b ON b.id = f.blob_id
+          WHERE c.project_id = ?1 AND c.sha = ?2",
+    )?
+    .query_row(params![project_id, sha, path], |r| Ok((r.get(0)?, r.get(1)?)))
+    .optional()
+}
+
 /// The content of `path` in the commit `sha` of a project; `None` when the commit has no row
 /// (a SHA no Files API write made: an empty tree) or no such file. One lookup of the
 /// `(project_id, sha)` and `(commit_id, path)` keys: the pipeline creation's config read.

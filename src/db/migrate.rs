@@ -11,14 +11,15 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use super::OpenError;
 
 /// The schema this binary writes and understands.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// The whole current schema, applied to a new file.
 pub const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// Upgrade steps: `UPGRADES[i]` takes a database from version `i + 1` to `i + 2`.
 type Upgrade = fn(&Transaction) -> rusqlite::Result<()>;
-const UPGRADES: &[Upgrade] = &[to_v2, add_commits_and_files, add_jobs, add_runners, add_job_tokens];
+const UPGRADES: &[Upgrade] =
+    &[to_v2, add_commits_and_files, add_jobs, add_runners, add_job_tokens, add_list_indexes];
 
 /// The lines of `schema.sql` between the line `-- BEGIN <name> …` and `-- END <name>`: an upgrade step runs
 /// the section that creates its tables, so a new and an upgraded database share one definition.
@@ -60,6 +61,12 @@ fn add_runners(tx: &Transaction) -> rusqlite::Result<()> {
 /// `pipeline_sources` (new tables only; existing projects have no scope row, so their scope is off).
 fn add_job_tokens(tx: &Transaction) -> rusqlite::Result<()> {
     tx.execute_batch(schema_section("add_job_tokens")?)
+}
+
+/// Indexes for the large lists: `pipelines (project_id, status, id)` and `(project_id, ref, id)`,
+/// and `jobs_retry_of` made partial (only retries have a `retry_of`). Indexes only; no row changes.
+fn add_list_indexes(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(schema_section("add_list_indexes")?)
 }
 
 /// Brings the database to [`SCHEMA_VERSION`], or refuses a database from a newer triggerd.
@@ -335,8 +342,30 @@ mod tests {
 
         let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         assert_eq!(v, SCHEMA_VERSION);
-        let after: Vec<_> = TABLES.iter().map(|t| rows(&c, t)).collect();
+        // Every row keeps its values; later steps only append columns (`projects.pipelines_count`).
+        let after: Vec<Vec<Vec<Value>>> = TABLES
+            .iter()
+            .zip(&before)
+            .map(|(t, b)| {
+                let width = b.first().map_or(0, Vec::len);
+                rows(&c, t)
+                    .into_iter()
+                    .map(|mut r| {
+                        r.truncate(width);
+                        r
+                    })
+                    .collect()
+            })
+            .collect();
         assert_eq!(before, after);
+        let counts: Vec<(i64, i64)> = c
+            .prepare("SELECT id, pipelines_count FROM projects ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(counts, [(1, 2), (4, 0)], "the upgrade counts the pipelines it finds");
         assert_clean(&c);
         let foreign_keys: bool = c.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
         assert!(foreign_keys, "foreign keys are back on");

@@ -249,6 +249,55 @@ pub fn limit_clause(limit: i64) -> String {
     format!("LIMIT {limit}")
 }
 
+/// GitLab's count limit for large lists: a list counts at most this many matching rows; past it
+/// the total is unknown and left out of the response (`X-Total`, `X-Total-Pages`, `rel="last"`).
+pub const COUNT_LIMIT: i64 = 10_000;
+
+/// Where a page of a large list starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    /// Skip this many rows (offset pagination, counted up to [`COUNT_LIMIT`]).
+    Offset(i64),
+    /// Keyset pagination: the rows after this id in the list's order (`None`: the first page).
+    /// Not counted.
+    After(Option<i64>),
+}
+
+/// One page of a large list.
+#[derive(Debug, Clone)]
+pub struct ListPage<T> {
+    pub rows: Vec<T>,
+    /// The number of matching rows when it is at most [`COUNT_LIMIT`]; `None` past that bound
+    /// and in keyset mode.
+    pub total: Option<i64>,
+    /// Whether rows follow this page (read as one extra row, so known without a count).
+    pub more: bool,
+}
+
+impl<T> ListPage<T> {
+    /// Splits off the extra row a page query reads past `limit` to learn whether more follow.
+    pub fn from_extra(mut rows: Vec<T>, limit: i64, total: Option<i64>) -> Self {
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        ListPage { rows, total, more }
+    }
+}
+
+/// Counts the rows of `from_where` (`FROM … WHERE …`, its `?n` bound to `args`), reading at most
+/// [`COUNT_LIMIT`] + 1 of them: `None` when there are more than [`COUNT_LIMIT`]. The cost is
+/// bounded however large the table grows.
+pub fn bounded_count(
+    conn: &Connection,
+    from_where: &str,
+    args: &[rusqlite::types::Value],
+) -> rusqlite::Result<Option<i64>> {
+    let n: i64 = conn
+        .prepare_cached(&format!("SELECT COUNT(*) FROM (SELECT 1 {from_where} LIMIT {})", COUNT_LIMIT + 1))?
+        .query_row(rusqlite::params_from_iter(args), |r| r.get(0))?;
+    Ok((n <= COUNT_LIMIT).then_some(n))
+}
+
 /// Per-connection settings for the writer (and for the admin commands' connections).
 pub fn configure(conn: &Connection, cfg: &DatabaseConfig) -> rusqlite::Result<()> {
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);

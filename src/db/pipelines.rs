@@ -6,6 +6,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
 use super::users::UserRow;
+use super::{ListPage, Window};
 
 /// `before_sha` of a triggered pipeline: GitLab's blank SHA.
 pub const BLANK_SHA: &str = "0000000000000000000000000000000000000000";
@@ -279,13 +280,14 @@ impl Scope {
             Self::Pending => " AND p.status = 'pending'",
             Self::Finished => " AND p.status IN ('success', 'failed', 'canceled', 'skipped')",
             // GitLab: the newest pipeline of each existing branch (tag).
+            // One `MAX` per ref, each a single probe of `pipelines_project_ref`.
             Self::Branches => {
-                " AND p.id IN (SELECT MAX(id) FROM pipelines WHERE project_id = ?1 AND ref IN
-                   (SELECT name FROM refs WHERE project_id = ?1 AND kind = 'branch') GROUP BY ref)"
+                " AND p.id IN (SELECT (SELECT MAX(id) FROM pipelines WHERE project_id = ?1 AND ref = r.name)
+                   FROM refs r WHERE r.project_id = ?1 AND r.kind = 'branch')"
             }
             Self::Tags => {
-                " AND p.id IN (SELECT MAX(id) FROM pipelines WHERE project_id = ?1 AND ref IN
-                   (SELECT name FROM refs WHERE project_id = ?1 AND kind = 'tag') GROUP BY ref)"
+                " AND p.id IN (SELECT (SELECT MAX(id) FROM pipelines WHERE project_id = ?1 AND ref = r.name)
+                   FROM refs r WHERE r.project_id = ?1 AND r.kind = 'tag')"
             }
         }
     }
@@ -345,17 +347,12 @@ pub struct ListFilter {
     pub descending: bool,
 }
 
-/// A page of a project's pipelines matching the filter, with the total count.
+/// The `WHERE` condition (on `pipelines p`, `?1` the project id), the join it needs and the
+/// bound values of a filtered pipeline list.
 ///
-/// Only the filters actually given become SQL conditions, and the count joins `users` only for
-/// the `username` filter: unfiltered, it counts entries of the `pipelines_project` index alone.
-pub fn list(
-    conn: &Connection,
-    project_id: i64,
-    f: &ListFilter,
-    limit: i64,
-    offset: i64,
-) -> rusqlite::Result<(Vec<PipelineRow>, i64)> {
+/// Only the filters actually given become SQL conditions, and the `users` join is there only for
+/// the `username` filter: unfiltered, a count reads entries of the `pipelines_project` index alone.
+fn conditions(project_id: i64, f: &ListFilter) -> (String, &'static str, Vec<SqlValue>) {
     let mut filter = String::from("p.project_id = ?1");
     let mut args: Vec<SqlValue> = vec![SqlValue::Integer(project_id)];
     // `condition` is fixed SQL with one `?` for the value, which is always bound.
@@ -382,6 +379,19 @@ pub fn list(
         filter.push_str(scope.condition());
     }
     let join = if f.username.is_some() { " LEFT JOIN users ON users.id = p.user_id" } else { "" };
+    (filter, join, args)
+}
+
+/// A page of a project's pipelines matching the filter, with the exact total count (the web
+/// pages' list; the API uses [`page`], whose count is bounded).
+pub fn list(
+    conn: &Connection,
+    project_id: i64,
+    f: &ListFilter,
+    limit: i64,
+    offset: i64,
+) -> rusqlite::Result<(Vec<PipelineRow>, i64)> {
+    let (filter, join, mut args) = conditions(project_id, f);
     let total: i64 = conn
         .prepare_cached(&format!("SELECT COUNT(*) FROM pipelines p{join} WHERE {filter}"))?
         .query_row(params_from_iter(&args), |r| r.get(0))?;
@@ -398,6 +408,58 @@ pub fn list(
         .query_map(params_from_iter(&args), PipelineRow::from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok((rows, total))
+}
+
+/// A page of a project's pipelines matching the filter, for `GET /projects/:id/pipelines`.
+///
+/// By offset, the total is counted up to [`super::COUNT_LIMIT`] rows only (unfiltered, it is the
+/// project's `pipelines_count`), so a page costs the same at a million pipelines as at a thousand. By keyset ([`Window::After`], `order_by` must
+/// be `id`), the page starts after the given id in the list's direction and nothing is counted;
+/// both walk the `pipelines_project (project_id, id)` index.
+pub fn page(
+    conn: &Connection,
+    project_id: i64,
+    f: &ListFilter,
+    limit: i64,
+    window: Window,
+) -> rusqlite::Result<ListPage<PipelineRow>> {
+    let (mut filter, join, mut args) = conditions(project_id, f);
+    let dir = if f.descending { "DESC" } else { "ASC" };
+    let (total, tail) = match window {
+        Window::Offset(offset) => {
+            let total = if args.len() == 1 && f.scope.is_none() {
+                // Unfiltered: the project's counter, kept by triggers on `pipelines`.
+                let n: i64 = conn
+                    .prepare_cached("SELECT pipelines_count FROM projects WHERE id = ?1")?
+                    .query_row([project_id], |r| r.get(0))
+                    .optional()?
+                    .unwrap_or(0);
+                (n <= super::COUNT_LIMIT).then_some(n)
+            } else {
+                super::bounded_count(conn, &format!("FROM pipelines p{join} WHERE {filter}"), &args)?
+            };
+            args.push(SqlValue::Integer(offset));
+            (total, format!(" OFFSET ?{}", args.len()))
+        }
+        Window::After(after) => {
+            if let Some(id) = after {
+                args.push(SqlValue::Integer(id));
+                let op = if f.descending { "<" } else { ">" };
+                filter.push_str(&format!(" AND p.id {op} ?{}", args.len()));
+            }
+            (None, String::new())
+        }
+    };
+    let sql = format!(
+        "{SELECT} WHERE {filter} ORDER BY {} {dir}, p.id {dir} {}{tail}",
+        f.order_by.column(),
+        super::limit_clause(limit.saturating_add(1)),
+    );
+    let rows = conn
+        .prepare_cached(&sql)?
+        .query_map(params_from_iter(&args), PipelineRow::from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(ListPage::from_extra(rows, limit, total))
 }
 
 /// Cancels the pipeline if its status allows it; returns whether it changed.

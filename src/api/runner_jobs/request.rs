@@ -1,6 +1,6 @@
 //! `POST /jobs/request`: the runner's long poll, and the claim of a pending job.
 
-use std::pin::pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -16,6 +16,7 @@ use crate::db::pipelines;
 use crate::db::projects;
 use crate::db::runners::{self, RunnerInfo};
 use crate::error::{ApiError, ApiResult};
+use crate::job_queue::{JobQueue, Looked};
 use crate::model;
 use crate::state::AppState;
 
@@ -71,15 +72,22 @@ pub(super) async fn request_job(
         tokio::time::Instant::now() + Duration::from_secs(state.config.runners.long_poll_timeout_secs);
     // Whether an earlier look found the runner active (then a pause ends the poll).
     let mut was_active = false;
+    // Set while this runner owes the queue a look after a wake-up (see `job_queue`): if the
+    // request ends before that look (an error, a client that left), the guard passes it on.
+    let mut owed: Option<OwedLook> = None;
     loop {
-        // Register for the next tick before looking, so a job made pending meanwhile wakes us.
-        let mut notified = pin!(state.job_queue.notified());
-        notified.as_mut().enable();
         // A graceful stop answers every poll at once, so runners reconnect to the next server.
         if state.job_queue.is_stopping() {
             return Ok(no_job(&state));
         }
-        match attempt(&state, runner.id).await? {
+        // Read before looking: a tick after this makes the wait below return at once.
+        let seen = state.job_queue.version();
+        let (attempt, pending_left) = attempt(&state, runner.id).await?;
+        let looked = if matches!(attempt, Attempt::Claimed(_)) { Looked::Claimed } else { Looked::Nothing };
+        if let Some(o) = owed.take() {
+            o.done(looked, pending_left);
+        }
+        match attempt {
             Attempt::Claimed(claimed) => {
                 log::info!("runner {} took job {}", runner.id, claimed.job.id);
                 return Ok(HttpResponse::Created().json(payload(&claimed, &base)));
@@ -91,8 +99,34 @@ pub(super) async fn request_job(
             Attempt::Paused => {}
             Attempt::Nothing => was_active = true,
         }
-        if tokio::time::timeout_at(deadline, notified).await.is_err() {
+        let Some(mut waiter) = state.job_queue.wait(seen) else { continue };
+        if tokio::time::timeout_at(deadline, waiter.woken()).await.is_err() {
             return Ok(no_job(&state));
+        }
+        owed = Some(OwedLook::new(&state.job_queue));
+    }
+}
+
+/// A look owed to the queue after a wake-up; dropped unpaid (the request ended first), it wakes
+/// the next runners as if this one had found nothing it could take.
+struct OwedLook(Option<Arc<JobQueue>>);
+
+impl OwedLook {
+    fn new(queue: &Arc<JobQueue>) -> Self {
+        OwedLook(Some(Arc::clone(queue)))
+    }
+
+    fn done(mut self, looked: Looked, pending_left: bool) {
+        if let Some(q) = self.0.take() {
+            q.pass_on(looked, pending_left);
+        }
+    }
+}
+
+impl Drop for OwedLook {
+    fn drop(&mut self) {
+        if let Some(q) = self.0.take() {
+            q.pass_on(Looked::Nothing, true);
         }
     }
 }
@@ -105,8 +139,9 @@ fn no_job(state: &AppState) -> HttpResponse {
 }
 
 /// Claims the oldest pending job the runner may take (one conditional UPDATE per project it
-/// serves, inside one write) and reads what its payload needs.
-async fn attempt(state: &AppState, runner_id: i64) -> ApiResult<Attempt> {
+/// serves, inside one write) and reads what its payload needs; also says whether jobs are still
+/// pending after the look (then the queue wakes another runner).
+async fn attempt(state: &AppState, runner_id: i64) -> ApiResult<(Attempt, bool)> {
     let token = auth::new_job_token()?;
     let digest = auth::digest(&token);
     state
@@ -114,7 +149,7 @@ async fn attempt(state: &AppState, runner_id: i64) -> ApiResult<Attempt> {
         .write(move |c| {
             let Some(scope) = runners::scope(c, runner_id)? else { return Err(ApiError::forbidden()) };
             if !scope.active {
-                return Ok(Attempt::Paused);
+                return Ok((Attempt::Paused, store::any_pending(c)?));
             }
             let now = model::now();
             let projects: Vec<Option<i64>> = if scope.instance {
@@ -131,7 +166,8 @@ async fn attempt(state: &AppState, runner_id: i64) -> ApiResult<Attempt> {
                     break;
                 }
             }
-            let Some(job_id) = claimed else { return Ok(Attempt::Nothing) };
+            let pending_left = store::any_pending(c)?;
+            let Some(job_id) = claimed else { return Ok((Attempt::Nothing, pending_left)) };
             let job = store::find_by_id(c, job_id)?
                 .ok_or_else(|| ApiError::Internal("claimed job vanished".into()))?;
             let pipeline = pipelines::find(c, job.project_id, job.pipeline_id)?
@@ -153,7 +189,7 @@ async fn attempt(state: &AppState, runner_id: i64) -> ApiResult<Attempt> {
                 variables: Vec::new(),
             });
             let timeout = store::effective_timeout(spec.timeout_secs, maximum);
-            Ok(Attempt::Claimed(Box::new(Claimed {
+            let claimed = Claimed {
                 job,
                 spec,
                 pipeline,
@@ -162,7 +198,8 @@ async fn attempt(state: &AppState, runner_id: i64) -> ApiResult<Attempt> {
                 played_variables,
                 token,
                 timeout,
-            })))
+            };
+            Ok((Attempt::Claimed(Box::new(claimed)), pending_left))
         })
         .await
 }

@@ -249,7 +249,8 @@ pub(crate) async fn update(
         })
         .await?;
     if rescope {
-        state.job_queue.tick();
+        // Its own waiting polls must look again (a paused one answers 204): wake them all.
+        state.job_queue.wake_all();
     }
     let details = Details { runner: updated, ..details };
     Ok(HttpResponse::Ok().json(details.json(&pagination::base_url(&req, &state))))

@@ -27,11 +27,11 @@ mod traces;
 pub use actions::{cancel, cancel_pipeline, is_retryable, play, retry, retry_pipeline};
 pub use progress::{advance, has_jobs, insert_plan, seconds_between};
 pub use reads::{
-    JobKind, JobTokenCheck, ListFilter, find, find_bridge, find_by_id, list, list_for_runner,
+    JobKind, JobTokenCheck, ListFilter, find, find_bridge, find_by_id, list, list_for_runner, page,
     played_variables, token_check,
 };
 pub use runner::{
-    DEFAULT_TIMEOUT_SECS, Finished, RunnerScope, claim, effective_timeout, fail_stuck_running,
+    DEFAULT_TIMEOUT_SECS, Finished, RunnerScope, any_pending, claim, effective_timeout, fail_stuck_running,
     fail_timed_out, finish, run, touch_running,
 };
 pub use traces::{append_trace, replace_trace_from, trace, trace_size, trace_tail};

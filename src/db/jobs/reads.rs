@@ -5,6 +5,7 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::bridges::IS_BRIDGE;
 use super::{JobRow, SELECT};
+use crate::db::{ListPage, Window};
 
 /// A CI build (not a bridge: the Jobs API shows builds only) of a project by its global id.
 pub fn find(conn: &Connection, project_id: i64, id: i64) -> rusqlite::Result<Option<JobRow>> {
@@ -42,14 +43,8 @@ pub struct ListFilter {
     pub include_retried: bool,
 }
 
-/// A page of a project's jobs, newest first, with the total count.
-pub fn list(
-    conn: &Connection,
-    project_id: i64,
-    f: &ListFilter,
-    limit: i64,
-    offset: i64,
-) -> rusqlite::Result<(Vec<JobRow>, i64)> {
+/// The `WHERE` condition (on `jobs j`, `?1` the project id) and bound values of a job list.
+fn conditions(project_id: i64, f: &ListFilter) -> (String, Vec<SqlValue>) {
     let mut filter = match f.kind {
         JobKind::Builds => format!("j.project_id = ?1 AND NOT {IS_BRIDGE}"),
         JobKind::Bridges => format!("j.project_id = ?1 AND {IS_BRIDGE}"),
@@ -70,6 +65,19 @@ pub fn list(
         }
         filter.push_str(&format!(" AND j.status IN ({})", marks.join(", ")));
     }
+    (filter, args)
+}
+
+/// A page of a project's jobs, newest first, with the exact total count (a pipeline's jobs,
+/// bridges, the web pages; `GET /projects/:id/jobs` uses [`page`]).
+pub fn list(
+    conn: &Connection,
+    project_id: i64,
+    f: &ListFilter,
+    limit: i64,
+    offset: i64,
+) -> rusqlite::Result<(Vec<JobRow>, i64)> {
+    let (filter, mut args) = conditions(project_id, f);
     let total: i64 = conn
         .prepare_cached(&format!("SELECT COUNT(*) FROM jobs j WHERE {filter}"))?
         .query_row(params_from_iter(&args), |r| r.get(0))?;
@@ -84,6 +92,42 @@ pub fn list(
         .query_map(params_from_iter(&args), JobRow::from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok((rows, total))
+}
+
+/// A page of a project's jobs, newest first, for `GET /projects/:id/jobs`: by offset with the
+/// total counted up to [`COUNT_LIMIT`](crate::db::COUNT_LIMIT) rows, or by keyset (the jobs
+/// older than the given id, not counted). Both walk the `jobs_project (project_id, id)` index.
+pub fn page(
+    conn: &Connection,
+    project_id: i64,
+    f: &ListFilter,
+    limit: i64,
+    window: Window,
+) -> rusqlite::Result<ListPage<JobRow>> {
+    let (mut filter, mut args) = conditions(project_id, f);
+    let (total, tail) = match window {
+        Window::Offset(offset) => {
+            let total = crate::db::bounded_count(conn, &format!("FROM jobs j WHERE {filter}"), &args)?;
+            args.push(SqlValue::Integer(offset));
+            (total, format!(" OFFSET ?{}", args.len()))
+        }
+        Window::After(after) => {
+            if let Some(id) = after {
+                args.push(SqlValue::Integer(id));
+                filter.push_str(&format!(" AND j.id < ?{}", args.len()));
+            }
+            (None, String::new())
+        }
+    };
+    let sql = format!(
+        "{SELECT} WHERE {filter} ORDER BY j.id DESC {}{tail}",
+        crate::db::limit_clause(limit.saturating_add(1))
+    );
+    let rows = conn
+        .prepare_cached(&sql)?
+        .query_map(params_from_iter(&args), JobRow::from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(ListPage::from_extra(rows, limit, total))
 }
 
 /// A job as the runner protocol authenticates it: status and the digest of its job token

@@ -73,6 +73,15 @@ pub fn claim(
     Ok(Some(id))
 }
 
+/// Whether any job (not a bridge) is pending: after a runner's claim, whether the next runner
+/// must be woken. One probe of the `jobs_pending` partial index.
+pub fn any_pending(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.prepare_cached(&format!(
+        "SELECT EXISTS (SELECT 1 FROM jobs j WHERE j.status = 'pending' AND NOT {IS_BRIDGE})"
+    ))?
+    .query_row([], |r| r.get(0))
+}
+
 /// What [`finish`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Finished {
