@@ -366,3 +366,22 @@ CREATE TABLE trigger_secrets (
 );
 CREATE INDEX trigger_secrets_trigger ON trigger_secrets (trigger_id, id);
 -- END add_job_tokens
+
+-- BEGIN add_trigger_extensions (an upgrade step in src/db/migrate.rs runs this section as is)
+-- Idempotency keys of trigger calls (issue 14, point 5): the first call's answer for a key of a
+-- trigger token, written in the same transaction as its pipeline. `fingerprint` is a SHA-256 of
+-- the call's ref, variables and inputs (never the token); `status` and `body` are the answer
+-- replayed to a retry. Rows older than 24 hours no longer count and are swept.
+CREATE TABLE trigger_idempotency_keys (
+    trigger_id  INTEGER NOT NULL REFERENCES triggers (id) ON DELETE CASCADE,
+    key         TEXT    NOT NULL,
+    fingerprint BLOB    NOT NULL,
+    pipeline_id INTEGER REFERENCES pipelines (id) ON DELETE CASCADE,
+    status      INTEGER NOT NULL,
+    body        TEXT    NOT NULL,
+    created_at  TEXT    NOT NULL,
+    PRIMARY KEY (trigger_id, key)
+) WITHOUT ROWID;
+CREATE INDEX trigger_idempotency_keys_created ON trigger_idempotency_keys (created_at);
+CREATE INDEX trigger_idempotency_keys_pipeline ON trigger_idempotency_keys (pipeline_id);
+-- END add_trigger_extensions

@@ -89,7 +89,8 @@ impl ApiError {
         ApiError::Forbidden(None)
     }
 
-    fn body(&self) -> Value {
+    /// The JSON body this error answers with.
+    pub fn body(&self) -> Value {
         match self {
             ApiError::Unauthorized => json!({"message": "401 Unauthorized"}),
             ApiError::InvalidToken(why) => json!({"error": "invalid_token", "error_description": why}),

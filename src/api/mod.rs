@@ -15,6 +15,7 @@ pub mod current_job;
 pub mod entities;
 pub mod files;
 pub mod health;
+pub mod idempotency;
 pub mod job_token_scope;
 pub mod jobs;
 pub mod limits;

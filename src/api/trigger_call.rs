@@ -12,6 +12,9 @@
 //! job: see `ci_pipeline.rs`) and the inserts of the pipeline and its jobs. 201 only after the
 //! commit. With `dry_run=true` the same steps run in a savepoint that is always rolled back
 //! (`Db::trial`) and the answer is 200 with the pipeline that would have been created.
+//! With an `Idempotency-Key` header (`idempotency.rs`) the key is looked up right after the
+//! token: a retry gets the first answer again, and a first call stores its answer in the same
+//! write as its pipeline.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -19,12 +22,14 @@ use serde_json::{Map, Value};
 
 use super::access::{ProjectRef, find_project};
 use super::ci_pipeline::{self, Created, Creation, Upstream};
+use super::idempotency::{self, Idempotency};
 use super::pagination;
 use super::params::Params;
 use super::pipelines::Pipeline;
 use super::trigger_policy;
 use crate::auth;
 use crate::config::LimitsConfig;
+use crate::db::idempotency::{self as keys, StoredAnswer};
 use crate::db::pipelines::{self as store, NewVariable};
 use crate::db::triggers::TriggerPolicy;
 use crate::db::{job_tokens, jobs, projects, users};
@@ -71,6 +76,16 @@ struct TriggerRequest {
     payload: String,
     /// `dry_run=true` (triggerd): validate everything, create nothing.
     dry_run: bool,
+    /// The `Idempotency-Key` header's key and the call's fingerprint.
+    idempotency: Option<Idempotency>,
+}
+
+/// What the write did.
+enum Outcome {
+    /// A new pipeline (or a kept failed one), with the stored answer's body when the call had a key.
+    New(Created, Option<String>),
+    /// The call's key already had an answer: nothing was created.
+    Replayed(StoredAnswer),
 }
 
 async fn run(
@@ -88,30 +103,42 @@ async fn run(
     let digest = auth::digest(&request.token);
     let pref = ProjectRef::parse(&id);
     let now = model::now();
+    let base = pagination::base_url(&req, &state);
     if request.dry_run {
         // The same steps on the writer's connection, always rolled back: what the call would
         // create (or the error it would get), with nothing written, not even `last_used`.
-        let (created, project) =
-            state.db.trial(move |conn| create(conn, &pref, &digest, request, &now)).await?;
-        return match created {
-            Created::Pipeline(row) => {
-                let base = pagination::base_url(&req, &state);
+        let wbase = base.clone();
+        let (outcome, project) =
+            state.db.trial(move |conn| create(conn, &pref, &digest, request, &now, &wbase)).await?;
+        return match outcome {
+            Outcome::New(Created::Pipeline(row), _) => {
                 Ok(HttpResponse::Ok().json(would_be_pipeline(&row, &project, &base)?))
             }
-            Created::ConfigError(error) => Err(error),
+            Outcome::New(Created::ConfigError(error), _) => Err(error),
+            Outcome::Replayed(stored) => Ok(idempotency::replay(stored)),
         };
     }
-    let (created, project) = state.db.write(move |conn| create(conn, &pref, &digest, request, &now)).await?;
-    if created.has_pending_jobs() {
-        state.job_queue.tick();
-    }
-    match created {
-        Created::Pipeline(row) => {
-            let base = pagination::base_url(&req, &state);
-            Ok(HttpResponse::Created().json(Pipeline::new(&row, &project, &base)))
+    let wbase = base.clone();
+    let (outcome, project) =
+        state.db.write(move |conn| create(conn, &pref, &digest, request, &now, &wbase)).await?;
+    match outcome {
+        Outcome::New(created, stored_body) => {
+            if created.has_pending_jobs() {
+                state.job_queue.tick();
+            }
+            match (created, stored_body) {
+                // The body stored for the key, byte for byte what a retry will get.
+                (Created::Pipeline(_), Some(body)) => {
+                    Ok(HttpResponse::Created().content_type("application/json").body(body))
+                }
+                (Created::Pipeline(row), None) => {
+                    Ok(HttpResponse::Created().json(Pipeline::new(&row, &project, &base)))
+                }
+                // The failed pipeline is kept (it was committed); the caller learns why.
+                (Created::ConfigError(error), _) => Err(error),
+            }
         }
-        // The failed pipeline is kept (it was committed); the caller learns why.
-        Created::ConfigError(error) => Err(error),
+        Outcome::Replayed(stored) => Ok(idempotency::replay(stored)),
     }
 }
 
@@ -167,7 +194,20 @@ fn validate(
     // 3. Variables: a map of strings to strings, within the configured limits.
     let variables = user_variables(params, limits)?;
     let inputs = params.get("inputs").map(Value::to_string);
-    Ok(TriggerRequest { token, ref_name, variables, inputs, payload, dry_run: dry_run.unwrap_or(false) })
+    // 4. The idempotency key (a header: 400 when malformed).
+    let idempotency = idempotency::key_of(req)?.map(|key| {
+        let now_at = time::OffsetDateTime::now_utc();
+        idempotency::for_call(key, &ref_name, &variables, params.get("inputs"), now_at)
+    });
+    Ok(TriggerRequest {
+        token,
+        ref_name,
+        variables,
+        inputs,
+        payload,
+        dry_run: dry_run.unwrap_or(false),
+        idempotency,
+    })
 }
 
 /// A required string parameter; records `<key> is missing` / `is invalid` (and `is empty` when
@@ -260,28 +300,41 @@ fn not_created(text: &str) -> ApiError {
 }
 
 /// Steps 4–8, inside the writer's transaction: any error rolls back everything this call did.
+/// `base` is the URL prefix of a stored answer's links.
 fn create(
     conn: &rusqlite::Connection,
     pref: &ProjectRef,
     digest: &[u8],
     request: TriggerRequest,
     now: &str,
-) -> ApiResult<(Created, projects::ProjectRow)> {
+    base: &str,
+) -> ApiResult<(Outcome, projects::ProjectRow)> {
     // 4. The project, without any access check.
     let project = find_project(conn, pref)?.ok_or(ApiError::NotFound(""))?;
     // 5./6. The credential: a trigger token of this project acting as its owner, or else the job
     //       token of a running job acting as the job's user (a multi-project pipeline).
-    let (user, trigger_id, upstream) = match credential(conn, &project, digest, now)? {
-        Credential::Trigger { id, owner, policy } => {
-            // The token's own limits (issue 14): its refs (403), then its variables (400).
-            if let Some(policy) = policy {
-                trigger_policy::check_ref(&policy, &request.ref_name)?;
-                trigger_policy::check_variables(&policy, &request.variables)?;
-            }
-            (owner, Some(id), None)
-        }
-        Credential::Job { user, upstream } => (user, None, Some(upstream)),
+    let (user, trigger_id, upstream, policy) = match credential(conn, &project, digest, now)? {
+        Credential::Trigger { id, owner, policy } => (owner, Some(id), None, policy),
+        Credential::Job { user, upstream } => (user, None, Some(upstream), None),
     };
+    // The idempotency key (issue 14): a key already answered for this token answers again (or is
+    // a 422 for other parameters); keys belong to trigger tokens only.
+    if let Some(idem) = &request.idempotency {
+        let Some(tid) = trigger_id else {
+            return Err(ApiError::Param(format!("{} needs a trigger token", idempotency::HEADER)));
+        };
+        if let Some(stored) = keys::find(conn, tid, &idem.key, &idem.since)? {
+            if !auth::digests_match(&stored.fingerprint, &idem.fingerprint) {
+                return Err(idempotency::mismatch());
+            }
+            return Ok((Outcome::Replayed(stored), project));
+        }
+    }
+    // The token's own limits (issue 14): its refs (403), then its variables (400).
+    if let Some(policy) = policy {
+        trigger_policy::check_ref(&policy, &request.ref_name)?;
+        trigger_policy::check_variables(&policy, &request.variables)?;
+    }
     // 7. The ref.
     let resolved = crate::db::refs::resolve(conn, project.id, &request.ref_name)?
         .ok_or_else(|| not_created("Reference not found"))?;
@@ -312,7 +365,43 @@ fn create(
         upstream,
     };
     let created = ci_pipeline::create(conn, &creation, now)?;
-    Ok((created, project))
+    // The key's answer, in this same write: a crash either keeps both or neither.
+    let stored_body = match (&request.idempotency, trigger_id) {
+        (Some(idem), Some(tid)) => Some(store_answer(conn, idem, tid, &created, &project, base, now)?),
+        _ => None,
+    };
+    Ok((Outcome::New(created, stored_body), project))
+}
+
+/// Stores the first answer of a call with a key; returns its body.
+fn store_answer(
+    conn: &rusqlite::Connection,
+    idem: &Idempotency,
+    trigger_id: i64,
+    created: &Created,
+    project: &projects::ProjectRow,
+    base: &str,
+    now: &str,
+) -> ApiResult<String> {
+    use actix_web::ResponseError;
+    let (status, body, pipeline_id) = match created {
+        Created::Pipeline(row) => {
+            let body = serde_json::to_string(&Pipeline::new(row, project, base))
+                .map_err(|e| ApiError::Internal(format!("idempotency answer: {e}")))?;
+            (StatusCode::CREATED, body, Some(row.id))
+        }
+        Created::ConfigError(error) => (error.status_code(), error.body().to_string(), None),
+    };
+    let answer = keys::NewAnswer {
+        trigger_id,
+        key: &idem.key,
+        fingerprint: &idem.fingerprint,
+        pipeline_id,
+        status: status.as_u16(),
+        body: &body,
+    };
+    keys::insert(conn, &answer, now)?;
+    Ok(body)
 }
 
 /// Who a trigger call acts as.

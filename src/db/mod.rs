@@ -7,6 +7,7 @@
 
 pub mod commits;
 pub mod files;
+pub mod idempotency;
 pub mod job_tokens;
 pub mod jobs;
 pub mod members;
