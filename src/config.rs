@@ -18,6 +18,7 @@ pub struct Config {
     pub bootstrap: BootstrapConfig,
     pub limits: LimitsConfig,
     pub runners: RunnersConfig,
+    pub triggers: TriggersConfig,
     pub web: WebConfig,
     pub log: LogConfig,
 }
@@ -38,6 +39,10 @@ pub struct ServerConfig {
     pub body_read_timeout_secs: u64,
     /// Seconds a graceful stop (SIGTERM) waits for in-flight requests.
     pub shutdown_timeout_secs: u64,
+    /// A request header naming the client's address, set by a reverse proxy in front of
+    /// triggerd (e.g. `X-Forwarded-For`, whose last entry counts, or `X-Real-IP`); empty = the
+    /// peer address. Only set it when every request comes through that proxy.
+    pub client_address_header: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -117,6 +122,24 @@ impl Default for RunnersConfig {
     }
 }
 
+/// Trigger tokens (issue 14).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TriggersConfig {
+    /// Failed trigger calls (unknown, expired or revoked token) one client address may make
+    /// within `failed_attempts_window_secs`; later calls from it get 429 with `Retry-After` until
+    /// the window ends, without touching the database. 0 = no limit.
+    pub max_failed_attempts: u32,
+    /// The window of `max_failed_attempts`, in seconds.
+    pub failed_attempts_window_secs: u64,
+}
+
+impl Default for TriggersConfig {
+    fn default() -> Self {
+        Self { max_failed_attempts: 20, failed_attempts_window_secs: 60 }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WebConfig {
@@ -151,6 +174,7 @@ impl Default for ServerConfig {
             max_body_bytes: 1024 * 1024,
             body_read_timeout_secs: 10,
             shutdown_timeout_secs: 30,
+            client_address_header: String::new(),
         }
     }
 }
@@ -240,6 +264,13 @@ impl Config {
         }
         if self.limits.max_repository_files == 0 {
             return bad("limits.max_repository_files must be at least 1");
+        }
+        if self.triggers.failed_attempts_window_secs == 0 {
+            return bad("triggers.failed_attempts_window_secs must be at least 1");
+        }
+        let header = &self.server.client_address_header;
+        if actix_web::http::header::HeaderName::try_from(header.as_str()).is_err() && !header.is_empty() {
+            return bad("server.client_address_header must be empty or a header name");
         }
         if self.web.session_ttl_secs == 0 {
             return bad("web.session_ttl_secs must be at least 1");

@@ -12,6 +12,7 @@ pub mod db;
 pub mod error;
 pub mod model;
 pub mod state;
+pub mod throttle;
 pub mod web;
 
 use std::net::TcpListener;
@@ -92,6 +93,7 @@ pub fn start(config: Config, listener: TcpListener) -> Result<(Server, Stopper),
         password_hashes: Arc::new(tokio::sync::Semaphore::new(config.limits.max_concurrent_password_hashes)),
         config: Arc::new(config.clone()),
         job_queue: Arc::new(JobQueue::default()),
+        trigger_failures: Arc::new(throttle::Throttle::default()),
     });
     // Fails jobs whose runner went silent; started at every boot, so it also covers jobs that
     // were running when the server stopped.

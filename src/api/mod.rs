@@ -10,6 +10,7 @@
 pub mod access;
 pub mod bridges;
 pub mod ci_pipeline;
+pub mod client_addr;
 pub mod commits;
 pub mod current_job;
 pub mod entities;

@@ -21,7 +21,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value};
 
 use super::access::{ProjectRef, find_project};
+use std::time::Duration;
+
 use super::ci_pipeline::{self, Created, Creation, Upstream};
+use super::client_addr;
 use super::idempotency::{self, Idempotency};
 use super::pagination;
 use super::params::Params;
@@ -93,17 +96,52 @@ async fn run(
     state: web::Data<AppState>,
     id: String,
     path_ref: Option<String>,
+    params: Params,
+) -> ApiResult<HttpResponse> {
+    // Throttled probing (issue 14): an address past its failed attempts is refused before any
+    // work, without touching the database.
+    let addr = client_addr::of(&req, &state.config.server);
+    let limit = &state.config.triggers;
+    let window = Duration::from_secs(limit.failed_attempts_window_secs);
+    if let Some(seconds) = state.trigger_failures.retry_after(addr, limit.max_failed_attempts, window) {
+        return Err(ApiError::TooManyRequests(TOO_MANY_FAILURES, seconds));
+    }
+    let answer = call(&req, &state, id, path_ref, params).await;
+    if let Err(e) = &answer
+        && limit.max_failed_attempts > 0
+        && is_failed_attempt(e)
+    {
+        state.trigger_failures.record_failure(addr, window);
+    }
+    answer
+}
+
+const TOO_MANY_FAILURES: &str = "too many failed trigger attempts from this address";
+
+/// A refusal that counts as a failed attempt: an unknown project, an unknown, expired or
+/// revoked trigger token or a job token that no longer works (404, 401).
+fn is_failed_attempt(e: &ApiError) -> bool {
+    use actix_web::ResponseError;
+    matches!(e.status_code(), StatusCode::NOT_FOUND | StatusCode::UNAUTHORIZED)
+}
+
+/// The call itself, once the address may call.
+async fn call(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    id: String,
+    path_ref: Option<String>,
     mut params: Params,
 ) -> ApiResult<HttpResponse> {
     let payload = trigger_payload(params.as_map(), &id, path_ref.as_deref());
     if let Some(r) = path_ref {
         params.set("ref", Value::String(r));
     }
-    let request = validate(&params, &req, &state.config.limits, payload)?;
+    let request = validate(&params, req, &state.config.limits, payload)?;
     let digest = auth::digest(&request.token);
     let pref = ProjectRef::parse(&id);
     let now = model::now();
-    let base = pagination::base_url(&req, &state);
+    let base = pagination::base_url(req, state);
     if request.dry_run {
         // The same steps on the writer's connection, always rolled back: what the call would
         // create (or the error it would get), with nothing written, not even `last_used`.

@@ -29,6 +29,7 @@ mod storage;
 mod tokens;
 mod trigger_idempotency;
 mod trigger_policies;
+mod trigger_throttle;
 mod triggers;
 mod users;
 mod web_ui;
