@@ -384,4 +384,32 @@ CREATE TABLE trigger_idempotency_keys (
 ) WITHOUT ROWID;
 CREATE INDEX trigger_idempotency_keys_created ON trigger_idempotency_keys (created_at);
 CREATE INDEX trigger_idempotency_keys_pipeline ON trigger_idempotency_keys (pipeline_id);
+-- Every trigger call made with a trigger token of the project (issue 14, point 7): accepted,
+-- replayed (an idempotency key's answer again) and rejected, with the client's address, the ref,
+-- the HTTP status, why it was refused, and the pipeline. `pipeline_id` is kept as history (no
+-- foreign key: the record outlives a deleted pipeline). Bounded by the sweeper
+-- (`triggers.events_retention_days`, `triggers.max_events_per_trigger`).
+CREATE TABLE trigger_events (
+    id             INTEGER PRIMARY KEY,
+    trigger_id     INTEGER NOT NULL REFERENCES triggers (id) ON DELETE CASCADE,
+    created_at     TEXT    NOT NULL,
+    client_address TEXT,
+    ref            TEXT,
+    outcome        TEXT    NOT NULL CHECK (outcome IN ('accepted', 'replayed', 'rejected')),
+    status         INTEGER NOT NULL,
+    reason         TEXT,
+    pipeline_id    INTEGER
+);
+CREATE INDEX trigger_events_trigger ON trigger_events (trigger_id, id);
+CREATE INDEX trigger_events_created ON trigger_events (created_at);
+-- Trigger calls to a project with a token that is no trigger token at all (unknown or revoked),
+-- counted per project and UTC day; the presented secret is never stored.
+CREATE TABLE trigger_unknown_attempts (
+    project_id          INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    day                 TEXT    NOT NULL,
+    attempts            INTEGER NOT NULL,
+    last_attempt_at     TEXT    NOT NULL,
+    last_client_address TEXT,
+    PRIMARY KEY (project_id, day)
+) WITHOUT ROWID;
 -- END add_trigger_extensions

@@ -132,11 +132,20 @@ pub struct TriggersConfig {
     pub max_failed_attempts: u32,
     /// The window of `max_failed_attempts`, in seconds.
     pub failed_attempts_window_secs: u64,
+    /// Days the audit log of trigger calls keeps a record (and unknown-token counts).
+    pub events_retention_days: u64,
+    /// Records kept per trigger at most (the newest); older ones go at the next sweep.
+    pub max_events_per_trigger: u64,
 }
 
 impl Default for TriggersConfig {
     fn default() -> Self {
-        Self { max_failed_attempts: 20, failed_attempts_window_secs: 60 }
+        Self {
+            max_failed_attempts: 20,
+            failed_attempts_window_secs: 60,
+            events_retention_days: 90,
+            max_events_per_trigger: 10_000,
+        }
     }
 }
 
@@ -267,6 +276,11 @@ impl Config {
         }
         if self.triggers.failed_attempts_window_secs == 0 {
             return bad("triggers.failed_attempts_window_secs must be at least 1");
+        }
+        if self.triggers.events_retention_days == 0 || self.triggers.max_events_per_trigger == 0 {
+            return bad(
+                "triggers.events_retention_days and triggers.max_events_per_trigger must be at least 1",
+            );
         }
         let header = &self.server.client_address_header;
         if actix_web::http::header::HeaderName::try_from(header.as_str()).is_err() && !header.is_empty() {

@@ -103,6 +103,8 @@ pub fn start(config: Config, listener: TcpListener) -> Result<(Server, Stopper),
         actix_web::rt::spawn(api::bridges::run_bridges(state.clone()));
         // Deletes idempotency keys of trigger calls older than their 24-hour window.
         actix_web::rt::spawn(api::idempotency::sweep_expired_keys(state.clone()));
+        // Keeps the audit log of trigger calls within its retention.
+        actix_web::rt::spawn(api::trigger_audit::sweep_events(state.clone()));
     }
     let job_queue = state.job_queue.clone();
     let web_state = actix::Data::new(crate::web::WebState::default());

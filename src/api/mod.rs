@@ -32,6 +32,7 @@ pub mod refs;
 pub mod runner_jobs;
 pub mod runners;
 pub mod tokens;
+pub mod trigger_audit;
 pub mod trigger_call;
 pub mod trigger_policy;
 pub mod triggers;
@@ -75,6 +76,7 @@ fn build() -> Routes {
         tokens::configure(r);
         projects::configure(r);
         members::configure(r);
+        trigger_audit::configure(r);
         triggers::configure(r);
         refs::configure(r);
         files::configure(r);

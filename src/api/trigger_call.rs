@@ -29,13 +29,14 @@ use super::idempotency::{self, Idempotency};
 use super::pagination;
 use super::params::Params;
 use super::pipelines::Pipeline;
+use super::trigger_audit::{self, Answer, Attempt, Audit};
 use super::trigger_policy;
 use crate::auth;
 use crate::config::LimitsConfig;
 use crate::db::idempotency::{self as keys, StoredAnswer};
 use crate::db::pipelines::{self as store, NewVariable};
 use crate::db::triggers::TriggerPolicy;
-use crate::db::{job_tokens, jobs, projects, users};
+use crate::db::{job_tokens, jobs, projects, trigger_events, users};
 use crate::error::{ApiError, ApiResult};
 use crate::model::{self, AccessLevel};
 use crate::state::AppState;
@@ -106,7 +107,7 @@ async fn run(
     if let Some(seconds) = state.trigger_failures.retry_after(addr, limit.max_failed_attempts, window) {
         return Err(ApiError::TooManyRequests(TOO_MANY_FAILURES, seconds));
     }
-    let answer = call(&req, &state, id, path_ref, params).await;
+    let answer = call(&req, &state, addr, id, path_ref, params).await;
     if let Err(e) = &answer
         && limit.max_failed_attempts > 0
         && is_failed_attempt(e)
@@ -129,6 +130,7 @@ fn is_failed_attempt(e: &ApiError) -> bool {
 async fn call(
     req: &HttpRequest,
     state: &web::Data<AppState>,
+    addr: Option<std::net::IpAddr>,
     id: String,
     path_ref: Option<String>,
     mut params: Params,
@@ -146,8 +148,10 @@ async fn call(
         // The same steps on the writer's connection, always rolled back: what the call would
         // create (or the error it would get), with nothing written, not even `last_used`.
         let wbase = base.clone();
-        let (outcome, project) =
-            state.db.trial(move |conn| create(conn, &pref, &digest, request, &now, &wbase)).await?;
+        let (outcome, project) = state
+            .db
+            .trial(move |conn| create(conn, &pref, &digest, request, &now, &wbase, &mut Audit::default()))
+            .await?;
         return match outcome {
             Outcome::New(Created::Pipeline(row), _) => {
                 Ok(HttpResponse::Ok().json(would_be_pipeline(&row, &project, &base)?))
@@ -157,8 +161,40 @@ async fn call(
         };
     }
     let wbase = base.clone();
-    let (outcome, project) =
-        state.db.write(move |conn| create(conn, &pref, &digest, request, &now, &wbase)).await?;
+    let attempt = Attempt::new(addr, &request.ref_name);
+    let (outcome, project) = state
+        .db
+        .write(move |conn| {
+            // The audit record goes into this same write. A refusal (4xx) comes before the call
+            // wrote anything, so its record commits alone; a server error rolls everything back.
+            let mut audit = Audit::default();
+            let before = trigger_events::changes_so_far(conn);
+            match create(conn, &pref, &digest, request, &now, &wbase, &mut audit) {
+                Ok((outcome, project)) => {
+                    let answer = match &outcome {
+                        Outcome::New(Created::Pipeline(row), _) => Answer::Accepted { pipeline_id: row.id },
+                        Outcome::New(Created::ConfigError(e), _) => Answer::Rejected(e),
+                        Outcome::Replayed(stored) => {
+                            let status = if stored.status == 201 { 200 } else { stored.status };
+                            Answer::Replayed { status, pipeline_id: stored.pipeline_id }
+                        }
+                    };
+                    trigger_audit::record(conn, &audit, &attempt, answer, &now)?;
+                    Ok(Ok((outcome, project)))
+                }
+                Err(e)
+                    if trigger_audit::is_server_error(&e)
+                        || trigger_events::changes_so_far(conn) != before =>
+                {
+                    Err(e)
+                }
+                Err(e) => {
+                    trigger_audit::record(conn, &audit, &attempt, Answer::Rejected(&e), &now)?;
+                    Ok(Err(e))
+                }
+            }
+        })
+        .await??;
     match outcome {
         Outcome::New(created, stored_body) => {
             if created.has_pending_jobs() {
@@ -346,12 +382,14 @@ fn create(
     request: TriggerRequest,
     now: &str,
     base: &str,
+    audit: &mut Audit,
 ) -> ApiResult<(Outcome, projects::ProjectRow)> {
     // 4. The project, without any access check.
     let project = find_project(conn, pref)?.ok_or(ApiError::NotFound(""))?;
+    audit.project_id = Some(project.id);
     // 5./6. The credential: a trigger token of this project acting as its owner, or else the job
     //       token of a running job acting as the job's user (a multi-project pipeline).
-    let (user, trigger_id, upstream, policy) = match credential(conn, &project, digest, now)? {
+    let (user, trigger_id, upstream, policy) = match credential(conn, &project, digest, now, audit)? {
         Credential::Trigger { id, owner, policy } => (owner, Some(id), None, policy),
         Credential::Job { user, upstream } => (user, None, Some(upstream), None),
     };
@@ -460,13 +498,22 @@ fn credential(
     project: &projects::ProjectRow,
     digest: &[u8],
     now: &str,
+    audit: &mut Audit,
 ) -> ApiResult<Credential> {
     let trigger = store::find_trigger_by_digest(conn, digest)?
         .filter(|t| auth::digests_match(&t.digest, digest))
-        .filter(|t| t.project_id == project.id)
-        .filter(|t| !is_expired(t.expires_at.as_deref(), now))
-        .filter(|t| !t.secret_expires_at.as_deref().is_some_and(|e| is_expired(Some(e), now)));
+        .filter(|t| t.project_id == project.id);
     if let Some(t) = trigger {
+        // A token of this project: its calls are recorded against it from here on.
+        audit.trigger_id = Some(t.id);
+        if is_expired(t.expires_at.as_deref(), now) {
+            audit.reason = Some("the trigger token has expired");
+            return Err(ApiError::NotFound(""));
+        }
+        if t.secret_expires_at.as_deref().is_some_and(|e| is_expired(Some(e), now)) {
+            audit.reason = Some("the grace period of this previous token has ended");
+            return Err(ApiError::NotFound(""));
+        }
         let owner = users::find(conn, t.owner_id)?.filter(|u| u.is_active());
         let owner = owner.filter(|u| may_create(conn, project, u).unwrap_or(false));
         let Some(owner) = owner else { return Err(insufficient_permissions()) };
@@ -474,6 +521,7 @@ fn credential(
         return Ok(Credential::Trigger { id: t.id, owner, policy });
     }
     let job_id = job_tokens::job_id_by_token_digest(conn, digest)?.ok_or(ApiError::NotFound(""))?;
+    audit.job_token = true;
     let job = jobs::find_by_id(conn, job_id)?.ok_or(ApiError::NotFound(""))?;
     if job.status != "running" {
         return Err(ApiError::message(StatusCode::UNAUTHORIZED, "Job is not running"));

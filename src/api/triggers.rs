@@ -55,6 +55,8 @@ struct TriggerJson {
     max_variable_value_bytes: Option<i64>,
     /// Secrets replaced by a rotation that still work, as short tokens with their expiry.
     previous_tokens: Vec<PreviousToken>,
+    /// The client address of the newest accepted call (audit log).
+    last_used_ip: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -79,6 +81,7 @@ impl TriggerJson {
             created_at: t.created_at,
             updated_at: t.updated_at,
             last_used: t.last_used,
+            last_used_ip: t.last_used_ip,
             expires_at: t.expires_at,
             allowed_refs: t.policy.allowed_refs,
             allowed_variables: t.policy.allowed_variables,
@@ -98,12 +101,20 @@ impl TriggerJson {
 
 /// Loads a trigger of the project: `404 Not found` (GitLab's RecordNotFound) when it is missing
 /// or belongs to another project.
-async fn find_trigger(state: &AppState, project_id: i64, trigger_id: i64) -> ApiResult<TriggerRow> {
+pub(crate) async fn find_trigger(
+    state: &AppState,
+    project_id: i64,
+    trigger_id: i64,
+) -> ApiResult<TriggerRow> {
     state.db.read(move |c| Ok(store::find(c, project_id, trigger_id)?)).await?.ok_or(ApiError::RecordNotFound)
 }
 
 /// A project the caller may manage triggers of (Maintainer+ or admin): 404 / 403 otherwise.
-async fn maintained_project(state: &AppState, caller: &Caller, id: &str) -> ApiResult<ProjectAccess> {
+pub(crate) async fn maintained_project(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> ApiResult<ProjectAccess> {
     let pa = access::project_for(state, Some(caller), id).await?;
     pa.require(AccessLevel::Maintainer)?;
     Ok(pa)

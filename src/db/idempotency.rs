@@ -10,6 +10,7 @@ pub struct StoredAnswer {
     pub fingerprint: Vec<u8>,
     pub status: u16,
     pub body: String,
+    pub pipeline_id: Option<i64>,
 }
 
 /// The answer stored for `key` of trigger `trigger_id` at or after `since` (older rows no longer
@@ -21,11 +22,16 @@ pub fn find(
     since: &str,
 ) -> rusqlite::Result<Option<StoredAnswer>> {
     conn.prepare_cached(
-        "SELECT fingerprint, status, body FROM trigger_idempotency_keys
+        "SELECT fingerprint, status, body, pipeline_id FROM trigger_idempotency_keys
          WHERE trigger_id = ?1 AND key = ?2 AND created_at >= ?3",
     )?
     .query_row(params![trigger_id, key, since], |r| {
-        Ok(StoredAnswer { fingerprint: r.get(0)?, status: r.get(1)?, body: r.get(2)? })
+        Ok(StoredAnswer {
+            fingerprint: r.get(0)?,
+            status: r.get(1)?,
+            body: r.get(2)?,
+            pipeline_id: r.get(3)?,
+        })
     })
     .optional()
 }

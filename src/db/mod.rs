@@ -17,6 +17,7 @@ pub mod projects;
 pub mod refs;
 pub mod runners;
 pub mod tokens;
+pub mod trigger_events;
 pub mod triggers;
 pub mod users;
 pub mod web_sessions;

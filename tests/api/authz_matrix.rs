@@ -373,6 +373,8 @@ const ROWS: &[Row] = &[
                                                                                                  "401 404/403/403 403 403 403 201 201 201 401 401 401 403"),
     row("POST", "/api/v4/projects/{id}/triggers/{trigger_id}/rotate", Obj::OthersTrigger, "",
                                                                                                  "401 404/403/403 403 403 403 403 403 201 401 401 401 403"),
+    row("GET", "/api/v4/projects/{id}/triggers/unknown_attempts", Obj::Nothing, "",              "401 404/403/403 403 403 403 200 200 200 401 401 401 200"),
+    row("GET", "/api/v4/projects/{id}/triggers/{trigger_id}/events", Obj::Trigger, "",           "401 404/403/403 403 403 403 200 200 200 401 401 401 200"),
     row("DELETE", "/api/v4/projects/{id}/triggers/{trigger_id}", Obj::OwnTrigger, "",            "401 404/403/403 403 403 403 204 204 204 401 401 401 403"),
     row("DELETE", "/api/v4/projects/{id}/triggers/{trigger_id}", Obj::OthersTrigger, "",         "401 404/403/403 403 403 403 204 204 204 401 401 401 403"),
     // Object level: another project's trigger through this project's path is 404 `Not found`
@@ -383,6 +385,7 @@ const ROWS: &[Row] = &[
     row("POST", "/api/v4/projects/{id}/triggers/{trigger_id}/rotate", Obj::ForeignTrigger, "",
                                                                                                  "401 404 404 404 404 404 404 404 401 401 401 403"),
     row("DELETE", "/api/v4/projects/{id}/triggers/{trigger_id}", Obj::ForeignTrigger, "",        "401 404/403/403 403 403 403 404 404 404 401 401 401 403"),
+    row("GET", "/api/v4/projects/{id}/triggers/{trigger_id}/events", Obj::ForeignTrigger, "",    "401 404/403/403 403 403 403 404 404 404 401 401 401 404"),
 
     // Branches and tags: read by Reporter+ on private projects and by anyone who sees the
     // others; write Developer+.

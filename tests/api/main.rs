@@ -27,6 +27,7 @@ mod runners;
 mod server;
 mod storage;
 mod tokens;
+mod trigger_events;
 mod trigger_idempotency;
 mod trigger_policies;
 mod trigger_throttle;
