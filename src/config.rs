@@ -136,6 +136,12 @@ pub struct TriggersConfig {
     pub events_retention_days: u64,
     /// Records kept per trigger at most (the newest); older ones go at the next sweep.
     pub max_events_per_trigger: u64,
+    /// A new trigger token without `expires_at` expires at midnight UTC this many days from
+    /// today; 0 = it never expires (GitLab's behaviour).
+    pub default_lifetime_days: u64,
+    /// A new trigger token's `expires_at` must be before today + this many days (1 to 365,
+    /// GitLab's `MAX_PERSONAL_ACCESS_TOKEN_LIFETIME_IN_DAYS`); later → 400.
+    pub max_lifetime_days: u64,
 }
 
 impl Default for TriggersConfig {
@@ -145,6 +151,8 @@ impl Default for TriggersConfig {
             failed_attempts_window_secs: 60,
             events_retention_days: 90,
             max_events_per_trigger: 10_000,
+            default_lifetime_days: 0,
+            max_lifetime_days: 365,
         }
     }
 }
@@ -282,6 +290,12 @@ impl Config {
                 "triggers.events_retention_days and triggers.max_events_per_trigger must be at least 1",
             );
         }
+        let t = &self.triggers;
+        if !(1..=365).contains(&t.max_lifetime_days) || t.default_lifetime_days > t.max_lifetime_days {
+            return bad(
+                "triggers.max_lifetime_days must be 1 to 365 and triggers.default_lifetime_days at most that",
+            );
+        }
         let header = &self.server.client_address_header;
         if actix_web::http::header::HeaderName::try_from(header.as_str()).is_err() && !header.is_empty() {
             return bad("server.client_address_header must be empty or a header name");
@@ -391,6 +405,23 @@ mod tests {
     fn a_root_token_without_the_glpat_prefix_is_refused() {
         let r = Config::load(None, env(&[("TRIGGERD_BOOTSTRAP__ROOT_TOKEN", "secret-secret-secret-secret")]));
         assert!(r.is_err());
+    }
+
+    #[test]
+    fn trigger_lifetimes_are_checked() {
+        let load = |max: &str, default: &str| {
+            Config::load(
+                None,
+                env(&[
+                    ("TRIGGERD_TRIGGERS__MAX_LIFETIME_DAYS", max),
+                    ("TRIGGERD_TRIGGERS__DEFAULT_LIFETIME_DAYS", default),
+                ]),
+            )
+        };
+        assert!(load("30", "30").is_ok());
+        assert!(load("30", "31").is_err());
+        assert!(load("0", "0").is_err());
+        assert!(load("366", "0").is_err());
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub mod runners;
 pub mod tokens;
 pub mod trigger_audit;
 pub mod trigger_call;
+pub mod trigger_lifetime;
 pub mod trigger_policy;
 pub mod triggers;
 pub mod users;

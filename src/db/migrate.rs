@@ -63,7 +63,8 @@ fn add_job_tokens(tx: &Transaction) -> rusqlite::Result<()> {
     tx.execute_batch(schema_section("add_job_tokens")?)
 }
 
-/// Trigger-token extensions of issue 14 (idempotency keys): new tables only, nothing existing
+/// Trigger-token extensions of issue 14: idempotency keys (`trigger_idempotency_keys`) and the
+/// audit log (`trigger_events`, `trigger_unknown_attempts`); new tables only, nothing existing
 /// changes.
 fn add_trigger_extensions(tx: &Transaction) -> rusqlite::Result<()> {
     tx.execute_batch(schema_section("add_trigger_extensions")?)

@@ -29,6 +29,7 @@ mod storage;
 mod tokens;
 mod trigger_events;
 mod trigger_idempotency;
+mod trigger_lifetimes;
 mod trigger_policies;
 mod trigger_throttle;
 mod triggers;

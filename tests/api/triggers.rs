@@ -151,8 +151,9 @@ fn list_triggers_items_have_gitlabs_fields_in_gitlabs_order() {
             "required_variables",
             "max_variable_value_bytes",
             "previous_tokens",
-            // and the audit log's last address
-            "last_used_ip"
+            // the audit log's last address and GitLab's `expires_soon?`
+            "last_used_ip",
+            "expires_soon"
         ]
     );
     let owner: Vec<&str> = body[0]["owner"].as_object().unwrap().keys().map(String::as_str).collect();
@@ -603,8 +604,9 @@ fn create_trigger_returns_201_and_stores_the_trigger_for_a_maintainer() {
             "required_variables",
             "max_variable_value_bytes",
             "previous_tokens",
-            // and the audit log's last address
-            "last_used_ip"
+            // the audit log's last address and GitLab's `expires_soon?`
+            "last_used_ip",
+            "expires_soon"
         ]
     );
     let (project_id, owner_id): (i64, i64) = app
