@@ -34,8 +34,10 @@ pub mod runners;
 pub mod tokens;
 pub mod trigger_audit;
 pub mod trigger_call;
+pub mod trigger_credential;
 pub mod trigger_lifetime;
 pub mod trigger_policy;
+pub mod trigger_variables;
 pub mod triggers;
 pub mod users;
 

@@ -23,22 +23,26 @@ use serde_json::{Map, Value};
 use super::access::{ProjectRef, find_project};
 use std::time::Duration;
 
-use super::ci_pipeline::{self, Created, Creation, Upstream};
+use super::ci_pipeline::{self, Created, Creation};
 use super::client_addr;
 use super::idempotency::{self, Idempotency};
 use super::pagination;
 use super::params::Params;
 use super::pipelines::Pipeline;
 use super::trigger_audit::{self, Answer, Attempt, Audit};
+use super::trigger_credential::{Credential, credential};
 use super::trigger_policy;
+// The fuzz target and the pipeline and job variable checks call these through this module.
+pub use super::trigger_variables::{check_variable_limits, user_variables};
+// Shared with `trigger:` jobs, the token list and the lifetimes: kept reachable here.
+pub(crate) use super::trigger_credential::{JobDenied, is_expired, job_user_may_create, may_create};
 use crate::auth;
 use crate::config::LimitsConfig;
 use crate::db::idempotency::{self as keys, StoredAnswer};
 use crate::db::pipelines::{self as store, NewVariable};
-use crate::db::triggers::TriggerPolicy;
-use crate::db::{job_tokens, jobs, projects, trigger_events, users};
+use crate::db::{projects, trigger_events};
 use crate::error::{ApiError, ApiResult};
-use crate::model::{self, AccessLevel};
+use crate::model;
 use crate::state::AppState;
 
 /// Name of the file variable that carries the request's parameters.
@@ -296,56 +300,6 @@ fn required(params: &Params, key: &str, nonblank: bool, errors: &mut Vec<String>
     None
 }
 
-/// The user's variables in the order sent, checked against GitLab's shape rule and our limits.
-/// Pure (no request, no database), so the fuzz target `trigger_variables` calls it directly.
-pub fn user_variables(params: &Params, limits: &LimitsConfig) -> ApiResult<Vec<(String, String)>> {
-    let bad = |text: String| ApiError::message(StatusCode::BAD_REQUEST, text);
-    let Some(Value::Object(map)) = params.get("variables") else { return Ok(Vec::new()) };
-    let mut out = Vec::with_capacity(map.len());
-    for (key, value) in map {
-        match value {
-            Value::String(s) => out.push((key.clone(), s.clone())),
-            _ => return Err(bad("variables needs to be a map of key-valued strings".into())),
-        }
-    }
-    check_variable_limits(out.iter().map(|(k, v)| (k.as_str(), v.as_str())), limits)?;
-    Ok(out)
-}
-
-/// Our limits on a pipeline's variables (count, key length and characters, value size): 400
-/// `{"message":…}` naming the limit.
-pub(crate) fn check_variable_limits<'a>(
-    vars: impl ExactSizeIterator<Item = (&'a str, &'a str)>,
-    limits: &LimitsConfig,
-) -> ApiResult<()> {
-    let bad = |text: String| ApiError::message(StatusCode::BAD_REQUEST, text);
-    let count = vars.len();
-    if count > limits.max_variables {
-        return Err(bad(format!(
-            "variables must not have more than {} entries (limits.max_variables)",
-            limits.max_variables
-        )));
-    }
-    for (key, value) in vars {
-        if key.chars().count() > limits.max_variable_key_len {
-            return Err(bad(format!(
-                "variable keys must not be longer than {} characters (limits.max_variable_key_len)",
-                limits.max_variable_key_len
-            )));
-        }
-        if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            return Err(bad("variable keys may contain only letters, digits and underscores".into()));
-        }
-        if value.len() > limits.max_variable_value_bytes {
-            return Err(bad(format!(
-                "the value of variable {key} must not be larger than {} bytes (limits.max_variable_value_bytes)",
-                limits.max_variable_value_bytes
-            )));
-        }
-    }
-    Ok(())
-}
-
 /// `TRIGGER_PAYLOAD`: every request parameter except the token, in arrival order, with the
 /// path's `id` (as its string) and `ref` merged in as Grape does, and `variables` `{}` when absent
 /// — e.g. `{"ref":"main","id":"1","variables":{}}`.
@@ -480,128 +434,6 @@ fn store_answer(
     Ok(body)
 }
 
-/// Who a trigger call acts as.
-enum Credential {
-    /// A trigger token of the project: its owner, and its policy when it has one.
-    Trigger { id: i64, owner: users::UserRow, policy: Option<TriggerPolicy> },
-    /// A running job's token: the job's user, and the job as the new pipeline's upstream.
-    Job { user: users::UserRow, upstream: Upstream },
-}
-
-/// Resolves the token (GitLab's `Ci::PipelineTriggerService`): first as a trigger token —
-/// unknown, expired and other projects' tokens all look the same (404) — then as a CI/CD job
-/// token: 401 `Job is not running` once its job stopped, 404 when the job's project is not on
-/// this project's job token allowlist or its user cannot see this project. Either user must be
-/// allowed to create pipelines here (400).
-fn credential(
-    conn: &rusqlite::Connection,
-    project: &projects::ProjectRow,
-    digest: &[u8],
-    now: &str,
-    audit: &mut Audit,
-) -> ApiResult<Credential> {
-    let trigger = store::find_trigger_by_digest(conn, digest)?
-        .filter(|t| auth::digests_match(&t.digest, digest))
-        .filter(|t| t.project_id == project.id);
-    if let Some(t) = trigger {
-        // A token of this project: its calls are recorded against it from here on.
-        audit.trigger_id = Some(t.id);
-        if is_expired(t.expires_at.as_deref(), now) {
-            audit.reason = Some("the trigger token has expired");
-            return Err(ApiError::NotFound(""));
-        }
-        if t.secret_expires_at.as_deref().is_some_and(|e| is_expired(Some(e), now)) {
-            audit.reason = Some("the grace period of this previous token has ended");
-            return Err(ApiError::NotFound(""));
-        }
-        let owner = users::find(conn, t.owner_id)?.filter(|u| u.is_active());
-        let owner = owner.filter(|u| may_create(conn, project, u).unwrap_or(false));
-        let Some(owner) = owner else { return Err(insufficient_permissions()) };
-        let policy = (!t.policy.is_empty()).then_some(t.policy);
-        return Ok(Credential::Trigger { id: t.id, owner, policy });
-    }
-    let job_id = job_tokens::job_id_by_token_digest(conn, digest)?.ok_or(ApiError::NotFound(""))?;
-    audit.job_token = true;
-    let job = jobs::find_by_id(conn, job_id)?.ok_or(ApiError::NotFound(""))?;
-    if job.status != "running" {
-        return Err(ApiError::message(StatusCode::UNAUTHORIZED, "Job is not running"));
-    }
-    let user = job.user.filter(|u| u.is_active()).ok_or(ApiError::NotFound(""))?;
-    match job_user_may_create(conn, project, job.project_id, &user)? {
-        Ok(()) => {}
-        Err(JobDenied::NotVisible | JobDenied::OutOfScope) => return Err(ApiError::NotFound("")),
-        Err(JobDenied::CannotCreate) => return Err(insufficient_permissions()),
-    }
-    let upstream = Upstream {
-        project_id: job.project_id,
-        pipeline_id: job.pipeline_id,
-        job_id: job.id,
-        bridge_id: None,
-    };
-    Ok(Credential::Job { user, upstream })
-}
-
-/// Why a job's user may not create a pipeline in another project.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum JobDenied {
-    /// The user cannot see the target project.
-    NotVisible,
-    /// The target's job token scope does not allow the job's project.
-    OutOfScope,
-    /// The user is below Developer on the target.
-    CannotCreate,
-}
-
-/// The rules for a job creating a pipeline in `target` as its (active) `user`, shared by the
-/// trigger call with a job token and `trigger:` jobs: the user sees the target, the target's
-/// job token scope allows `source_project_id`, and the user may create pipelines there.
-pub(crate) fn job_user_may_create(
-    conn: &rusqlite::Connection,
-    target: &projects::ProjectRow,
-    source_project_id: i64,
-    user: &users::UserRow,
-) -> rusqlite::Result<Result<(), JobDenied>> {
-    let level = projects::member_level(conn, target.id, user.id)?.and_then(AccessLevel::from_i64);
-    if !super::access::can_see(&target.visibility, true, user.is_admin, level.is_some()) {
-        return Ok(Err(JobDenied::NotVisible));
-    }
-    if !job_tokens::may_access(conn, target.id, source_project_id)? {
-        return Ok(Err(JobDenied::OutOfScope));
-    }
-    if !may_create(conn, target, user)? {
-        return Ok(Err(JobDenied::CannotCreate));
-    }
-    Ok(Ok(()))
-}
-
-/// GitLab's `create_pipeline` ability: Developer+ (or an admin).
-pub(crate) fn may_create(
-    conn: &rusqlite::Connection,
-    project: &projects::ProjectRow,
-    user: &users::UserRow,
-) -> rusqlite::Result<bool> {
-    if user.is_admin {
-        return Ok(true);
-    }
-    Ok(projects::member_level(conn, project.id, user.id)?
-        .and_then(AccessLevel::from_i64)
-        .is_some_and(|l| l >= AccessLevel::Developer))
-}
-
-fn insufficient_permissions() -> ApiError {
-    not_created("Insufficient permissions to create a new pipeline")
-}
-
-/// A trigger expires at `expires_at` (GitLab's `Expirable`: `expires_at <= now`).
-pub(crate) fn is_expired(expires_at: Option<&str>, now: &str) -> bool {
-    let Some(e) = expires_at else { return false };
-    match (model::parse_stored(e), model::parse_stored(now)) {
-        (Some(e), Some(n)) => e <= n,
-        // Not our timestamp format: fall back to a date comparison (`YYYY-MM-DD` sorts the same).
-        _ => e <= now,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -622,15 +454,5 @@ mod tests {
             trigger_payload(&map, "owner/demo", Some("main")),
             r#"{"object_kind":"push","ref":"main","variables":{},"id":"owner/demo"}"#
         );
-    }
-
-    #[test]
-    fn expiry_is_inclusive_of_now() {
-        let now = "2030-01-01T00:00:00.000Z";
-        assert!(is_expired(Some(now), now));
-        assert!(is_expired(Some("2029-12-31T23:59:59.999Z"), now));
-        assert!(!is_expired(Some("2030-01-01T00:00:00.001Z"), now));
-        assert!(!is_expired(None, now));
-        assert!(is_expired(Some("2029-12-31"), now));
     }
 }
