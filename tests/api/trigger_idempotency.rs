@@ -190,3 +190,39 @@ fn deleting_the_trigger_deletes_its_keys() {
     f.app.db().execute("DELETE FROM triggers", []).unwrap();
     assert_eq!(f.app.count("trigger_idempotency_keys"), 0);
 }
+
+#[test]
+fn a_key_whose_call_kept_a_failed_pipeline_replays_the_422_and_creates_nothing_more() {
+    let app = spawn_app();
+    let roles = app.roles();
+    let owner = &roles.owner;
+    let project = json_of(
+        app.post_json(
+            "/projects",
+            Some(&owner.token),
+            &json!({"name": "ci", "initialize_with_readme": true}),
+        ),
+        201,
+    );
+    let pid = project["id"].as_i64().unwrap();
+    let file = format!("/projects/{pid}/repository/files/.gitlab-ci.yml");
+    let body = json!({"branch": "main", "content": "build:\n  stage: build\n", "commit_message": "ci"});
+    assert_eq!(app.post_json(&file, Some(&owner.token), &body).status(), 201);
+    let token = app.seed_trigger(pid, owner, "ci").token;
+    let call = || {
+        app.request(Method::POST, &format!("/projects/{pid}/trigger/pipeline"), None)
+            .header("Idempotency-Key", "broken")
+            .json(&json!({"ref": "main", "token": token}))
+            .send()
+            .unwrap()
+    };
+    let first = call();
+    assert_eq!(first.status(), 422);
+    assert_eq!(replayed(&first), None);
+    let first_body = first.text().unwrap();
+    let again = call();
+    assert_eq!(again.status(), 422);
+    assert_eq!(replayed(&again).as_deref(), Some("true"));
+    assert_eq!(again.text().unwrap(), first_body);
+    assert_eq!(app.count("pipelines"), 1);
+}
