@@ -390,3 +390,50 @@ CREATE TRIGGER pipelines_count_delete AFTER DELETE ON pipelines BEGIN
     UPDATE projects SET pipelines_count = pipelines_count - 1 WHERE id = OLD.project_id;
 END;
 -- END add_list_indexes
+
+-- BEGIN add_trigger_extensions (an upgrade step in src/db/migrate.rs runs this section as is)
+-- Idempotency keys of trigger calls (issue 14, point 5): the first call's answer for a key of a
+-- trigger token, written in the same transaction as its pipeline. `fingerprint` is a SHA-256 of
+-- the call's ref, variables and inputs (never the token); `status` and `body` are the answer
+-- replayed to a retry. Rows older than 24 hours no longer count and are swept.
+CREATE TABLE trigger_idempotency_keys (
+    trigger_id  INTEGER NOT NULL REFERENCES triggers (id) ON DELETE CASCADE,
+    key         TEXT    NOT NULL,
+    fingerprint BLOB    NOT NULL,
+    pipeline_id INTEGER REFERENCES pipelines (id) ON DELETE CASCADE,
+    status      INTEGER NOT NULL,
+    body        TEXT    NOT NULL,
+    created_at  TEXT    NOT NULL,
+    PRIMARY KEY (trigger_id, key)
+) WITHOUT ROWID;
+CREATE INDEX trigger_idempotency_keys_created ON trigger_idempotency_keys (created_at);
+CREATE INDEX trigger_idempotency_keys_pipeline ON trigger_idempotency_keys (pipeline_id);
+-- Every trigger call made with a trigger token of the project (issue 14, point 7): accepted,
+-- replayed (an idempotency key's answer again) and rejected, with the client's address, the ref,
+-- the HTTP status, why it was refused, and the pipeline. `pipeline_id` is kept as history (no
+-- foreign key: the record outlives a deleted pipeline). Bounded by the sweeper
+-- (`triggers.events_retention_days`, `triggers.max_events_per_trigger`).
+CREATE TABLE trigger_events (
+    id             INTEGER PRIMARY KEY,
+    trigger_id     INTEGER NOT NULL REFERENCES triggers (id) ON DELETE CASCADE,
+    created_at     TEXT    NOT NULL,
+    client_address TEXT,
+    ref            TEXT,
+    outcome        TEXT    NOT NULL CHECK (outcome IN ('accepted', 'replayed', 'rejected')),
+    status         INTEGER NOT NULL,
+    reason         TEXT,
+    pipeline_id    INTEGER
+);
+CREATE INDEX trigger_events_trigger ON trigger_events (trigger_id, id);
+CREATE INDEX trigger_events_created ON trigger_events (created_at);
+-- Trigger calls to a project with a token that is no trigger token at all (unknown or revoked),
+-- counted per project and UTC day; the presented secret is never stored.
+CREATE TABLE trigger_unknown_attempts (
+    project_id          INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    day                 TEXT    NOT NULL,
+    attempts            INTEGER NOT NULL,
+    last_attempt_at     TEXT    NOT NULL,
+    last_client_address TEXT,
+    PRIMARY KEY (project_id, day)
+) WITHOUT ROWID;
+-- END add_trigger_extensions

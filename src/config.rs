@@ -18,6 +18,7 @@ pub struct Config {
     pub bootstrap: BootstrapConfig,
     pub limits: LimitsConfig,
     pub runners: RunnersConfig,
+    pub triggers: TriggersConfig,
     pub web: WebConfig,
     pub log: LogConfig,
 }
@@ -38,6 +39,10 @@ pub struct ServerConfig {
     pub body_read_timeout_secs: u64,
     /// Seconds a graceful stop (SIGTERM) waits for in-flight requests.
     pub shutdown_timeout_secs: u64,
+    /// A request header naming the client's address, set by a reverse proxy in front of
+    /// triggerd (e.g. `X-Forwarded-For`, whose last entry counts, or `X-Real-IP`); empty = the
+    /// peer address. Only set it when every request comes through that proxy.
+    pub client_address_header: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -117,6 +122,41 @@ impl Default for RunnersConfig {
     }
 }
 
+/// Trigger tokens (issue 14).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TriggersConfig {
+    /// Failed trigger calls (unknown, expired or revoked token) one client address may make
+    /// within `failed_attempts_window_secs`; later calls from it get 429 with `Retry-After` until
+    /// the window ends, without touching the database. 0 = no limit.
+    pub max_failed_attempts: u32,
+    /// The window of `max_failed_attempts`, in seconds.
+    pub failed_attempts_window_secs: u64,
+    /// Days the audit log of trigger calls keeps a record (and unknown-token counts).
+    pub events_retention_days: u64,
+    /// Records kept per trigger at most (the newest); older ones go at the next sweep.
+    pub max_events_per_trigger: u64,
+    /// A new trigger token without `expires_at` expires at midnight UTC this many days from
+    /// today; 0 = it never expires (GitLab's behaviour).
+    pub default_lifetime_days: u64,
+    /// A new trigger token's `expires_at` must be before today + this many days (1 to 365,
+    /// GitLab's `MAX_PERSONAL_ACCESS_TOKEN_LIFETIME_IN_DAYS`); later → 400.
+    pub max_lifetime_days: u64,
+}
+
+impl Default for TriggersConfig {
+    fn default() -> Self {
+        Self {
+            max_failed_attempts: 20,
+            failed_attempts_window_secs: 60,
+            events_retention_days: 90,
+            max_events_per_trigger: 10_000,
+            default_lifetime_days: 0,
+            max_lifetime_days: 365,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WebConfig {
@@ -151,6 +191,7 @@ impl Default for ServerConfig {
             max_body_bytes: 1024 * 1024,
             body_read_timeout_secs: 10,
             shutdown_timeout_secs: 30,
+            client_address_header: String::new(),
         }
     }
 }
@@ -240,6 +281,24 @@ impl Config {
         }
         if self.limits.max_repository_files == 0 {
             return bad("limits.max_repository_files must be at least 1");
+        }
+        if self.triggers.failed_attempts_window_secs == 0 {
+            return bad("triggers.failed_attempts_window_secs must be at least 1");
+        }
+        if self.triggers.events_retention_days == 0 || self.triggers.max_events_per_trigger == 0 {
+            return bad(
+                "triggers.events_retention_days and triggers.max_events_per_trigger must be at least 1",
+            );
+        }
+        let t = &self.triggers;
+        if !(1..=365).contains(&t.max_lifetime_days) || t.default_lifetime_days > t.max_lifetime_days {
+            return bad(
+                "triggers.max_lifetime_days must be 1 to 365 and triggers.default_lifetime_days at most that",
+            );
+        }
+        let header = &self.server.client_address_header;
+        if actix_web::http::header::HeaderName::try_from(header.as_str()).is_err() && !header.is_empty() {
+            return bad("server.client_address_header must be empty or a header name");
         }
         if self.web.session_ttl_secs == 0 {
             return bad("web.session_ttl_secs must be at least 1");
@@ -346,6 +405,23 @@ mod tests {
     fn a_root_token_without_the_glpat_prefix_is_refused() {
         let r = Config::load(None, env(&[("TRIGGERD_BOOTSTRAP__ROOT_TOKEN", "secret-secret-secret-secret")]));
         assert!(r.is_err());
+    }
+
+    #[test]
+    fn trigger_lifetimes_are_checked() {
+        let load = |max: &str, default: &str| {
+            Config::load(
+                None,
+                env(&[
+                    ("TRIGGERD_TRIGGERS__MAX_LIFETIME_DAYS", max),
+                    ("TRIGGERD_TRIGGERS__DEFAULT_LIFETIME_DAYS", default),
+                ]),
+            )
+        };
+        assert!(load("30", "30").is_ok());
+        assert!(load("30", "31").is_err());
+        assert!(load("0", "0").is_err());
+        assert!(load("366", "0").is_err());
     }
 
     #[test]

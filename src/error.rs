@@ -50,6 +50,9 @@ pub enum ApiError {
     /// 413 `{"message":"413 Request Entity Too Large"}`.
     #[error("413 Request Entity Too Large")]
     PayloadTooLarge,
+    /// 429 `{"message":"429 Too Many Requests - …"}` with `Retry-After: <seconds>`.
+    #[error("429 Too Many Requests - {0}")]
+    TooManyRequests(&'static str, u64),
     /// 503 `{"message":"503 Service Unavailable - …"}`: the disk is full; reads keep working.
     #[error("503 Service Unavailable - {0}")]
     Unavailable(&'static str),
@@ -89,7 +92,8 @@ impl ApiError {
         ApiError::Forbidden(None)
     }
 
-    fn body(&self) -> Value {
+    /// The JSON body this error answers with.
+    pub fn body(&self) -> Value {
         match self {
             ApiError::Unauthorized => json!({"message": "401 Unauthorized"}),
             ApiError::InvalidToken(why) => json!({"error": "invalid_token", "error_description": why}),
@@ -111,6 +115,7 @@ impl ApiError {
             ApiError::PreconditionFailed => json!({"message": "412 Precondition Failed"}),
             ApiError::RequestTimeout => json!({"message": "408 Request Timeout"}),
             ApiError::PayloadTooLarge => json!({"message": "413 Request Entity Too Large"}),
+            ApiError::TooManyRequests(why, _) => json!({"message": format!("429 Too Many Requests - {why}")}),
             ApiError::Unavailable(why) => json!({"message": format!("503 Service Unavailable - {why}")}),
             ApiError::Internal(_) => json!({"message": "500 Internal Server Error"}),
         }
@@ -129,6 +134,7 @@ impl ResponseError for ApiError {
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooManyRequests(..) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -142,6 +148,9 @@ impl ResponseError for ApiError {
         if matches!(self, ApiError::InvalidToken(_) | ApiError::InsufficientScope) {
             // RFC 6750 §3, as GitLab's API guard sends it.
             resp.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"triggerd\""));
+        }
+        if let ApiError::TooManyRequests(_, seconds) = self {
+            resp.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
         resp.json(self.body())
     }

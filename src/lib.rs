@@ -13,6 +13,7 @@ pub mod error;
 pub mod job_queue;
 pub mod model;
 pub mod state;
+pub mod throttle;
 pub mod web;
 
 use std::net::TcpListener;
@@ -93,6 +94,7 @@ pub fn start(config: Config, listener: TcpListener) -> Result<(Server, Stopper),
         password_hashes: Arc::new(tokio::sync::Semaphore::new(config.limits.max_concurrent_password_hashes)),
         config: Arc::new(config.clone()),
         job_queue: Arc::new(JobQueue::default()),
+        trigger_failures: Arc::new(throttle::Throttle::default()),
     });
     // Fails jobs whose runner went silent; started at every boot, so it also covers jobs that
     // were running when the server stopped.
@@ -100,6 +102,10 @@ pub fn start(config: Config, listener: TcpListener) -> Result<(Server, Stopper),
         actix_web::rt::spawn(api::runner_jobs::sweep_stuck_jobs(state.clone()));
         // Creates the downstream pipelines of `trigger:` jobs (and catches up after a restart).
         actix_web::rt::spawn(api::bridges::run_bridges(state.clone()));
+        // Deletes idempotency keys of trigger calls older than their 24-hour window.
+        actix_web::rt::spawn(api::idempotency::sweep_expired_keys(state.clone()));
+        // Keeps the audit log of trigger calls within its retention.
+        actix_web::rt::spawn(api::trigger_audit::sweep_events(state.clone()));
     }
     let job_queue = state.job_queue.clone();
     let web_state = actix::Data::new(crate::web::WebState::default());

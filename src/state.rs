@@ -21,4 +21,6 @@ pub struct AppState {
     /// Wakes the runners waiting in `POST /jobs/request` when a job may have become pending,
     /// or when the server stops.
     pub job_queue: Arc<JobQueue>,
+    /// Failed trigger calls per client address (`triggers.max_failed_attempts`).
+    pub trigger_failures: Arc<crate::throttle::Throttle>,
 }

@@ -4,7 +4,9 @@
 //! kill -9 round runs while runners run jobs (request, log, keep-alive, finish): after the
 //! restart every acknowledged job state and log chunk is there, no job handed out before the
 //! kill is handed out again, and every job ends (finished by a runner, or, left running by the
-//! kill, failed by the sweeper with `stuck_or_timeout_failure`).
+//! kill, failed by the sweeper with `stuck_or_timeout_failure`). A third kill -9 round sends
+//! every call with an `Idempotency-Key` and retries each after the restart: every key, answered
+//! or in flight at the kill, ends with exactly one pipeline.
 //!
 //! This is the bounded CI form. `bench/crash.sh` runs the same test with more rounds and clients
 //! through these environment variables (defaults in brackets):
@@ -14,6 +16,8 @@
 //! [3] kill -9 rounds of the job test, `TRIGGERD_CRASH_RUNNERS` [3] runner threads (two more
 //! threads trigger pipelines, a few ahead of the runners), `TRIGGERD_CRASH_JOB_ACKS` [12]
 //! acknowledged final job states per round before the kill (round `r` waits for `r × JOB_ACKS`),
+//! `TRIGGERD_CRASH_KEY_ROUNDS` [3] kill -9 rounds of the idempotency-key test (its clients and
+//! acknowledged calls per round are `_CLIENTS` and `_ACKS`),
 //! and `TRIGGERD_CRASH_LOG` (unset) = a `RUST_LOG` filter for the servers, whose log lines are
 //! then echoed to stderr.
 //! No assertion depends on timing; the deadlines below only turn a hang into a failure.
@@ -323,6 +327,143 @@ fn acknowledged_pipelines_survive_kill_9_with_all_their_variables() {
         verify(&db, target.project_id, &acked_so_far);
     }
     drop(server);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// One keyed trigger call: its `Idempotency-Key` and its body (the key is also its variable `KEY`).
+#[derive(Clone)]
+struct KeyedCall {
+    key: String,
+    body: String,
+}
+
+impl KeyedCall {
+    fn new(token: &str, round: usize, client: usize, seq: usize) -> KeyedCall {
+        let key = format!("r{round}-c{client}-s{seq}");
+        let body = json!({"token": token, "ref": "main", "variables": {"KEY": key}}).to_string();
+        KeyedCall { key, body }
+    }
+
+    fn send(&self, client: &Client, url: &str) -> reqwest::Result<(u16, Option<i64>, bool)> {
+        let resp = client
+            .post(url)
+            .header("Content-Type", "application/json")
+            .header("Idempotency-Key", &self.key)
+            .body(self.body.clone())
+            .send()?;
+        let status = resp.status().as_u16();
+        let replayed = resp.headers().get("idempotent-replayed").is_some();
+        let body: Value = resp.json()?;
+        Ok((status, body["id"].as_i64(), replayed))
+    }
+}
+
+/// What one keyed client saw before the kill: answered calls (key, pipeline id) and the call in
+/// flight when the connection broke.
+#[derive(Default)]
+struct KeyedSeen {
+    acked: Vec<(KeyedCall, i64)>,
+    in_flight: Vec<KeyedCall>,
+    unexpected: Vec<String>,
+}
+
+#[test]
+fn a_key_retried_across_kill_9_still_makes_one_pipeline() {
+    let rounds = setting("TRIGGERD_CRASH_KEY_ROUNDS", 3);
+    let clients = setting("TRIGGERD_CRASH_CLIENTS", 4);
+    let per_round = setting("TRIGGERD_CRASH_ACKS", 60);
+    let dir = temp_dir();
+    let db = dir.join("triggerd.db");
+    let mut server = Server::start(&dir);
+    let target = seed(&server.base);
+    let (mut retried_in_flight, mut replayed_in_flight) = (0, 0);
+    let mut every_key = Vec::new();
+    for round in 1..=rounds {
+        let acks = Arc::new(AtomicUsize::new(0));
+        let url = format!("{}/api/v4/projects/{}/trigger/pipeline", server.base, target.project_id);
+        let handles: Vec<_> = (0..clients)
+            .map(|c| {
+                let (url, token, acks) = (url.clone(), target.token.clone(), acks.clone());
+                thread::spawn(move || {
+                    let client = Client::builder().timeout(HANG_GUARD).build().unwrap();
+                    let mut seen = KeyedSeen::default();
+                    for seq in 0.. {
+                        let call = KeyedCall::new(&token, round, c, seq);
+                        match call.send(&client, &url) {
+                            Ok((201, Some(id), false)) => {
+                                seen.acked.push((call, id));
+                                acks.fetch_add(1, Ordering::SeqCst);
+                            }
+                            Ok(other) => seen.unexpected.push(format!("{}: {other:?}", call.key)),
+                            Err(_) => {
+                                seen.in_flight.push(call);
+                                break;
+                            }
+                        }
+                    }
+                    seen
+                })
+            })
+            .collect();
+        wait_for(&acks, round * per_round);
+        server.kill_9();
+        let mut seen = KeyedSeen::default();
+        for h in handles {
+            let s = h.join().unwrap();
+            seen.acked.extend(s.acked);
+            seen.in_flight.extend(s.in_flight);
+            seen.unexpected.extend(s.unexpected);
+        }
+        assert!(seen.unexpected.is_empty(), "round {round}: unexpected answers {:?}", seen.unexpected);
+        server = Server::start(&dir);
+        // The retries after the restart: an answered call gets its own pipeline back; a call
+        // that was in flight gets its pipeline if its write committed before the kill, or a new
+        // one if it did not — either way exactly one.
+        let client = Client::builder().timeout(HANG_GUARD).build().unwrap();
+        let url = format!("{}/api/v4/projects/{}/trigger/pipeline", server.base, target.project_id);
+        for (call, id) in &seen.acked {
+            assert_eq!(
+                call.send(&client, &url).unwrap(),
+                (200, Some(*id), true),
+                "round {round}: {}",
+                call.key
+            );
+        }
+        for call in &seen.in_flight {
+            let (status, id, replayed) = call.send(&client, &url).unwrap();
+            assert!(id.is_some() && (status, replayed) == (201, false) || (status, replayed) == (200, true));
+            retried_in_flight += 1;
+            replayed_in_flight += usize::from(replayed);
+            // And once more: now it is answered for sure.
+            assert_eq!(call.send(&client, &url).unwrap(), (200, id, true), "round {round}: {}", call.key);
+        }
+        every_key.extend(seen.acked.iter().map(|(c, _)| c.key.clone()));
+        every_key.extend(seen.in_flight.iter().map(|c| c.key.clone()));
+    }
+    drop(server);
+    let conn = Connection::open(&db).unwrap();
+    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(check, "ok");
+    let mut count =
+        conn.prepare("SELECT COUNT(*) FROM pipeline_variables WHERE key = 'KEY' AND value = ?1").unwrap();
+    for key in &every_key {
+        let n: i64 = count.query_row([key], |r| r.get(0)).unwrap();
+        assert_eq!(n, 1, "key {key} has {n} pipelines");
+    }
+    let duplicated: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM (SELECT value FROM pipeline_variables WHERE key = 'KEY'
+                                   GROUP BY value HAVING COUNT(*) > 1)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(duplicated, 0, "keys with more than one pipeline");
+    eprintln!(
+        "{} keys checked; {retried_in_flight} calls in flight at a kill were retried, \
+         {replayed_in_flight} of them had committed and were replayed",
+        every_key.len()
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 

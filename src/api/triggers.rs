@@ -15,8 +15,10 @@ use super::limits;
 use super::pagination::{self, Page};
 use super::params::Params;
 use super::trigger_call::is_expired;
+use super::trigger_lifetime;
 use super::trigger_policy::PolicyPatch;
 use crate::auth::{self, Caller};
+use crate::config::TriggersConfig;
 use crate::db::triggers::{self as store, NewTrigger, Rotation, TriggerRow};
 use crate::error::{ApiError, ApiResult};
 use crate::model::{self, AccessLevel};
@@ -32,10 +34,6 @@ pub fn configure(r: &mut super::Routes) {
 const DEFAULT_GRACE_SECS: i64 = 24 * 60 * 60;
 /// The longest grace period: 30 days.
 const MAX_GRACE_SECS: i64 = 30 * 24 * 60 * 60;
-
-/// The longest a new trigger may live: `expires_at` must be before today + 365 days (GitLab's
-/// `MAX_PERSONAL_ACCESS_TOKEN_LIFETIME_IN_DAYS`).
-const MAX_LIFETIME_DAYS: i64 = 365;
 
 /// GitLab's `Trigger` entity, fields in GitLab's order.
 #[derive(Debug, Serialize)]
@@ -55,6 +53,10 @@ struct TriggerJson {
     max_variable_value_bytes: Option<i64>,
     /// Secrets replaced by a rotation that still work, as short tokens with their expiry.
     previous_tokens: Vec<PreviousToken>,
+    /// The client address of the newest accepted call (audit log).
+    last_used_ip: Option<String>,
+    /// GitLab's `expires_soon?`: `expires_at` is within 7 days (or past).
+    expires_soon: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -79,6 +81,11 @@ impl TriggerJson {
             created_at: t.created_at,
             updated_at: t.updated_at,
             last_used: t.last_used,
+            last_used_ip: t.last_used_ip,
+            expires_soon: trigger_lifetime::expires_soon(
+                t.expires_at.as_deref(),
+                time::OffsetDateTime::now_utc(),
+            ),
             expires_at: t.expires_at,
             allowed_refs: t.policy.allowed_refs,
             allowed_variables: t.policy.allowed_variables,
@@ -98,12 +105,20 @@ impl TriggerJson {
 
 /// Loads a trigger of the project: `404 Not found` (GitLab's RecordNotFound) when it is missing
 /// or belongs to another project.
-async fn find_trigger(state: &AppState, project_id: i64, trigger_id: i64) -> ApiResult<TriggerRow> {
+pub(crate) async fn find_trigger(
+    state: &AppState,
+    project_id: i64,
+    trigger_id: i64,
+) -> ApiResult<TriggerRow> {
     state.db.read(move |c| Ok(store::find(c, project_id, trigger_id)?)).await?.ok_or(ApiError::RecordNotFound)
 }
 
 /// A project the caller may manage triggers of (Maintainer+ or admin): 404 / 403 otherwise.
-async fn maintained_project(state: &AppState, caller: &Caller, id: &str) -> ApiResult<ProjectAccess> {
+pub(crate) async fn maintained_project(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> ApiResult<ProjectAccess> {
     let pa = access::project_for(state, Some(caller), id).await?;
     pa.require(AccessLevel::Maintainer)?;
     Ok(pa)
@@ -153,7 +168,9 @@ async fn create(
 ) -> ApiResult<HttpResponse> {
     let pa = maintained_project(&state, &caller, &path).await?;
     let description = params.required_string("description")?;
-    let expires_at = expires_at_param(&params)?;
+    let lifetimes = &state.config.triggers;
+    let expires_at =
+        expires_at_param(&params, lifetimes)?.or_else(|| trigger_lifetime::default_expires_at(lifetimes));
     limits::TRIGGER_DESCRIPTION.check("description", &description)?;
     let patch = PolicyPatch::from_params(&params, &state.config.limits)?;
 
@@ -193,15 +210,16 @@ async fn create(
 }
 
 /// Reads the optional `expires_at`: unparsable → `expires_at is invalid`; not before today +
-/// 365 days → GitLab's validation error inside a `400 Bad request - …` string. A past time is
-/// allowed (the trigger is created already expired). Blank counts as absent.
-fn expires_at_param(params: &Params) -> ApiResult<Option<String>> {
+/// `triggers.max_lifetime_days` (365 by default, as GitLab) → GitLab's validation error inside a
+/// `400 Bad request - …` string. A past time is allowed (the trigger is created already
+/// expired). Blank counts as absent.
+fn expires_at_param(params: &Params, lifetimes: &TriggersConfig) -> ApiResult<Option<String>> {
     let Some(raw) = params.string("expires_at")?.filter(|s| !s.trim().is_empty()) else {
         return Ok(None);
     };
     // In UTC and within years 1–9999, or `None`: nothing below can overflow.
     let at = model::parse_datetime(&raw).ok_or_else(|| ApiError::invalid("expires_at"))?;
-    let max = model::today().saturating_add(time::Duration::days(MAX_LIFETIME_DAYS));
+    let max = trigger_lifetime::max_date(lifetimes);
     if at >= max.midnight().assume_utc() {
         let errors = json!({"expires_at": [format!("must be before {}", model::format_date(max))]});
         return Err(ApiError::BadRequest(errors.to_string()));

@@ -11,15 +11,22 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use super::OpenError;
 
 /// The schema this binary writes and understands.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 /// The whole current schema, applied to a new file.
 pub const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// Upgrade steps: `UPGRADES[i]` takes a database from version `i + 1` to `i + 2`.
 type Upgrade = fn(&Transaction) -> rusqlite::Result<()>;
-const UPGRADES: &[Upgrade] =
-    &[to_v2, add_commits_and_files, add_jobs, add_runners, add_job_tokens, add_list_indexes];
+const UPGRADES: &[Upgrade] = &[
+    to_v2,
+    add_commits_and_files,
+    add_jobs,
+    add_runners,
+    add_job_tokens,
+    add_list_indexes,
+    add_trigger_extensions,
+];
 
 /// The lines of `schema.sql` between the line `-- BEGIN <name> …` and `-- END <name>`: an upgrade step runs
 /// the section that creates its tables, so a new and an upgraded database share one definition.
@@ -67,6 +74,13 @@ fn add_job_tokens(tx: &Transaction) -> rusqlite::Result<()> {
 /// and `jobs_retry_of` made partial (only retries have a `retry_of`). Indexes only; no row changes.
 fn add_list_indexes(tx: &Transaction) -> rusqlite::Result<()> {
     tx.execute_batch(schema_section("add_list_indexes")?)
+}
+
+/// Trigger-token extensions of issue 14: idempotency keys (`trigger_idempotency_keys`) and the
+/// audit log (`trigger_events`, `trigger_unknown_attempts`); new tables only, nothing existing
+/// changes.
+fn add_trigger_extensions(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(schema_section("add_trigger_extensions")?)
 }
 
 /// Brings the database to [`SCHEMA_VERSION`], or refuses a database from a newer triggerd.
@@ -188,6 +202,11 @@ mod tests {
         assert!(schema_section("add_jobs").unwrap().contains("CREATE TABLE jobs"));
         assert!(schema_section("add_runners").unwrap().contains("CREATE TABLE runners"));
         assert!(schema_section("add_job_tokens").unwrap().contains("CREATE TABLE pipeline_sources"));
+        assert!(
+            schema_section("add_trigger_extensions")
+                .unwrap()
+                .contains("CREATE TABLE trigger_idempotency_keys")
+        );
         assert!(schema_section("no_such_step").is_err());
     }
 

@@ -7,6 +7,7 @@
 
 pub mod commits;
 pub mod files;
+pub mod idempotency;
 pub mod job_tokens;
 pub mod jobs;
 pub mod members;
@@ -16,6 +17,7 @@ pub mod projects;
 pub mod refs;
 pub mod runners;
 pub mod tokens;
+pub mod trigger_events;
 pub mod triggers;
 pub mod users;
 pub mod web_sessions;

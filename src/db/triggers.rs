@@ -21,6 +21,8 @@ pub struct TriggerRow {
     pub updated_at: String,
     /// `created_at` of the pipeline with the highest id this trigger created; `None` if none.
     pub last_used: Option<String>,
+    /// The client address of the newest accepted call in the audit log; `None` if none.
+    pub last_used_ip: Option<String>,
     pub owner: UserRow,
     /// The token's limits (all empty when it has none).
     pub policy: TriggerPolicy,
@@ -165,7 +167,8 @@ impl TriggerRow {
             last_used: r.get(7)?,
             policy: TriggerPolicy::from_row_at(r, 8)?,
             previous: previous_secrets(r, 12)?,
-            owner: UserRow::from_row_at(r, 13)?,
+            last_used_ip: r.get(13)?,
+            owner: UserRow::from_row_at(r, 14)?,
         })
     }
 }
@@ -179,6 +182,8 @@ fn select() -> String {
                 tp.allowed_refs, tp.allowed_variables, tp.required_variables, tp.max_variable_value_bytes,
                 (SELECT json_group_array(json_object('short_token', s.short_token, 'expires_at', s.expires_at))
                  FROM (SELECT short_token, expires_at FROM trigger_secrets WHERE trigger_id = t.id ORDER BY id) s),
+                (SELECT e.client_address FROM trigger_events e
+                 WHERE e.trigger_id = t.id AND e.outcome = 'accepted' ORDER BY e.id DESC LIMIT 1),
                 {}
          FROM triggers t JOIN users ON users.id = t.owner_id
               LEFT JOIN trigger_policies tp ON tp.trigger_id = t.id",

@@ -172,7 +172,7 @@ pub async fn edit(
     page.allowed_variables = form.get("allowed_variables").unwrap_or_default().to_string();
     page.required_variables = form.get("required_variables").unwrap_or_default().to_string();
     page.max_variable_value_bytes = form.text("max_variable_value_bytes").unwrap_or_default().to_string();
-    let (error, _, _) = check_form(&description, "");
+    let (error, _, _) = check_form(&description, "", model::today());
     if let Some(error) = error {
         page.error = Some(error);
         return view::render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);

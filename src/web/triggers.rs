@@ -18,6 +18,7 @@ use super::view::{self, Chrome, When};
 use super::{WebError, WebResult};
 use crate::api::access::ProjectAccess;
 use crate::api::limits;
+use crate::api::trigger_lifetime;
 use crate::auth;
 use crate::db::triggers::{self as store, NewTrigger, TriggerRow};
 use crate::db::{projects, web_sessions};
@@ -27,9 +28,7 @@ use crate::state::AppState;
 /// Triggers listed on the settings page (GitLab's table is not paginated either).
 const LIST_LIMIT: i64 = 500;
 /// A token expiring within this many days gets an "expires in N days" badge.
-const SOON_DAYS: i64 = 7;
-/// GitLab's longest trigger lifetime (as the API checks it).
-const MAX_LIFETIME_DAYS: i64 = 365;
+const SOON_DAYS: i64 = trigger_lifetime::SOON_DAYS;
 
 /// One row of the token table.
 struct TokenItem {
@@ -200,10 +199,12 @@ pub async fn settings(
 }
 
 /// Checks the create form: the description (required, ≤ 255 characters) and the optional
-/// expiration date (before today + 365 days, as the API). Errors are per field.
+/// expiration date (before `max`, today + `triggers.max_lifetime_days`, as the API). Errors are
+/// per field.
 pub(super) fn check_form(
     description: &str,
     expires_at: &str,
+    max: time::Date,
 ) -> (Option<String>, Option<String>, Option<String>) {
     let description_error = if description.is_empty() {
         Some("Description can't be blank.".to_string())
@@ -213,7 +214,6 @@ pub(super) fn check_form(
     let mut expires = None;
     let mut expires_error = None;
     if !expires_at.is_empty() {
-        let max = model::today().saturating_add(time::Duration::days(MAX_LIFETIME_DAYS));
         match model::parse_date(expires_at) {
             None => expires_error = Some("Expiration date must be a date (YYYY-MM-DD).".to_string()),
             Some(d) if d >= max => {
@@ -251,7 +251,11 @@ pub async fn create(
     }
     let description = form.text("description").unwrap_or_default().to_string();
     let expires_raw = form.text("expires_at").unwrap_or_default().to_string();
-    let (description_error, expires_error, expires_at) = check_form(&description, &expires_raw);
+    let lifetimes = &state.config.triggers;
+    let (description_error, expires_error, expires_at) =
+        check_form(&description, &expires_raw, trigger_lifetime::max_date(lifetimes));
+    // A token created without a date gets the instance's default lifetime, as in the API.
+    let expires_at = expires_at.or_else(|| trigger_lifetime::default_expires_at(lifetimes));
     if description_error.is_some() || expires_error.is_some() {
         let section = load_section(&state, &req, &pa).await?;
         let page = SettingsPage {
@@ -390,17 +394,21 @@ pub async fn revoke(
 mod tests {
     use super::*;
 
+    fn year() -> time::Date {
+        model::today().saturating_add(time::Duration::days(365))
+    }
+
     #[test]
     fn the_create_form_needs_a_description_and_a_date_within_a_year() {
-        let (d, e, at) = check_form("", "");
+        let (d, e, at) = check_form("", "", year());
         assert!(d.is_some() && e.is_none() && at.is_none());
-        let (d, e, _) = check_form(&"x".repeat(256), "2001-13-01");
+        let (d, e, _) = check_form(&"x".repeat(256), "2001-13-01", year());
         assert!(d.unwrap().contains("maximum is 255"));
         assert!(e.unwrap().contains("YYYY-MM-DD"));
-        let (_, e, _) = check_form("ok", "9999-01-01");
+        let (_, e, _) = check_form("ok", "9999-01-01", year());
         assert!(e.unwrap().starts_with("Expiration date must be before"));
         let tomorrow = model::format_date(model::today().saturating_add(time::Duration::days(1)));
-        let (d, e, at) = check_form("ok", &tomorrow);
+        let (d, e, at) = check_form("ok", &tomorrow, year());
         assert!(d.is_none() && e.is_none());
         assert_eq!(at.unwrap(), format!("{tomorrow}T00:00:00.000Z"));
     }

@@ -150,7 +150,10 @@ fn list_triggers_items_have_gitlabs_fields_in_gitlabs_order() {
             "allowed_variables",
             "required_variables",
             "max_variable_value_bytes",
-            "previous_tokens"
+            "previous_tokens",
+            // the audit log's last address and GitLab's `expires_soon?`
+            "last_used_ip",
+            "expires_soon"
         ]
     );
     let owner: Vec<&str> = body[0]["owner"].as_object().unwrap().keys().map(String::as_str).collect();
@@ -600,7 +603,10 @@ fn create_trigger_returns_201_and_stores_the_trigger_for_a_maintainer() {
             "allowed_variables",
             "required_variables",
             "max_variable_value_bytes",
-            "previous_tokens"
+            "previous_tokens",
+            // the audit log's last address and GitLab's `expires_soon?`
+            "last_used_ip",
+            "expires_soon"
         ]
     );
     let (project_id, owner_id): (i64, i64) = app

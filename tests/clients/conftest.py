@@ -39,6 +39,9 @@ def server(tmp_path_factory) -> Server:
         TRIGGERD_LOG__LEVEL="info",
         # A runner asking when no job is pending gets its 204 after 2 s instead of 50.
         TRIGGERD_RUNNERS__LONG_POLL_TIMEOUT_SECS="2",
+        # One server and one address for every client test: refused trigger calls of many tests
+        # would add up to the failed-attempt throttle's 429 (tested in tests/api/trigger_throttle.rs).
+        TRIGGERD_TRIGGERS__MAX_FAILED_ATTEMPTS="0",
     )
     with open(log_path, "wb") as log:
         # cwd is the empty temp dir, so no config.toml is picked up.

@@ -64,12 +64,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The fuzzer refuses many trigger tokens from one address: the failed-attempt throttle is off
+# (TRIGGERD_TRIGGERS__MAX_FAILED_ATTEMPTS=0) so its 429 does not hide the trigger call's handler.
 root_token="glpat-schemathesis-root-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 TRIGGERD_BOOTSTRAP__ROOT_TOKEN="$root_token" \
 TRIGGERD_DATABASE__PATH="$work/triggerd.db" \
 TRIGGERD_SERVER__LISTEN=127.0.0.1:0 \
 TRIGGERD_SERVER__WORKERS=2 \
 TRIGGERD_RUNNERS__LONG_POLL_TIMEOUT_SECS=5 \
+TRIGGERD_TRIGGERS__MAX_FAILED_ATTEMPTS=0 \
 TRIGGERD_LOG__LEVEL=warn,triggerd=info \
     "$TRIGGERD_BIN" > "$work/server.log" 2>&1 &
 server_pid=$!
