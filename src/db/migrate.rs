@@ -11,14 +11,15 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use super::OpenError;
 
 /// The schema this binary writes and understands.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// The whole current schema, applied to a new file.
 pub const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// Upgrade steps: `UPGRADES[i]` takes a database from version `i + 1` to `i + 2`.
 type Upgrade = fn(&Transaction) -> rusqlite::Result<()>;
-const UPGRADES: &[Upgrade] = &[to_v2, add_commits_and_files, add_jobs, add_runners, add_job_tokens];
+const UPGRADES: &[Upgrade] =
+    &[to_v2, add_commits_and_files, add_jobs, add_runners, add_job_tokens, add_groups];
 
 /// The lines of `schema.sql` between the line `-- BEGIN <name> …` and `-- END <name>`: an upgrade step runs
 /// the section that creates its tables, so a new and an upgraded database share one definition.
@@ -60,6 +61,13 @@ fn add_runners(tx: &Transaction) -> rusqlite::Result<()> {
 /// `pipeline_sources` (new tables only; existing projects have no scope row, so their scope is off).
 fn add_job_tokens(tx: &Transaction) -> rusqlite::Result<()> {
     tx.execute_batch(schema_section("add_job_tokens")?)
+}
+
+/// Groups and namespaces: `namespaces` (one row per user, with the user's id, and one per group),
+/// `group_members`, and `projects` rebuilt so `namespace_id` names a namespace instead of a user
+/// (every id stays as it was).
+fn add_groups(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(schema_section("add_groups")?)
 }
 
 /// Brings the database to [`SCHEMA_VERSION`], or refuses a database from a newer triggerd.
@@ -181,6 +189,7 @@ mod tests {
         assert!(schema_section("add_jobs").unwrap().contains("CREATE TABLE jobs"));
         assert!(schema_section("add_runners").unwrap().contains("CREATE TABLE runners"));
         assert!(schema_section("add_job_tokens").unwrap().contains("CREATE TABLE pipeline_sources"));
+        assert!(schema_section("add_groups").unwrap().contains("CREATE TABLE namespaces"));
         assert!(schema_section("no_such_step").is_err());
     }
 
