@@ -394,6 +394,55 @@ mod tests {
     }
 
     #[test]
+    fn the_groups_upgrade_gives_every_user_a_namespace_with_their_id_and_keeps_projects_in_them() {
+        let c = version_1_database();
+        run(&c).unwrap();
+        let namespaces: Vec<(i64, String, Option<i64>, String)> = c
+            .prepare("SELECT id, kind, owner_id, full_path FROM namespaces ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            namespaces,
+            [
+                (1, "user".into(), Some(1), "root".into()),
+                (2, "user".into(), Some(2), "alice".into()),
+                (5, "user".into(), Some(5), "bob".into()),
+            ]
+        );
+        let project_namespaces: Vec<(i64, i64)> = c
+            .prepare("SELECT id, namespace_id FROM projects ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(project_namespaces, [(1, 1), (4, 2)]);
+        // A group takes the next namespace id; the next user is created past it.
+        c.execute_batch(
+            "INSERT INTO namespaces (kind, name, path, full_path, full_name, created_at)
+             VALUES ('group', 'G', 'g', 'g', 'G', 't')",
+        )
+        .unwrap();
+        let group = c.last_insert_rowid();
+        let new = crate::db::users::NewUser {
+            username: "carol",
+            name: "Carol",
+            email: "carol@x.org",
+            password_hash: None,
+            is_admin: false,
+        };
+        let carol = crate::db::users::insert(&c, &new, "t").unwrap();
+        assert!(carol.id > group, "user {} after group {group}", carol.id);
+        let kind: String =
+            c.query_row("SELECT kind FROM namespaces WHERE id = ?1", [carol.id], |r| r.get(0)).unwrap();
+        assert_eq!(kind, "user");
+        assert_clean(&c);
+    }
+
+    #[test]
     fn an_upgrade_that_would_leave_broken_foreign_keys_changes_nothing() {
         let c = version_1_database();
         c.pragma_update(None, "foreign_keys", false).unwrap();
