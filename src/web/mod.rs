@@ -89,6 +89,17 @@ impl WebState {
     }
 }
 
+/// A project page's prefix: `/{ns}/{project}` where the namespace is a user's or a group's full
+/// path (`alice`, `org/team`). No namespace or project path segment starts with `-` (GitLab's
+/// path rules), so `/-/` always ends the project's path; the namespace regex is lazy, so
+/// `/org/team/app/-/pipelines` splits at the first `/-/`.
+const PROJECT: &str = "/{ns:[^/-][^/]*(?:/[^/-][^/]*)*?}/{project:[^/-][^/]*}";
+
+/// A route under a project page: [`PROJECT`] followed by `rest`.
+fn project_route(rest: &str) -> String {
+    format!("{PROJECT}{rest}")
+}
+
 /// Registers the web UI. Call after `api::configure`, so the API's routes match first.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     let headers = SECURITY_HEADERS.iter().fold(DefaultHeaders::new(), |h, pair| h.add(*pair));
@@ -103,19 +114,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/users/sign_in", web::post().to(session::sign_in))
             .route("/users/sign_out", web::post().to(session::sign_out))
             .route("/dashboard/projects", web::get().to(projects::dashboard))
-            .route("/{ns}/{project}", web::get().to(projects::overview))
-            .route("/{ns}/{project}/-/settings/ci_cd", web::get().to(triggers::settings))
-            .route("/{ns}/{project}/-/triggers", web::post().to(triggers::create))
-            .route("/{ns}/{project}/-/triggers/{trigger_id}/revoke", web::post().to(triggers::revoke))
-            .route("/{ns}/{project}/-/triggers/{trigger_id}/edit", web::get().to(triggers::edit_form))
-            .route("/{ns}/{project}/-/triggers/{trigger_id}/edit", web::post().to(triggers::edit))
-            .route("/{ns}/{project}/-/pipelines", web::get().to(pipelines::list))
-            .route("/{ns}/{project}/-/pipelines/{pipeline_id}", web::get().to(pipelines::show))
-            .route("/{ns}/{project}/-/pipelines/{pipeline_id}/cancel", web::post().to(pipelines::cancel))
-            .route("/{ns}/{project}/-/pipelines/{pipeline_id}/retry", web::post().to(pipelines::retry))
-            .route("/{ns}/{project}/-/jobs/{job_id}", web::get().to(pipelines::job))
-            .route("/{ns}/{project}/-/commit/{sha}", web::get().to(projects::commit))
-            .route("/{ns}/{project}/-/tree/{ref_name:.+}", web::get().to(projects::tree))
+            .route(&project_route("/-/settings/ci_cd"), web::get().to(triggers::settings))
+            .route(&project_route("/-/triggers"), web::post().to(triggers::create))
+            .route(&project_route("/-/triggers/{trigger_id}/revoke"), web::post().to(triggers::revoke))
+            .route(&project_route("/-/triggers/{trigger_id}/edit"), web::get().to(triggers::edit_form))
+            .route(&project_route("/-/triggers/{trigger_id}/edit"), web::post().to(triggers::edit))
+            .route(&project_route("/-/pipelines"), web::get().to(pipelines::list))
+            .route(&project_route("/-/pipelines/{pipeline_id}"), web::get().to(pipelines::show))
+            .route(&project_route("/-/pipelines/{pipeline_id}/cancel"), web::post().to(pipelines::cancel))
+            .route(&project_route("/-/pipelines/{pipeline_id}/retry"), web::post().to(pipelines::retry))
+            .route(&project_route("/-/jobs/{job_id}"), web::get().to(pipelines::job))
+            .route(&project_route("/-/commit/{sha}"), web::get().to(projects::commit))
+            .route(&project_route("/-/tree/{ref_name:.+}"), web::get().to(projects::tree))
+            // Last: any deeper path is one of the routes above or nothing.
+            .route(PROJECT, web::get().to(projects::overview))
             .route("/{username}", web::get().to(projects::user)),
     );
 }
