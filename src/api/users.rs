@@ -338,6 +338,10 @@ fn admin_change(change: AdminChange, last_admin: &str) -> ApiResult<()> {
         AdminChange::ActorNotAdmin => Err(ApiError::forbidden()),
         AdminChange::NoSuchUser => Err(ApiError::NotFound("User")),
         AdminChange::LastActiveAdmin => Err(ApiError::Forbidden(Some(last_admin.into()))),
+        AdminChange::SoleGroupOwner(group) => Err(ApiError::message(
+            StatusCode::CONFLICT,
+            format!("User cannot be removed while is the sole-owner of a group ({group})"),
+        )),
         AdminChange::SoleOwner(project) => Err(ApiError::message(
             StatusCode::CONFLICT,
             format!("User cannot be removed while is the sole-owner of a project ({project})"),

@@ -190,6 +190,8 @@ pub enum AdminChange {
     LastActiveAdmin,
     /// Deleting the user would leave this project (`namespace/path`) without an Owner.
     SoleOwner(String),
+    /// The user is the only direct Owner of this top-level group (its full path).
+    SoleGroupOwner(String),
 }
 
 /// Blocks (`blocked`) or unblocks (`active`) `id` on behalf of `actor`. Every rule that depends
@@ -222,8 +224,25 @@ pub fn delete_as(conn: &Connection, actor: i64, id: i64) -> rusqlite::Result<Adm
     if let Some(project) = sole_owned_project(conn, id)? {
         return Ok(AdminChange::SoleOwner(project));
     }
+    if let Some(group) = sole_owned_group(conn, id)? {
+        return Ok(AdminChange::SoleGroupOwner(group));
+    }
     delete(conn, id)?;
     Ok(AdminChange::Done)
+}
+
+/// A top-level group whose only direct Owner is `id` (deleting them would leave it ownerless;
+/// GitLab refuses too), as its full path.
+fn sole_owned_group(conn: &Connection, id: i64) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached(
+        "SELECT n.full_path FROM group_members m JOIN namespaces n ON n.id = m.group_id
+         WHERE m.user_id = ?1 AND m.access_level = 50 AND n.parent_id IS NULL
+           AND NOT EXISTS (SELECT 1 FROM group_members o
+                           WHERE o.group_id = m.group_id AND o.access_level = 50 AND o.user_id <> ?1)
+         ORDER BY n.id LIMIT 1",
+    )?
+    .query_row([id], |r| r.get(0))
+    .optional()
 }
 
 /// A project outside `id`'s own namespace whose only Owner is `id`, as `namespace/path`.

@@ -392,3 +392,20 @@ fn group_members_are_managed_by_owners_and_the_last_owner_of_a_top_level_group_s
     let list = json_of(app.get(&format!("/groups/{}/members", l.org), Some(&l.boss.token)), 200);
     assert_eq!(list.as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn the_only_owner_of_a_top_level_group_cannot_be_deleted() {
+    let app = spawn_app();
+    let l = layout(&app);
+    let resp = app.delete(&format!("/users/{}", l.boss.id), Some(ROOT_TOKEN));
+    assert_error(
+        resp,
+        409,
+        "message",
+        json!("User cannot be removed while is the sole-owner of a group (org)"),
+    );
+    let second = app.create_user("second");
+    add_group_member(&app, &l.boss, l.org, &second, OWNER);
+    assert_eq!(app.delete(&format!("/users/{}", l.boss.id), Some(ROOT_TOKEN)).status().as_u16(), 204);
+    json_of(app.get("/projects/org%2Fteam%2Fapp", Some(&second.token)), 200);
+}
