@@ -438,4 +438,14 @@ INSERT INTO new_projects (id, namespace_id, creator_id, name, path, description,
            last_pipeline_iid, created_at, updated_at FROM projects;
 DROP TABLE projects;
 ALTER TABLE new_projects RENAME TO projects;
+
+-- Jobs of every project in `group_id` or a group below it may use their job token against
+-- `project_id` (GitLab's job token groups allowlist).
+CREATE TABLE job_token_group_allowlist (
+    project_id INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    group_id   INTEGER NOT NULL REFERENCES namespaces (id) ON DELETE CASCADE,
+    created_at TEXT    NOT NULL,
+    PRIMARY KEY (project_id, group_id)
+) WITHOUT ROWID;
+CREATE INDEX job_token_group_allowlist_group ON job_token_group_allowlist (group_id);
 -- END add_groups

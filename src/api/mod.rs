@@ -16,6 +16,7 @@ pub mod entities;
 pub mod files;
 pub mod groups;
 pub mod health;
+pub mod job_token_groups;
 pub mod job_token_scope;
 pub mod jobs;
 pub mod limits;
@@ -86,6 +87,7 @@ fn build() -> Routes {
         jobs::configure(r);
         bridges::configure(r);
         job_token_scope::configure(r);
+        job_token_groups::configure(r);
         current_job::configure(r);
         runners::configure(r);
         runner_jobs::configure(r);

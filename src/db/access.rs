@@ -11,7 +11,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// The ids of namespace `{ns}` and its ancestors, as a `SELECT` (for `… IN (…)`).
-fn ancestors_sql(ns: &str) -> String {
+pub(super) fn ancestors_sql(ns: &str) -> String {
     format!(
         "WITH RECURSIVE anc(id) AS (SELECT {ns} UNION ALL SELECT n.parent_id FROM namespaces n JOIN anc ON n.id = anc.id \
          WHERE n.parent_id IS NOT NULL) SELECT id FROM anc"

@@ -9,6 +9,7 @@ pub mod access;
 pub mod commits;
 pub mod files;
 pub mod group_members;
+pub mod job_token_groups;
 pub mod job_tokens;
 pub mod jobs;
 pub mod members;

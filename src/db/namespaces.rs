@@ -28,7 +28,7 @@ impl NamespaceRow {
         self.kind == "group"
     }
 
-    fn from_row(r: &Row) -> rusqlite::Result<Self> {
+    pub(super) fn from_row(r: &Row) -> rusqlite::Result<Self> {
         Ok(NamespaceRow {
             id: r.get(0)?,
             kind: r.get(1)?,
@@ -45,7 +45,7 @@ impl NamespaceRow {
     }
 }
 
-const SELECT: &str = "SELECT n.id, n.kind, n.owner_id, n.parent_id, n.name, n.path, n.full_path, n.full_name, \
+pub(super) const SELECT: &str = "SELECT n.id, n.kind, n.owner_id, n.parent_id, n.name, n.path, n.full_path, n.full_name, \
      n.description, n.visibility, n.created_at FROM namespaces n";
 
 pub fn find(conn: &Connection, id: i64) -> rusqlite::Result<Option<NamespaceRow>> {

@@ -182,6 +182,8 @@ enum Obj {
     FreshSubgroup,
     /// A fresh project with the usual members; the roles' group of its visibility as `{obj}`.
     FreshProjectAndGroup,
+    /// A fresh subgroup of the roles' group, on the project's job token groups allowlist.
+    AllowlistedGroup,
 }
 
 impl Obj {
@@ -228,6 +230,7 @@ impl Obj {
             Obj::FreshGroupMember => "a developer group member",
             Obj::FreshSubgroup => "a fresh subgroup",
             Obj::FreshProjectAndGroup => "a fresh project, into the group",
+            Obj::AllowlistedGroup => "an allowlisted group",
         }
     }
 
@@ -540,6 +543,12 @@ const ROWS: &[Row] = &[
     row("POST", "/api/v4/projects/{id}/job_token_scope/allowlist", Obj::ThisProject, r#"{"target_project_id":{obj}}"#,
                                                                                                  "401 404/403/403 403 403 403 400 400 400 401 401 401 403"),
     row("DELETE", "/api/v4/projects/{id}/job_token_scope/allowlist/{target_project_id}", Obj::AllowlistedProject, "",
+                                                                                                 "401 404/403/403 403 403 403 204 204 204 401 401 401 403"),
+    // The groups allowlist: the same rule; the target group is a fresh subgroup of the roles' group.
+    row("GET", "/api/v4/projects/{id}/job_token_scope/groups_allowlist", Obj::Nothing, "",      "401 404/403/403 403 403 403 200 200 200 401 401 401 200"),
+    row("POST", "/api/v4/projects/{id}/job_token_scope/groups_allowlist", Obj::FreshSubgroup, r#"{"target_group_id":{obj}}"#,
+                                                                                                 "401 404/403/403 403 403 403 201 201 201 401 401 401 403"),
+    row("DELETE", "/api/v4/projects/{id}/job_token_scope/groups_allowlist/{target_group_id}", Obj::AllowlistedGroup, "",
                                                                                                  "401 404/403/403 403 403 403 204 204 204 401 401 401 403"),
     // `GET /job` takes only a job token: any user credential is 404 `Job Not Found`, none 401.
     row("GET", "/api/v4/job", Obj::Nothing, "",                                                  "401 404 404 404 404 404 404 404 404 404 404 404"),
@@ -861,6 +870,12 @@ impl World {
                 Some(seed_group(app, &self.roles.owner, &format!("sub-{n}"), vis, Some(group)).to_string())
             }
             Obj::FreshProjectAndGroup => Some(group.to_string()),
+            Obj::AllowlistedGroup => {
+                let vis = project.map_or("private", |p| p.visibility);
+                let sub = seed_group(app, &self.roles.owner, &format!("listed-{n}"), vis, Some(group));
+                triggerd::db::job_token_groups::allow(&app.db(), pid, sub, &triggerd::model::now()).unwrap();
+                Some(sub.to_string())
+            }
             Obj::AllowlistedProject => {
                 triggerd::db::job_tokens::allow(&app.db(), pid, self.elsewhere, &triggerd::model::now())
                     .unwrap();
