@@ -274,6 +274,16 @@ fn odd_group_paths_and_taken_paths_are_refused_with_400_and_change_nothing() {
         app.post_json("/groups", Some(&boss.token), &json!({"name": "n", "path": "p", "parent_id": "x"}));
     assert_eq!(resp.status().as_u16(), 400);
     assert_eq!(app.count("namespaces"), before + 1);
+    // Top-level paths the web UI and GitLab use are reserved; below the top level they are free.
+    for path in ["users", "API", "dashboard", "-"] {
+        let resp = app.post_json("/groups", Some(&boss.token), &json!({"name": "n", "path": path}));
+        assert_eq!(resp.status().as_u16(), 400, "{path}");
+    }
+    let taken = app
+        .db()
+        .query_row("SELECT id FROM namespaces WHERE path = 'taken'", [], |r| r.get::<_, i64>(0))
+        .unwrap();
+    group(&app, &boss, "users", Some(taken), "private");
     // A subgroup cannot be more visible than its parent.
     let parent = group(&app, &boss, "closed", None, "private")["id"].as_i64().unwrap();
     let resp = app.post_json(

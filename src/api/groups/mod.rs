@@ -34,6 +34,31 @@ pub fn configure(r: &mut super::Routes) {
 
 const VISIBILITIES: &[&str] = &["private", "internal", "public"];
 
+/// Top-level paths the web UI or GitLab's own routes use (GitLab reserves these and more): a
+/// group there would shadow, or be shadowed by, those pages.
+const RESERVED_TOP_LEVEL: &[&str] = &[
+    "-",
+    "admin",
+    "api",
+    "assets",
+    "dashboard",
+    "explore",
+    "groups",
+    "help",
+    "oauth",
+    "projects",
+    "search",
+    "users",
+];
+
+/// `400 {"message":{"path":["<path> is a reserved name"]}}` for a reserved top-level path.
+fn reserved(path: &str, top_level: bool) -> ApiResult<()> {
+    if top_level && RESERVED_TOP_LEVEL.iter().any(|r| r.eq_ignore_ascii_case(path)) {
+        return Err(ApiError::validation("path", format!("{path} is a reserved name")));
+    }
+    Ok(())
+}
+
 /// A group as seen by one caller.
 #[derive(Debug, Clone)]
 pub struct GroupAccess {
@@ -276,6 +301,7 @@ async fn create(
             if let Some(p) = &parent {
                 visibility_error(&visibility, p)?;
             }
+            reserved(&path, parent.is_none())?;
             let new = NewGroup {
                 parent_id: parent.as_ref().map(|p| p.id),
                 name: &name,
@@ -323,6 +349,7 @@ async fn update(
                     format!("{next_visibility} is not allowed since there are sub-groups or projects with a higher visibility."),
                 ));
             }
+            reserved(new_path.as_deref().unwrap_or(&current.path), current.parent_id.is_none())?;
             let changes = GroupChanges {
                 name: name.as_deref().unwrap_or(&current.name),
                 path: new_path.as_deref().unwrap_or(&current.path),
@@ -413,6 +440,8 @@ async fn transfer(
                 }
             } else if current.parent_id.is_none() {
                 return Err(ApiError::BadRequest("Transfer failed: Group is already a root group.".into()));
+            } else {
+                reserved(&current.path, true)?;
             }
             namespaces::set_parent(c, id, target).map_err(|e| {
                 if crate::error::is_unique_violation(&e) {
