@@ -21,7 +21,7 @@ pub fn configure(r: &mut super::Routes) {
     r.resource("/projects", |m| m.get(list).post(create));
     r.resource("/projects/user/{user_id}", |m| m.post(create_for_user));
     r.resource("/projects/{id}", |m| m.get(show).put(update).delete(destroy));
-    r.resource("/projects/{id}/transfer", |m| m.put(transfer));
+    r.resource("/projects/{id}/transfer", |m| m.put(super::project_transfer::transfer));
 }
 
 const VISIBILITIES: &[&str] = &["private", "internal", "public"];
@@ -267,63 +267,6 @@ async fn destroy(
         return Err(ApiError::NotFound("Project"));
     }
     Ok(HttpResponse::Accepted().json(json!({"message": "202 Accepted"})))
-}
-
-/// `PUT /projects/:id/transfer` — (Owner) moves the project to `namespace` (an id or full path):
-/// the caller's own namespace, or a group where they are Maintainer+ (admins: anywhere). A
-/// project more visible than its new group becomes as visible as the group, as in GitLab.
-async fn transfer(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    params: Params,
-) -> ApiResult<HttpResponse> {
-    let wanted = params.required_string("namespace")?;
-    let pa = access::project_for(&state, Some(&caller), &path.into_inner()).await?;
-    pa.require(AccessLevel::Owner)?;
-    let (id, me, admin) = (pa.project.id, caller.user.id, caller.is_admin());
-    let view = state
-        .db
-        .write(move |c| {
-            let current = projects::find(c, id)?.ok_or(ApiError::NotFound("Project"))?;
-            let ns = super::namespaces::find_ref(c, wanted.trim())?.ok_or(ApiError::NotFound("Namespace"))?;
-            if ns.is_group() {
-                let level = crate::db::access::group_level(c, ns.id, me)?;
-                if !admin && !access::can_see(&ns.visibility, true, false, level.is_some()) {
-                    return Err(ApiError::NotFound("Namespace"));
-                }
-                if !admin && level.unwrap_or(0) < AccessLevel::Maintainer as i64 {
-                    return Err(ApiError::forbidden());
-                }
-            } else if ns.owner_id != Some(me) && !admin {
-                return Err(ApiError::NotFound("Namespace"));
-            }
-            if ns.id == current.namespace_id {
-                return Err(ApiError::BadRequest("Transfer failed: Please provide a new namespace.".into()));
-            }
-            if projects::taken(c, ns.id, &current.name, &current.path, Some(id))? != (false, false) {
-                return Err(ApiError::BadRequest(
-                    "Transfer failed: Project with same name or path in target namespace already exists"
-                        .into(),
-                ));
-            }
-            let now = model::now();
-            projects::set_namespace(c, id, ns.id, &now)?;
-            if ns.is_group() && super::groups::visibility_error(&current.visibility, &ns).is_err() {
-                let changes = ProjectChanges {
-                    name: &current.name,
-                    path: &current.path,
-                    description: current.description.as_deref(),
-                    visibility: &ns.visibility,
-                    default_branch: current.default_branch.as_deref(),
-                };
-                projects::update(c, id, &changes, &now)?;
-            }
-            projects::view(c, id, Some(me))?.ok_or(ApiError::NotFound("Project"))
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(project_json(&view, &pagination::base_url(&req, &state), true)))
 }
 
 /// The parameters of a project creation that Grape checks before the endpoint runs.

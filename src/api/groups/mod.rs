@@ -7,26 +7,27 @@
 //! Maintainer in the parent; editing, transferring and deleting need Owner. A group is never
 //! more visible than its parent. Deleting a group deletes its subgroups and their projects.
 
+mod lists;
 pub mod members;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
-use super::pagination::{self, Page};
+use super::pagination;
 use super::params::Params;
 use super::projects::{Errors, description_errors, name_errors, path_errors};
 use crate::auth::{Caller, MaybeCaller};
 use crate::db::namespaces::{self, GroupChanges, ListFilter, MAX_DEPTH, NamespaceRow, NewGroup};
-use crate::db::projects::{self, ProjectOrder};
+use crate::db::projects;
 use crate::error::{ApiError, ApiResult};
 use crate::model::{self, AccessLevel};
 use crate::state::AppState;
 
 pub fn configure(r: &mut super::Routes) {
-    r.resource("/groups", |m| m.get(list).post(create));
-    r.resource("/groups/{id}/projects", |m| m.get(projects_list));
-    r.resource("/groups/{id}/subgroups", |m| m.get(subgroups));
+    r.resource("/groups", |m| m.get(lists::list).post(create));
+    r.resource("/groups/{id}/projects", |m| m.get(lists::projects));
+    r.resource("/groups/{id}/subgroups", |m| m.get(lists::subgroups));
     r.resource("/groups/{id}/transfer", |m| m.post(transfer));
     members::configure(r);
     r.resource("/groups/{id}", |m| m.get(show).put(update).delete(destroy));
@@ -157,78 +158,6 @@ pub fn visibility_error(visibility: &str, parent: &NamespaceRow) -> ApiResult<()
         ));
     }
     Ok(())
-}
-
-/// `GET /groups` — anonymous: public groups; users: the groups they belong to (directly or
-/// through an ancestor), or with `all_available` every group they can see; admins: all.
-async fn list(
-    caller: MaybeCaller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    params: Params,
-) -> ApiResult<HttpResponse> {
-    let caller = caller.0;
-    let admin = caller.as_ref().is_some_and(Caller::is_admin);
-    let all_available = params.bool("all_available")?.unwrap_or(admin || caller.is_none());
-    let filter = list_filter(&params, caller.as_ref(), !all_available)?;
-    groups_page(&req, &state, &params, filter).await
-}
-
-/// `GET /groups/:id/subgroups` — the group's direct subgroups the caller can see.
-async fn subgroups(
-    caller: MaybeCaller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    params: Params,
-) -> ApiResult<HttpResponse> {
-    let ga = group_for(&state, caller.0.as_ref(), &path.into_inner()).await?;
-    let all_available = params.bool("all_available")?.unwrap_or(true);
-    let mut filter = list_filter(&params, caller.0.as_ref(), !all_available)?;
-    filter.parent_id = Some(ga.group.id);
-    groups_page(&req, &state, &params, filter).await
-}
-
-fn list_filter(params: &Params, caller: Option<&Caller>, membership: bool) -> ApiResult<ListFilter> {
-    let order = match params.one_of("order_by", &["name", "path", "id", "similarity"])?.as_deref() {
-        Some("path") => "path",
-        Some("id") => "id",
-        _ => "name",
-    };
-    let min_access_level = match params.int("min_access_level")? {
-        Some(n) if AccessLevel::from_i64(n).is_none() => {
-            return Err(ApiError::not_valid_value("min_access_level"));
-        }
-        other => other,
-    };
-    let signed_in = caller.is_some();
-    Ok(ListFilter {
-        caller: caller.map(|c| c.user.id),
-        admin: caller.is_some_and(Caller::is_admin),
-        groups_only: true,
-        membership: membership && signed_in && !caller.is_some_and(Caller::is_admin),
-        owned: params.bool("owned")?.unwrap_or(false) && signed_in,
-        min_access_level: min_access_level.filter(|_| signed_in),
-        parent_id: None,
-        top_level_only: params.bool("top_level_only")?.unwrap_or(false),
-        search: params.string("search")?.filter(|s| !s.is_empty()),
-        order,
-        descending: params.one_of("sort", &["asc", "desc"])?.as_deref() == Some("desc"),
-    })
-}
-
-async fn groups_page(
-    req: &HttpRequest,
-    state: &AppState,
-    params: &Params,
-    filter: ListFilter,
-) -> ApiResult<HttpResponse> {
-    let page = Page::from_params(params)?;
-    let (rows, total) =
-        state.db.read(move |c| Ok(namespaces::list(c, &filter, page.limit(), page.offset())?)).await?;
-    let base = pagination::base_url(req, state);
-    let items: Vec<Value> = rows.iter().map(|g| group_json(g, &base)).collect();
-    Ok(pagination::respond(req, state, page, total, &items))
 }
 
 /// `GET /groups/:id` — one group.
@@ -454,49 +383,6 @@ async fn transfer(
         })
         .await?;
     Ok(HttpResponse::Created().json(group_json(&group, &pagination::base_url(&req, &state))))
-}
-
-/// `GET /groups/:id/projects` — the projects directly in the group that the caller can see.
-async fn projects_list(
-    caller: MaybeCaller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    params: Params,
-) -> ApiResult<HttpResponse> {
-    let ga = group_for(&state, caller.0.as_ref(), &path.into_inner()).await?;
-    let page = Page::from_params(&params)?;
-    let order = match params
-        .one_of("order_by", &["id", "name", "path", "created_at", "updated_at", "last_activity_at"])?
-        .as_deref()
-    {
-        Some("id") => ProjectOrder::Id,
-        Some("name") => ProjectOrder::Name,
-        Some("path") => ProjectOrder::Path,
-        Some("updated_at" | "last_activity_at") => ProjectOrder::UpdatedAt,
-        _ => ProjectOrder::CreatedAt,
-    };
-    let descending = params.one_of("sort", &["asc", "desc"])?.as_deref() != Some("asc");
-    let user = caller.0.as_ref().map(|c| c.user.id);
-    let filter = projects::ListFilter {
-        caller: user,
-        admin: ga.admin,
-        membership: false,
-        owned: false,
-        min_access_level: None,
-        search: params.string("search")?.filter(|s| !s.is_empty()),
-        visibility: params.one_of("visibility", VISIBILITIES)?,
-        archived_only: params.bool("archived")?.unwrap_or(false),
-        order,
-        descending,
-        namespace_id: Some(ga.group.id),
-    };
-    let (rows, total) =
-        state.db.read(move |c| Ok(projects::list(c, &filter, page.limit(), page.offset())?)).await?;
-    let base = pagination::base_url(&req, &state);
-    let items: Vec<Value> =
-        rows.iter().map(|v| super::projects::project_json(v, &base, user.is_some())).collect();
-    Ok(pagination::respond(&req, &state, page, total, &items))
 }
 
 /// `403`/`400` helpers shared with project creation in a group: the caller needs Developer in
