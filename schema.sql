@@ -367,6 +367,89 @@ CREATE TABLE trigger_secrets (
 CREATE INDEX trigger_secrets_trigger ON trigger_secrets (trigger_id, id);
 -- END add_job_tokens
 
+-- BEGIN add_groups (an upgrade step in src/db/migrate.rs runs this section as is)
+-- Groups and namespaces (GitLab's `namespaces`): user namespaces and groups share one id space.
+-- A user's namespace has the user's id (the upgrade copies every user; users.rs allocates a new
+-- user's id past both sequences, and the trigger below adds its namespace), so every namespace id
+-- the API returned before groups existed stays valid. Groups nest through `parent_id` (at most 20
+-- levels, checked by the API); `full_path` (`org/team`) and `full_name` (`Org / Team`) are kept
+-- on each row so a project's path needs no recursion; a move or rename rewrites its descendants.
+CREATE TABLE namespaces (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind        TEXT    NOT NULL CHECK (kind IN ('user', 'group')),
+    owner_id    INTEGER UNIQUE REFERENCES users (id) ON DELETE CASCADE,   -- user namespaces only
+    parent_id   INTEGER REFERENCES namespaces (id) ON DELETE CASCADE,     -- subgroups only
+    name        TEXT    NOT NULL,
+    path        TEXT    NOT NULL,
+    full_path   TEXT    NOT NULL UNIQUE COLLATE NOCASE,
+    full_name   TEXT    NOT NULL,
+    description TEXT,
+    visibility  TEXT    NOT NULL DEFAULT 'public' CHECK (visibility IN ('private', 'internal', 'public')),
+    created_at  TEXT    NOT NULL,
+    CHECK ((kind = 'user') = (owner_id IS NOT NULL)),
+    CHECK (kind = 'group' OR parent_id IS NULL)
+);
+CREATE INDEX namespaces_parent ON namespaces (parent_id);
+INSERT INTO namespaces (id, kind, owner_id, name, path, full_path, full_name, created_at)
+    SELECT id, 'user', id, name, username, username, name, created_at FROM users;
+
+CREATE TRIGGER users_namespace AFTER INSERT ON users
+BEGIN
+    INSERT INTO namespaces (id, kind, owner_id, name, path, full_path, full_name, created_at)
+    VALUES (NEW.id, 'user', NEW.id, NEW.name, NEW.username, NEW.username, NEW.name, NEW.created_at);
+END;
+
+CREATE TRIGGER users_namespace_rename AFTER UPDATE OF username, name ON users
+BEGIN
+    UPDATE namespaces SET name = NEW.name, path = NEW.username, full_path = NEW.username, full_name = NEW.name
+    WHERE owner_id = NEW.id;
+END;
+
+-- Group membership; inherited by subgroups and by the projects in them (see db::access).
+CREATE TABLE group_members (
+    group_id     INTEGER NOT NULL REFERENCES namespaces (id) ON DELETE CASCADE,
+    user_id      INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    access_level INTEGER NOT NULL CHECK (access_level IN (10, 20, 30, 40, 50)),
+    created_at   TEXT    NOT NULL,
+    PRIMARY KEY (group_id, user_id)
+) WITHOUT ROWID;
+CREATE INDEX group_members_user ON group_members (user_id);
+
+-- projects.namespace_id now names a namespace (user or group): SQLite's table rebuild
+-- (https://www.sqlite.org/lang_altertable.html#otheralter), as upgrade_v2.sql does. Ids and rows
+-- are copied unchanged; references to `projects` from other tables stay valid.
+CREATE TABLE new_projects (
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
+    namespace_id      INTEGER NOT NULL REFERENCES namespaces (id) ON DELETE CASCADE,
+    creator_id        INTEGER REFERENCES users (id) ON DELETE SET NULL,
+    name              TEXT    NOT NULL,
+    path              TEXT    NOT NULL,
+    description       TEXT,
+    visibility        TEXT    NOT NULL DEFAULT 'private' CHECK (visibility IN ('private', 'internal', 'public')),
+    default_branch    TEXT,
+    last_pipeline_iid INTEGER NOT NULL DEFAULT 0,         -- per-project pipeline iid counter; never reused
+    created_at        TEXT    NOT NULL,
+    updated_at        TEXT    NOT NULL,
+    UNIQUE (namespace_id, path COLLATE NOCASE)
+);
+INSERT INTO new_projects (id, namespace_id, creator_id, name, path, description, visibility, default_branch,
+                          last_pipeline_iid, created_at, updated_at)
+    SELECT id, namespace_id, creator_id, name, path, description, visibility, default_branch,
+           last_pipeline_iid, created_at, updated_at FROM projects;
+DROP TABLE projects;
+ALTER TABLE new_projects RENAME TO projects;
+
+-- Jobs of every project in `group_id` or a group below it may use their job token against
+-- `project_id` (GitLab's job token groups allowlist).
+CREATE TABLE job_token_group_allowlist (
+    project_id INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    group_id   INTEGER NOT NULL REFERENCES namespaces (id) ON DELETE CASCADE,
+    created_at TEXT    NOT NULL,
+    PRIMARY KEY (project_id, group_id)
+) WITHOUT ROWID;
+CREATE INDEX job_token_group_allowlist_group ON job_token_group_allowlist (group_id);
+-- END add_groups
+
 -- BEGIN add_list_indexes (an upgrade step in src/db/migrate.rs runs this section as is)
 -- The pipeline list's filters and orders that are not the id: `status` (and `scope=running`,
 -- `pending`, `order_by=status`), `ref` (and `scope=branches`, `tags`, `order_by=ref`, the newest

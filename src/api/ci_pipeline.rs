@@ -198,7 +198,7 @@ pub(crate) fn rule_variables(c: &Creation) -> Variables {
     v.set("CI_PROJECT_NAME", project.path.as_str());
     v.set("CI_PROJECT_TITLE", project.name.as_str());
     v.set("CI_PROJECT_NAMESPACE", project.namespace.as_str());
-    v.set("CI_PROJECT_ROOT_NAMESPACE", project.namespace.as_str());
+    v.set("CI_PROJECT_ROOT_NAMESPACE", project.namespace.split('/').next().unwrap_or_default());
     v.set("CI_PROJECT_PATH", project.path_with_namespace());
     v.set("CI_PROJECT_PATH_SLUG", slug(&project.path_with_namespace()));
     v.set("CI_PROJECT_VISIBILITY", project.visibility.as_str());

@@ -1,6 +1,6 @@
-//! GitLab's Members API for projects: list (`/members`, `/members/all`), get, add, change the
-//! access level of, and remove a project's members. Projects have no groups here, so the
-//! `/all` variants answer the same as the direct ones. Owns the Member JSON.
+//! GitLab's Members API for projects: list (`/members`, and `/members/all` with the members
+//! inherited from the project's groups, each with their highest level), get, add, change the
+//! access level of, and remove a project's members. Owns the Member JSON.
 //!
 //! As in GitLab, every route needs authentication (`before { authenticate! }`) and a member
 //! missing under a found project is `404 {"message":"404 Not found"}` (`find_by!`).
@@ -14,6 +14,7 @@ use super::entities::UserBasic;
 use super::pagination::{self, Page};
 use super::params::Params;
 use crate::auth::Caller;
+use crate::db::group_members;
 use crate::db::members::{self, MemberRow};
 use crate::db::{projects, users};
 use crate::error::{ApiError, ApiResult};
@@ -22,16 +23,60 @@ use crate::state::AppState;
 
 pub fn configure(r: &mut super::Routes) {
     // `/members/all…` first, so `all` is never taken for a `:user_id`.
-    r.resource("/projects/{id}/members/all", |m| m.get(list));
-    r.resource("/projects/{id}/members/all/{user_id}", |m| m.get(show));
+    r.resource("/projects/{id}/members/all", |m| m.get(list_all));
+    r.resource("/projects/{id}/members/all/{user_id}", |m| m.get(show_all));
     r.resource("/projects/{id}/members", |m| m.get(list).post(create));
     r.resource("/projects/{id}/members/{user_id}", |m| m.get(show).put(update).delete(destroy));
 }
 
 const LAST_OWNER: &str = "a project must keep at least one Owner";
 
-/// `GET /projects/:id/members` and `GET /projects/:id/members/all` — the project's members,
-/// by user id, optionally filtered by `query` (username or name), paginated.
+/// `GET /projects/:id/members/all` — direct and inherited members (from every ancestor group),
+/// one row per user with their highest level.
+async fn list_all(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: Params,
+) -> ApiResult<HttpResponse> {
+    let page = Page::from_params(&params)?;
+    let query = params.string("query")?.filter(|q| !q.is_empty());
+    let pa = access::project_for(&state, Some(&caller), &path.into_inner()).await?;
+    let scope = group_members::Scope::ProjectAll(pa.project.id);
+    let (rows, total) = state
+        .db
+        .read(move |c| Ok(group_members::list(c, scope, query.as_deref(), page.limit(), page.offset())?))
+        .await?;
+    let base = pagination::base_url(&req, &state);
+    let items: Vec<Value> = rows.iter().map(|m| member_json(m, &base)).collect();
+    Ok(pagination::respond(&req, &state, page, total, &items))
+}
+
+/// `GET /projects/:id/members/all/:user_id` — one member, direct or inherited.
+async fn show_all(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (id, user_id) = path.into_inner();
+    let user_id = access::path_id(&user_id, "user_id")?;
+    let pa = access::project_for(&state, Some(&caller), &id).await?;
+    let scope = group_members::Scope::ProjectAll(pa.project.id);
+    let member = state
+        .db
+        .read(move |c| {
+            let (rows, _) = group_members::list(c, scope, None, i64::MAX, 0)?;
+            Ok(rows.into_iter().find(|m| m.user.id == user_id))
+        })
+        .await?
+        .ok_or(ApiError::RecordNotFound)?;
+    Ok(HttpResponse::Ok().json(member_json(&member, &pagination::base_url(&req, &state))))
+}
+
+/// `GET /projects/:id/members` — the project's direct members, by user id, optionally filtered
+/// by `query` (username or name), paginated.
 async fn list(
     caller: Caller,
     req: HttpRequest,

@@ -21,6 +21,7 @@ pub fn configure(r: &mut super::Routes) {
     r.resource("/projects", |m| m.get(list).post(create));
     r.resource("/projects/user/{user_id}", |m| m.post(create_for_user));
     r.resource("/projects/{id}", |m| m.get(show).put(update).delete(destroy));
+    r.resource("/projects/{id}/transfer", |m| m.put(super::project_transfer::transfer));
 }
 
 const VISIBILITIES: &[&str] = &["private", "internal", "public"];
@@ -35,7 +36,9 @@ const NAME_FORMAT: &str = "can contain only letters, digits, emoji, '_', '.', '+
 const BLANK: &str = "can't be blank";
 const TAKEN: &str = "has already been taken";
 
-/// `POST /projects` — creates a project in the caller's namespace; the caller becomes Owner.
+/// `POST /projects` — creates a project in the caller's namespace (the caller becomes Owner),
+/// or with `namespace_id` (an id or full path) in a group where the caller is Developer+ (they
+/// become a Maintainer unless they inherit more) or, for admins, in any namespace.
 async fn create(
     caller: Caller,
     req: HttpRequest,
@@ -43,8 +46,26 @@ async fn create(
     params: Params,
 ) -> ApiResult<HttpResponse> {
     let input = CreateInput::parse(&params)?;
-    let namespace_id = caller.user.id;
-    create_in(&req, &state, &caller, namespace_id, input).await
+    let wanted = params.string("namespace_id")?.filter(|s| !s.trim().is_empty());
+    let Some(wanted) = wanted else {
+        return create_in(&req, &state, &caller, caller.user.id, input).await;
+    };
+    let (me, admin) = (caller.user.id, caller.is_admin());
+    let visibility = input.visibility.clone();
+    let namespace = state
+        .db
+        .read(move |c| {
+            let ns = super::namespaces::find_ref(c, wanted.trim())?.ok_or(ApiError::NotFound("Namespace"))?;
+            if ns.is_group() {
+                super::groups::may_create_project_in(c, &ns, me, admin)?;
+                super::groups::visibility_error(&visibility, &ns)?;
+            } else if ns.owner_id != Some(me) && !admin {
+                return Err(ApiError::NotFound("Namespace"));
+            }
+            Ok(ns)
+        })
+        .await?;
+    create_in(&req, &state, &caller, namespace.id, input).await
 }
 
 /// `POST /projects/user/:user_id` — (admins) creates a project in a user's namespace; that
@@ -101,6 +122,7 @@ async fn list(
     let user = caller.0.as_ref().map(|c| c.user.id);
     let signed_in = user.is_some();
     let filter = ListFilter {
+        namespace_id: None,
         caller: user,
         admin: caller.0.as_ref().is_some_and(Caller::is_admin),
         // Anonymous callers have no memberships: these filters do not apply to them.
@@ -296,7 +318,9 @@ impl CreateInput {
     }
 }
 
-/// Validates and stores a new project in `namespace_id` (whose user becomes creator and Owner).
+/// Validates and stores a new project in `namespace_id`: in a user's namespace that user becomes
+/// creator and Owner; in a group the caller is the creator and a Maintainer unless they inherit
+/// Maintainer or more.
 async fn create_in(
     req: &HttpRequest,
     state: &AppState,
@@ -328,9 +352,22 @@ async fn create_in(
                 errors.add("path", vec![TAKEN.into()]);
             }
             errors.into_result()?;
+            let ns = crate::db::namespaces::find(c, namespace_id)?.ok_or(ApiError::NotFound("Namespace"))?;
+            let (creator_id, creator_level) = match ns.owner_id {
+                Some(owner) => (owner, Some(AccessLevel::Owner as i64)),
+                None => {
+                    let inherited = crate::db::access::group_level(c, ns.id, viewer)?.unwrap_or(0);
+                    (
+                        viewer,
+                        (inherited < AccessLevel::Maintainer as i64)
+                            .then_some(AccessLevel::Maintainer as i64),
+                    )
+                }
+            };
             let new = NewProject {
                 namespace_id,
-                creator_id: namespace_id,
+                creator_id,
+                creator_level,
                 name: &name,
                 path: &path,
                 description: input.description.as_deref(),
@@ -375,13 +412,13 @@ pub fn basic_project_json(p: &crate::db::projects::ProjectRow, base: &str) -> Va
         "last_activity_at": p.updated_at,
         "namespace": {
             "id": p.namespace_id,
-            "name": p.namespace_name,
-            "path": p.namespace,
-            "kind": "user",
+            "name": p.namespace_short_name,
+            "path": p.namespace_path,
+            "kind": p.namespace_kind,
             "full_path": p.namespace,
-            "parent_id": null,
+            "parent_id": p.namespace_parent_id,
             "avatar_url": null,
-            "web_url": format!("{base}/{}", p.namespace),
+            "web_url": super::namespaces::web_url(base, &p.namespace_kind, &p.namespace),
         },
     })
 }
@@ -396,7 +433,6 @@ pub fn project_json(v: &ProjectView, base: &str, with_permissions: bool) -> Valu
             "visibility": p.visibility,
             "empty_repo": v.empty_repo,
             "archived": false,
-            "owner": super::entities::UserBasic::new(&v.owner, base),
             "creator_id": p.creator_id,
             "open_issues_count": 0,
             "jobs_enabled": true,
@@ -406,13 +442,20 @@ pub fn project_json(v: &ProjectView, base: &str, with_permissions: bool) -> Valu
         if let Value::Object(more) = more {
             map.extend(more);
         }
+        // GitLab shows `owner` for projects in a personal namespace only.
+        if let Some(owner) = &v.owner {
+            map.insert("owner".into(), json!(super::entities::UserBasic::new(owner, base)));
+        }
     }
     if with_permissions && let Value::Object(map) = &mut out {
-        let project_access = match v.caller_level {
+        let access = |level: Option<i64>| match level {
             Some(level) => json!({"access_level": level, "notification_level": 3}),
             None => Value::Null,
         };
-        map.insert("permissions".into(), json!({"project_access": project_access, "group_access": null}));
+        map.insert(
+            "permissions".into(),
+            json!({"project_access": access(v.caller_direct_level), "group_access": access(v.caller_group_level)}),
+        );
     }
     out
 }
@@ -429,10 +472,10 @@ fn ssh_host(base: &str) -> &str {
 
 /// Validation messages per field, in GitLab's `{"message":{field:[…]}}` shape.
 #[derive(Default)]
-struct Errors(Map<String, Value>);
+pub(super) struct Errors(Map<String, Value>);
 
 impl Errors {
-    fn add(&mut self, field: &str, messages: Vec<String>) {
+    pub(super) fn add(&mut self, field: &str, messages: Vec<String>) {
         if messages.is_empty() {
             return;
         }
@@ -442,7 +485,7 @@ impl Errors {
         }
     }
 
-    fn into_result(self) -> ApiResult<()> {
+    pub(super) fn into_result(self) -> ApiResult<()> {
         if self.0.is_empty() {
             Ok(())
         } else {
@@ -453,7 +496,7 @@ impl Errors {
 
 /// GitLab's project name rule: letters, digits, emoji, `_`, `.`, `+`, dashes, spaces; starting
 /// with a letter, digit, emoji or `_`.
-fn name_errors(name: &str) -> Vec<String> {
+pub(super) fn name_errors(name: &str) -> Vec<String> {
     if name.trim().is_empty() {
         return vec![BLANK.into()];
     }
@@ -471,7 +514,7 @@ fn name_errors(name: &str) -> Vec<String> {
 
 /// GitLab's project path rules: `[A-Za-z0-9_.-]`, not starting with `-`, not ending in `.git`
 /// or `.atom`; no special character first or last and no two in a row.
-fn path_errors(path: &str) -> Vec<String> {
+pub(super) fn path_errors(path: &str) -> Vec<String> {
     if path.trim().is_empty() {
         return vec![BLANK.into()];
     }
@@ -491,7 +534,7 @@ fn path_errors(path: &str) -> Vec<String> {
     out
 }
 
-fn description_errors(description: &str) -> Vec<String> {
+pub(super) fn description_errors(description: &str) -> Vec<String> {
     limits::PROJECT_DESCRIPTION.error(description).into_iter().collect()
 }
 

@@ -1,5 +1,5 @@
 //! Users: a subset of GitLab's Users API — the current user, listing and reading users, and the
-//! admin-only create, block, unblock and delete.
+//! admin-only create, edit (`user_update.rs`), block, unblock and delete.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -18,7 +18,7 @@ use crate::state::AppState;
 pub fn configure(r: &mut super::Routes) {
     r.resource("/user", |m| m.get(current));
     r.resource("/users", |m| m.get(list).post(create));
-    r.resource("/users/{id}", |m| m.get(show).delete(delete));
+    r.resource("/users/{id}", |m| m.get(show).put(super::user_update::update).delete(delete));
     r.resource("/users/{id}/block", |m| m.post(block));
     r.resource("/users/{id}/unblock", |m| m.post(unblock));
 }
@@ -83,11 +83,11 @@ fn view_json(viewer: &Caller, u: &UserRow, base: &str) -> Value {
     if viewer.is_admin() || viewer.user.id == u.id { detailed_json(u, base) } else { basic_json(u, base) }
 }
 
-fn admin_only(caller: &Caller) -> ApiResult<()> {
+pub(super) fn admin_only(caller: &Caller) -> ApiResult<()> {
     if caller.is_admin() { Ok(()) } else { Err(ApiError::forbidden()) }
 }
 
-fn user_id(raw: &str) -> ApiResult<i64> {
+pub(super) fn user_id(raw: &str) -> ApiResult<i64> {
     super::access::path_id(raw, "id")
 }
 
@@ -150,7 +150,7 @@ async fn show(
 
 /// GitLab's username rule: letters, digits, `_`, `-`, `.`; not starting with `-` or `.`; not
 /// ending in `.`, `.git` or `.atom`.
-fn username_error(username: &str) -> Option<String> {
+pub(super) fn username_error(username: &str) -> Option<String> {
     if username.trim().is_empty() {
         return Some("can't be blank".into());
     }
@@ -175,7 +175,7 @@ fn username_error(username: &str) -> Option<String> {
 
 /// A plausible email address: one `@` with something on both sides, a dot in the domain, no
 /// whitespace.
-fn email_valid(email: &str) -> bool {
+pub(super) fn email_valid(email: &str) -> bool {
     let Some((local, domain)) = email.split_once('@') else { return false };
     !local.is_empty()
         && !domain.is_empty()
@@ -285,12 +285,27 @@ async fn create(
     Ok(HttpResponse::Created().json(detailed_json(&user, &base)))
 }
 
-/// GitLab's 409s: the email is checked first, then the username (both case-insensitive).
+/// GitLab's 409s: the email is checked first, then the username (both case-insensitive; a
+/// username is also taken by a top-level group of that path, as they share the namespace).
 fn check_unique(c: &rusqlite::Connection, email: &str, username: &str) -> ApiResult<()> {
-    if users::find_by_email(c, email)?.is_some() {
+    check_unique_except(c, email, username, None)
+}
+
+/// [`check_unique`] ignoring user `except` (the one being edited).
+pub(super) fn check_unique_except(
+    c: &rusqlite::Connection,
+    email: &str,
+    username: &str,
+    except: Option<i64>,
+) -> ApiResult<()> {
+    let other = |u: Option<UserRow>| u.is_some_and(|u| Some(u.id) != except);
+    if other(users::find_by_email(c, email)?) {
         return Err(ApiError::message(StatusCode::CONFLICT, "Email has already been taken"));
     }
-    if users::find_by_username(c, username)?.is_some() {
+    let namespace = crate::db::namespaces::find_by_full_path(c, username)?;
+    if other(users::find_by_username(c, username)?)
+        || namespace.is_some_and(|n| except.is_none() || n.owner_id != except)
+    {
         return Err(ApiError::message(StatusCode::CONFLICT, "Username has already been taken"));
     }
     Ok(())
@@ -323,6 +338,10 @@ fn admin_change(change: AdminChange, last_admin: &str) -> ApiResult<()> {
         AdminChange::ActorNotAdmin => Err(ApiError::forbidden()),
         AdminChange::NoSuchUser => Err(ApiError::NotFound("User")),
         AdminChange::LastActiveAdmin => Err(ApiError::Forbidden(Some(last_admin.into()))),
+        AdminChange::SoleGroupOwner(group) => Err(ApiError::message(
+            StatusCode::CONFLICT,
+            format!("User cannot be removed while is the sole-owner of a group ({group})"),
+        )),
         AdminChange::SoleOwner(project) => Err(ApiError::message(
             StatusCode::CONFLICT,
             format!("User cannot be removed while is the sole-owner of a project ({project})"),

@@ -43,7 +43,8 @@ pub fn set_inbound_enabled(
 }
 
 /// Whether jobs of `source_project_id` may use their token against `target_project_id`: always
-/// within one project; otherwise when the target's scope is off or lists the source.
+/// within one project; otherwise when the target's scope is off or lists the source, or a group
+/// the source is in (directly or below).
 pub fn may_access(
     conn: &Connection,
     target_project_id: i64,
@@ -52,13 +53,14 @@ pub fn may_access(
     if target_project_id == source_project_id || !inbound_enabled(conn, target_project_id)? {
         return Ok(true);
     }
-    Ok(conn
+    let listed = conn
         .prepare_cached(
             "SELECT 1 FROM job_token_allowlist WHERE project_id = ?1 AND allowed_project_id = ?2",
         )?
         .query_row([target_project_id, source_project_id], |_| Ok(()))
         .optional()?
-        .is_some())
+        .is_some();
+    Ok(listed || super::job_token_groups::allows(conn, target_project_id, source_project_id)?)
 }
 
 /// One page of the projects on `project_id`'s allowlist, oldest entry first, and their count.

@@ -11,7 +11,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use super::OpenError;
 
 /// The schema this binary writes and understands.
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// The whole current schema, applied to a new file.
 pub const SCHEMA: &str = include_str!("../../schema.sql");
@@ -24,6 +24,7 @@ const UPGRADES: &[Upgrade] = &[
     add_jobs,
     add_runners,
     add_job_tokens,
+    add_groups,
     add_list_indexes,
     add_trigger_extensions,
 ];
@@ -68,6 +69,13 @@ fn add_runners(tx: &Transaction) -> rusqlite::Result<()> {
 /// `pipeline_sources` (new tables only; existing projects have no scope row, so their scope is off).
 fn add_job_tokens(tx: &Transaction) -> rusqlite::Result<()> {
     tx.execute_batch(schema_section("add_job_tokens")?)
+}
+
+/// Groups and namespaces: `namespaces` (one row per user, with the user's id, and one per group),
+/// `group_members`, and `projects` rebuilt so `namespace_id` names a namespace instead of a user
+/// (every id stays as it was).
+fn add_groups(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(schema_section("add_groups")?)
 }
 
 /// Indexes for the large lists: `pipelines (project_id, status, id)` and `(project_id, ref, id)`,
@@ -202,6 +210,7 @@ mod tests {
         assert!(schema_section("add_jobs").unwrap().contains("CREATE TABLE jobs"));
         assert!(schema_section("add_runners").unwrap().contains("CREATE TABLE runners"));
         assert!(schema_section("add_job_tokens").unwrap().contains("CREATE TABLE pipeline_sources"));
+        assert!(schema_section("add_groups").unwrap().contains("CREATE TABLE namespaces"));
         assert!(
             schema_section("add_trigger_extensions")
                 .unwrap()
@@ -430,6 +439,55 @@ mod tests {
             fresh.execute(insert, [format!("seed{n}")]).unwrap();
         }
         assert_ids_are_never_reused(&fresh);
+    }
+
+    #[test]
+    fn the_groups_upgrade_gives_every_user_a_namespace_with_their_id_and_keeps_projects_in_them() {
+        let c = version_1_database();
+        run(&c).unwrap();
+        let namespaces: Vec<(i64, String, Option<i64>, String)> = c
+            .prepare("SELECT id, kind, owner_id, full_path FROM namespaces ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            namespaces,
+            [
+                (1, "user".into(), Some(1), "root".into()),
+                (2, "user".into(), Some(2), "alice".into()),
+                (5, "user".into(), Some(5), "bob".into()),
+            ]
+        );
+        let project_namespaces: Vec<(i64, i64)> = c
+            .prepare("SELECT id, namespace_id FROM projects ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(project_namespaces, [(1, 1), (4, 2)]);
+        // A group takes the next namespace id; the next user is created past it.
+        c.execute_batch(
+            "INSERT INTO namespaces (kind, name, path, full_path, full_name, created_at)
+             VALUES ('group', 'G', 'g', 'g', 'G', 't')",
+        )
+        .unwrap();
+        let group = c.last_insert_rowid();
+        let new = crate::db::users::NewUser {
+            username: "carol",
+            name: "Carol",
+            email: "carol@x.org",
+            password_hash: None,
+            is_admin: false,
+        };
+        let carol = crate::db::users::insert(&c, &new, "t").unwrap();
+        assert!(carol.id > group, "user {} after group {group}", carol.id);
+        let kind: String =
+            c.query_row("SELECT kind FROM namespaces WHERE id = ?1", [carol.id], |r| r.get(0)).unwrap();
+        assert_eq!(kind, "user");
+        assert_clean(&c);
     }
 
     #[test]

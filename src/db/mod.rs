@@ -5,13 +5,17 @@
 //! This module is the only place that leaves the async executor: [`Db::read`] and [`blocking`]
 //! hop to actix's blocking pool, [`Db::write`] to the writer thread.
 
+pub mod access;
 pub mod commits;
 pub mod files;
+pub mod group_members;
 pub mod idempotency;
+pub mod job_token_groups;
 pub mod job_tokens;
 pub mod jobs;
 pub mod members;
 pub mod migrate;
+pub mod namespaces;
 pub mod pipelines;
 pub mod projects;
 pub mod refs;

@@ -1,15 +1,18 @@
-//! The `projects` table; a project's namespace is its creator's username.
+//! The `projects` table; a project lives in a namespace (a user's or a group), and its full
+//! path is the namespace's `full_path` followed by the project's path.
 
 use rusqlite::{Connection, OptionalExtension, Row, named_params, params};
 
 use super::users::UserRow;
 
-/// One project with its namespace (the owning user's username).
+/// One project with its namespace.
 #[derive(Debug, Clone)]
 pub struct ProjectRow {
     pub id: i64,
     pub namespace_id: i64,
+    /// The namespace's full path (`alice`, `org/team`).
     pub namespace: String,
+    /// The namespace's full name (`Alice`, `Org / Team`).
     pub namespace_name: String,
     pub creator_id: Option<i64>,
     pub name: String,
@@ -19,6 +22,12 @@ pub struct ProjectRow {
     pub default_branch: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// `user` or `group`.
+    pub namespace_kind: String,
+    /// The namespace's own path and name (the last segment of `namespace`).
+    pub namespace_path: String,
+    pub namespace_short_name: String,
+    pub namespace_parent_id: Option<i64>,
 }
 
 impl ProjectRow {
@@ -46,14 +55,18 @@ impl ProjectRow {
             default_branch: r.get(9)?,
             created_at: r.get(10)?,
             updated_at: r.get(11)?,
+            namespace_kind: r.get(12)?,
+            namespace_path: r.get(13)?,
+            namespace_short_name: r.get(14)?,
+            namespace_parent_id: r.get(15)?,
         })
     }
 }
 
 /// `SELECT` of every [`ProjectRow`] column; append a `WHERE`.
-pub const SELECT: &str = "SELECT p.id, p.namespace_id, u.username, u.name, p.creator_id, p.name, p.path, \
-     p.description, p.visibility, p.default_branch, p.created_at, p.updated_at \
-     FROM projects p JOIN users u ON u.id = p.namespace_id";
+pub const SELECT: &str = "SELECT p.id, p.namespace_id, n.full_path, n.full_name, p.creator_id, p.name, p.path, \
+     p.description, p.visibility, p.default_branch, p.created_at, p.updated_at, n.kind, n.path, n.name, n.parent_id \
+     FROM projects p JOIN namespaces n ON n.id = p.namespace_id";
 
 pub fn find(conn: &Connection, id: i64) -> rusqlite::Result<Option<ProjectRow>> {
     conn.prepare_cached(&format!("{SELECT} WHERE p.id = ?1"))?
@@ -61,27 +74,26 @@ pub fn find(conn: &Connection, id: i64) -> rusqlite::Result<Option<ProjectRow>> 
         .optional()
 }
 
-/// Finds by `namespace/path` (case-insensitive, as GitLab routes are).
+/// Finds by `namespace/path` or `group/subgroup/path` (case-insensitive, as GitLab routes are).
 pub fn find_by_full_path(conn: &Connection, full_path: &str) -> rusqlite::Result<Option<ProjectRow>> {
-    let Some((namespace, path)) = full_path.split_once('/') else { return Ok(None) };
-    conn.prepare_cached(&format!(
-        "{SELECT} WHERE u.username = ?1 COLLATE NOCASE AND p.path = ?2 COLLATE NOCASE"
-    ))?
-    .query_row(params![namespace, path], ProjectRow::from_row)
-    .optional()
+    let Some((namespace, path)) = full_path.rsplit_once('/') else { return Ok(None) };
+    conn.prepare_cached(&format!("{SELECT} WHERE n.full_path = ?1 AND p.path = ?2 COLLATE NOCASE"))?
+        .query_row(params![namespace, path], ProjectRow::from_row)
+        .optional()
 }
 
-/// The user's membership level in the project, if a member.
+/// The user's effective level in the project (direct or inherited from its groups, the highest
+/// wins: [`super::access::project_level`]), if any. Every permission check goes through this.
 pub fn member_level(conn: &Connection, project_id: i64, user_id: i64) -> rusqlite::Result<Option<i64>> {
-    conn.prepare_cached("SELECT access_level FROM members WHERE project_id = ?1 AND user_id = ?2")?
-        .query_row(params![project_id, user_id], |r| r.get(0))
-        .optional()
+    super::access::project_level(conn, project_id, user_id)
 }
 
 /// A project to create.
 pub struct NewProject<'a> {
     pub namespace_id: i64,
     pub creator_id: i64,
+    /// The creator's direct membership (`None`: none, they inherit enough from the group).
+    pub creator_level: Option<i64>,
     pub name: &'a str,
     pub path: &'a str,
     pub description: Option<&'a str>,
@@ -89,8 +101,8 @@ pub struct NewProject<'a> {
     pub default_branch: Option<&'a str>,
 }
 
-/// Inserts a project and makes its creator an Owner member; a duplicate path in the namespace
-/// is a unique violation.
+/// Inserts a project and makes its creator a member at `creator_level`; a duplicate path in the
+/// namespace is a unique violation.
 pub fn insert(conn: &Connection, p: &NewProject, now: &str) -> rusqlite::Result<ProjectRow> {
     conn.prepare_cached(
         "INSERT INTO projects (namespace_id, creator_id, name, path, description, visibility, default_branch,
@@ -108,7 +120,9 @@ pub fn insert(conn: &Connection, p: &NewProject, now: &str) -> rusqlite::Result<
         now
     ])?;
     let id = conn.last_insert_rowid();
-    super::members::upsert(conn, id, p.creator_id, 50, now)?;
+    if let Some(level) = p.creator_level {
+        super::members::upsert(conn, id, p.creator_id, level, now)?;
+    }
     // New projects limit job-token access to their allowlist, as in current GitLab.
     super::job_tokens::set_inbound_enabled(conn, id, true, now)?;
     find(conn, id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)
@@ -119,37 +133,51 @@ pub fn insert(conn: &Connection, p: &NewProject, now: &str) -> rusqlite::Result<
 #[derive(Debug, Clone)]
 pub struct ProjectView {
     pub project: ProjectRow,
-    /// The user whose personal namespace holds the project.
-    pub owner: UserRow,
+    /// The user whose personal namespace holds the project (`None` in a group).
+    pub owner: Option<UserRow>,
     /// No branch or tag exists yet.
     pub empty_repo: bool,
-    /// The viewing user's access level, if a member.
+    /// The viewing user's effective access level (direct or inherited), if any.
     pub caller_level: Option<i64>,
+    /// The viewing user's direct project membership, and their level through the project's groups.
+    pub caller_direct_level: Option<i64>,
+    pub caller_group_level: Option<i64>,
 }
 
 impl ProjectView {
     fn from_row(r: &Row) -> rusqlite::Result<Self> {
         Ok(ProjectView {
             project: ProjectRow::from_row(r)?,
-            owner: UserRow::from_row_at(r, 12)?,
-            empty_repo: r.get(19)?,
-            caller_level: r.get(20)?,
+            owner: match r.get::<_, Option<i64>>(16)? {
+                Some(_) => Some(UserRow::from_row_at(r, 16)?),
+                None => None,
+            },
+            empty_repo: r.get(23)?,
+            caller_level: r.get(24)?,
+            caller_direct_level: r.get(25)?,
+            caller_group_level: r.get(26)?,
         })
     }
 }
 
 /// `SELECT` of every [`ProjectView`] column; the viewing user's id is the named parameter
 /// `:caller` (NULL for anonymous). Append a `WHERE`.
-const VIEW_SELECT: &str = "SELECT p.id, p.namespace_id, u.username, u.name, p.creator_id, p.name, p.path, \
-     p.description, p.visibility, p.default_branch, p.created_at, p.updated_at, \
-     u.id, u.username, u.name, u.email, u.is_admin, u.state, u.created_at, \
-     NOT EXISTS (SELECT 1 FROM refs r WHERE r.project_id = p.id), \
-     (SELECT m.access_level FROM members m WHERE m.project_id = p.id AND m.user_id = :caller) \
-     FROM projects p JOIN users u ON u.id = p.namespace_id";
+fn view_select() -> String {
+    format!(
+        "SELECT p.id, p.namespace_id, n.full_path, n.full_name, p.creator_id, p.name, p.path, \
+         p.description, p.visibility, p.default_branch, p.created_at, p.updated_at, n.kind, n.path, n.name, n.parent_id, \
+         u.id, u.username, u.name, u.email, u.is_admin, u.state, u.created_at, \
+         NOT EXISTS (SELECT 1 FROM refs r WHERE r.project_id = p.id), {}, \
+         (SELECT m.access_level FROM members m WHERE m.project_id = p.id AND m.user_id = :caller), {} \
+         FROM projects p JOIN namespaces n ON n.id = p.namespace_id LEFT JOIN users u ON u.id = n.owner_id",
+        super::access::project_level_sql("p.id", ":caller"),
+        super::access::group_level_sql("p.namespace_id", ":caller"),
+    )
+}
 
 /// One project as seen by `caller` (no access check: callers decide visibility first).
 pub fn view(conn: &Connection, id: i64, caller: Option<i64>) -> rusqlite::Result<Option<ProjectView>> {
-    conn.prepare_cached(&format!("{VIEW_SELECT} WHERE p.id = :id"))?
+    conn.prepare_cached(&format!("{} WHERE p.id = :id", view_select()))?
         .query_row(named_params! {":id": id, ":caller": caller}, ProjectView::from_row)
         .optional()
 }
@@ -196,6 +224,8 @@ pub struct ListFilter {
     pub archived_only: bool,
     pub order: ProjectOrder,
     pub descending: bool,
+    /// Only projects directly in this namespace (`GET /groups/:id/projects`).
+    pub namespace_id: Option<i64>,
 }
 
 /// A page of the projects `f` selects, visibility filtered in SQL, with the total count.
@@ -205,18 +235,19 @@ pub fn list(
     limit: i64,
     offset: i64,
 ) -> rusqlite::Result<(Vec<ProjectView>, i64)> {
-    let filter = "(:admin = 1 OR p.visibility = 'public'
-              OR (:caller IS NOT NULL AND (p.visibility = 'internal'
-                  OR EXISTS (SELECT 1 FROM members m WHERE m.project_id = p.id AND m.user_id = :caller))))
-         AND (:membership = 0
-              OR EXISTS (SELECT 1 FROM members m WHERE m.project_id = p.id AND m.user_id = :caller))
+    let level = super::access::project_level_sql("p.id", ":caller");
+    let filter = format!(
+        "(:admin = 1 OR p.visibility = 'public'
+              OR (:caller IS NOT NULL AND (p.visibility = 'internal' OR {level} IS NOT NULL)))
+         AND (:membership = 0 OR {level} IS NOT NULL)
          AND (:owned = 0 OR p.namespace_id = :caller)
-         AND (:min_level IS NULL OR EXISTS (SELECT 1 FROM members m WHERE m.project_id = p.id
-              AND m.user_id = :caller AND m.access_level >= :min_level))
+         AND (:group IS NULL OR p.namespace_id = :group)
+         AND (:min_level IS NULL OR {level} >= :min_level)
          AND (:search IS NULL OR instr(lower(p.name), lower(:search)) > 0
               OR instr(lower(p.path), lower(:search)) > 0)
          AND (:visibility IS NULL OR p.visibility = :visibility)
-         AND :archived = 0";
+         AND :archived = 0"
+    );
     let filter_params = named_params! {
         ":admin": f.admin,
         ":caller": f.caller,
@@ -226,13 +257,15 @@ pub fn list(
         ":search": f.search,
         ":visibility": f.visibility,
         ":archived": f.archived_only,
+        ":group": f.namespace_id,
     };
     let total: i64 = conn
         .prepare_cached(&format!("SELECT COUNT(*) FROM projects p WHERE {filter}"))?
         .query_row(filter_params, |r| r.get(0))?;
     let dir = if f.descending { "DESC" } else { "ASC" };
     let sql = format!(
-        "{VIEW_SELECT} WHERE {filter} ORDER BY {col} {dir}, p.id {dir} {limit} OFFSET :offset",
+        "{} WHERE {filter} ORDER BY {col} {dir}, p.id {dir} {limit} OFFSET :offset",
+        view_select(),
         col = f.order.column(),
         limit = super::limit_clause(limit)
     );
@@ -281,6 +314,14 @@ pub fn update(conn: &Connection, id: i64, c: &ProjectChanges, now: &str) -> rusq
              WHERE id = ?1",
         )?
         .execute(params![id, c.name, c.path, c.description, c.visibility, c.default_branch, now])?
+        > 0)
+}
+
+/// Moves a project to another namespace (its path must be free there).
+pub fn set_namespace(conn: &Connection, id: i64, namespace_id: i64, now: &str) -> rusqlite::Result<bool> {
+    Ok(conn
+        .prepare_cached("UPDATE projects SET namespace_id = ?2, updated_at = ?3 WHERE id = ?1")?
+        .execute(params![id, namespace_id, now])?
         > 0)
 }
 

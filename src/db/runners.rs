@@ -393,8 +393,8 @@ pub fn list(
         Visible::OwnedBy(user) => {
             let u = arg(&mut args, Value::Integer(*user));
             conds.push(format!(
-                "EXISTS (SELECT 1 FROM runner_projects rp JOIN members m ON m.project_id = rp.project_id
-                         WHERE rp.runner_id = r.id AND m.user_id = {u} AND m.access_level >= 40)"
+                "EXISTS (SELECT 1 FROM runner_projects rp WHERE rp.runner_id = r.id AND {} >= 40)",
+                super::access::project_level_sql("rp.project_id", &u)
             ));
         }
         Visible::Project(project) => {
@@ -452,10 +452,10 @@ pub fn list(
 
 /// True when the user is Maintainer or above in one of the runner's projects.
 pub fn maintained_by(conn: &Connection, runner_id: i64, user_id: i64) -> rusqlite::Result<bool> {
-    conn.prepare_cached(
-        "SELECT EXISTS (SELECT 1 FROM runner_projects rp JOIN members m ON m.project_id = rp.project_id
-                        WHERE rp.runner_id = ?1 AND m.user_id = ?2 AND m.access_level >= 40)",
-    )?
+    conn.prepare_cached(&format!(
+        "SELECT EXISTS (SELECT 1 FROM runner_projects rp WHERE rp.runner_id = ?1 AND {} >= 40)",
+        super::access::project_level_sql("rp.project_id", "?2")
+    ))?
     .query_row(params![runner_id, user_id], |r| r.get(0))
 }
 

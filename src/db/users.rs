@@ -67,12 +67,32 @@ pub fn count(conn: &Connection) -> rusqlite::Result<i64> {
 /// Inserts a user; a duplicate username or email is a unique violation.
 pub fn insert(conn: &Connection, u: &NewUser, now: &str) -> rusqlite::Result<UserRow> {
     conn.prepare_cached(
-        "INSERT INTO users (username, name, email, password_hash, is_admin, state, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6)",
+        // Users and groups share the namespace id space and a user's namespace has the user's
+        // id: the new id is past both sequences (the trigger `users_namespace` adds the namespace).
+        "INSERT INTO users (id, username, name, email, password_hash, is_admin, state, created_at)
+         VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM sqlite_sequence WHERE name IN ('users', 'namespaces')),
+                 ?1, ?2, ?3, ?4, ?5, 'active', ?6)",
     )?
     .execute(params![u.username, u.name, u.email, u.password_hash, u.is_admin, now])?;
     let id = conn.last_insert_rowid();
     find(conn, id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)
+}
+
+/// A user's editable attributes, all set at once.
+pub struct UserChanges<'a> {
+    pub username: &'a str,
+    pub name: &'a str,
+    pub email: &'a str,
+    pub is_admin: bool,
+}
+
+/// Writes a user's attributes (the trigger `users_namespace_rename` renames their namespace);
+/// a taken username or email is a unique violation. False when the user does not exist.
+pub fn update(conn: &Connection, id: i64, c: &UserChanges) -> rusqlite::Result<bool> {
+    Ok(conn
+        .prepare_cached("UPDATE users SET username = ?2, name = ?3, email = ?4, is_admin = ?5 WHERE id = ?1")?
+        .execute(params![id, c.username, c.name, c.email, c.is_admin])?
+        > 0)
 }
 
 /// Sets `state` (`active` or `blocked`); returns false when the user does not exist.
@@ -170,6 +190,8 @@ pub enum AdminChange {
     LastActiveAdmin,
     /// Deleting the user would leave this project (`namespace/path`) without an Owner.
     SoleOwner(String),
+    /// The user is the only direct Owner of this top-level group (its full path).
+    SoleGroupOwner(String),
 }
 
 /// Blocks (`blocked`) or unblocks (`active`) `id` on behalf of `actor`. Every rule that depends
@@ -202,15 +224,32 @@ pub fn delete_as(conn: &Connection, actor: i64, id: i64) -> rusqlite::Result<Adm
     if let Some(project) = sole_owned_project(conn, id)? {
         return Ok(AdminChange::SoleOwner(project));
     }
+    if let Some(group) = sole_owned_group(conn, id)? {
+        return Ok(AdminChange::SoleGroupOwner(group));
+    }
     delete(conn, id)?;
     Ok(AdminChange::Done)
+}
+
+/// A top-level group whose only direct Owner is `id` (deleting them would leave it ownerless;
+/// GitLab refuses too), as its full path.
+fn sole_owned_group(conn: &Connection, id: i64) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached(
+        "SELECT n.full_path FROM group_members m JOIN namespaces n ON n.id = m.group_id
+         WHERE m.user_id = ?1 AND m.access_level = 50 AND n.parent_id IS NULL
+           AND NOT EXISTS (SELECT 1 FROM group_members o
+                           WHERE o.group_id = m.group_id AND o.access_level = 50 AND o.user_id <> ?1)
+         ORDER BY n.id LIMIT 1",
+    )?
+    .query_row([id], |r| r.get(0))
+    .optional()
 }
 
 /// A project outside `id`'s own namespace whose only Owner is `id`, as `namespace/path`.
 fn sole_owned_project(conn: &Connection, id: i64) -> rusqlite::Result<Option<String>> {
     conn.prepare_cached(
-        "SELECT u.username || '/' || p.path
-         FROM members m JOIN projects p ON p.id = m.project_id JOIN users u ON u.id = p.namespace_id
+        "SELECT n.full_path || '/' || p.path
+         FROM members m JOIN projects p ON p.id = m.project_id JOIN namespaces n ON n.id = p.namespace_id
          WHERE m.user_id = ?1 AND m.access_level = 50 AND p.namespace_id <> ?1
            AND NOT EXISTS (SELECT 1 FROM members o
                            WHERE o.project_id = m.project_id AND o.access_level = 50 AND o.user_id <> ?1)
@@ -289,6 +328,7 @@ mod tests {
             &super::super::projects::NewProject {
                 namespace_id: y,
                 creator_id: y,
+                creator_level: Some(50),
                 name: "p",
                 path: "p",
                 description: None,

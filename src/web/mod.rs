@@ -94,6 +94,17 @@ impl WebState {
     }
 }
 
+/// A project page's prefix: `/{ns}/{project}` where the namespace is a user's or a group's full
+/// path (`alice`, `org/team`). No namespace or project path segment starts with `-` (GitLab's
+/// path rules), so `/-/` always ends the project's path; the namespace regex is lazy, so
+/// `/org/team/app/-/pipelines` splits at the first `/-/`.
+const PROJECT: &str = "/{ns:[^/-][^/]*(?:/[^/-][^/]*)*?}/{project:[^/-][^/]*}";
+
+/// A route under a project page: [`PROJECT`] followed by `rest`.
+fn project_route(rest: &str) -> String {
+    format!("{PROJECT}{rest}")
+}
+
 /// Registers the web UI. Call after `api::configure`, so the API's routes match first.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     let headers = SECURITY_HEADERS.iter().fold(DefaultHeaders::new(), |h, pair| h.add(*pair));
@@ -114,32 +125,36 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/-/user_settings/personal_access_tokens/{id}/revoke",
                 web::post().to(user_settings::revoke),
             )
-            .route("/{ns}/{project}", web::get().to(projects::overview))
-            .route("/{ns}/{project}/-/settings/ci_cd", web::get().to(triggers::settings))
+            .route(&project_route("/-/settings/ci_cd"), web::get().to(triggers::settings))
             .route(
-                "/{ns}/{project}/-/settings/ci_cd/reset_registration_token",
+                &project_route("/-/settings/ci_cd/reset_registration_token"),
                 web::post().to(runners::reset_registration_token),
             )
-            .route("/{ns}/{project}/-/runners/{runner_id}/{action}", web::post().to(runners::toggle))
-            .route("/{ns}/{project}/-/triggers", web::post().to(triggers::create))
-            .route("/{ns}/{project}/-/triggers/{trigger_id}/revoke", web::post().to(triggers::revoke))
-            .route("/{ns}/{project}/-/triggers/{trigger_id}/edit", web::get().to(trigger_edit::edit_form))
-            .route("/{ns}/{project}/-/triggers/{trigger_id}/edit", web::post().to(trigger_edit::edit))
-            .route("/{ns}/{project}/-/triggers/{trigger_id}/rotate", web::post().to(trigger_edit::rotate))
-            .route("/{ns}/{project}/-/pipelines", web::get().to(pipelines::list))
-            .route("/{ns}/{project}/-/pipelines/{pipeline_id}", web::get().to(pipelines::show))
+            .route(&project_route("/-/runners/{runner_id}/{action}"), web::post().to(runners::toggle))
+            .route(&project_route("/-/triggers"), web::post().to(triggers::create))
+            .route(&project_route("/-/triggers/{trigger_id}/revoke"), web::post().to(triggers::revoke))
+            .route(&project_route("/-/triggers/{trigger_id}/edit"), web::get().to(trigger_edit::edit_form))
+            .route(&project_route("/-/triggers/{trigger_id}/edit"), web::post().to(trigger_edit::edit))
+            .route(&project_route("/-/triggers/{trigger_id}/rotate"), web::post().to(trigger_edit::rotate))
+            .route(&project_route("/-/pipelines"), web::get().to(pipelines::list))
+            .route(&project_route("/-/pipelines/{pipeline_id}"), web::get().to(pipelines::show))
             .route(
-                "/{ns}/{project}/-/pipelines/{pipeline_id}/cancel",
+                &project_route("/-/pipelines/{pipeline_id}/cancel"),
                 web::post().to(pipeline_actions::cancel),
             )
-            .route("/{ns}/{project}/-/pipelines/{pipeline_id}/retry", web::post().to(pipeline_actions::retry))
             .route(
-                "/{ns}/{project}/-/pipelines/{pipeline_id}/delete",
+                &project_route("/-/pipelines/{pipeline_id}/retry"),
+                web::post().to(pipeline_actions::retry),
+            )
+            .route(
+                &project_route("/-/pipelines/{pipeline_id}/delete"),
                 web::post().to(pipeline_actions::delete),
             )
-            .route("/{ns}/{project}/-/jobs/{job_id}", web::get().to(jobs::job))
-            .route("/{ns}/{project}/-/commit/{sha}", web::get().to(projects::commit))
-            .route("/{ns}/{project}/-/tree/{ref_name:.+}", web::get().to(projects::tree))
+            .route(&project_route("/-/jobs/{job_id}"), web::get().to(jobs::job))
+            .route(&project_route("/-/commit/{sha}"), web::get().to(projects::commit))
+            .route(&project_route("/-/tree/{ref_name:.+}"), web::get().to(projects::tree))
+            // Last: any deeper path is one of the routes above or nothing.
+            .route(PROJECT, web::get().to(projects::overview))
             .route("/{username}", web::get().to(projects::user)),
     );
 }

@@ -137,6 +137,7 @@ pub async fn dashboard(
     let search = query.text("search").map(str::to_string);
     let page = query.page()?;
     let filter = store::ListFilter {
+        namespace_id: None,
         caller: Some(viewer.user.id),
         admin: viewer.user.is_admin,
         membership: !viewer.user.is_admin,

@@ -16,7 +16,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use triggerd::auth;
 
-use crate::helpers::{DEVELOPER, MAINTAINER, OWNER, Roles, TestApp, TestUser, spawn_app_with};
+use crate::helpers::{
+    DEVELOPER, GUEST, MAINTAINER, OWNER, REPORTER, Roles, TestApp, TestUser, spawn_app_with,
+};
 
 /// Who is calling. The first twelve are user callers (a `PRIVATE-TOKEN` header or none); the
 /// last seven are the trigger call's own credential, a `token` in the body.
@@ -174,6 +176,16 @@ enum Obj {
     InstanceRunner,
     /// The roles' private project's id (for `{obj}` in the body).
     RunnerProject,
+    /// The guest's membership of the roles' group.
+    GroupMember,
+    /// A fresh user who is a Developer of the roles' group.
+    FreshGroupMember,
+    /// A fresh subgroup of the roles' group (the cell's `{id}`).
+    FreshSubgroup,
+    /// A fresh project with the usual members; the roles' group of its visibility as `{obj}`.
+    FreshProjectAndGroup,
+    /// A fresh subgroup of the roles' group, on the project's job token groups allowlist.
+    AllowlistedGroup,
 }
 
 impl Obj {
@@ -216,12 +228,17 @@ impl Obj {
             Obj::ProjectRunner => "a project runner",
             Obj::InstanceRunner => "an instance runner",
             Obj::RunnerProject => "a project runner of the roles' project",
+            Obj::GroupMember => "a guest group member",
+            Obj::FreshGroupMember => "a developer group member",
+            Obj::FreshSubgroup => "a fresh subgroup",
+            Obj::FreshProjectAndGroup => "a fresh project, into the group",
+            Obj::AllowlistedGroup => "an allowlisted group",
         }
     }
 
     /// Whether the cell runs against a project of its own.
     fn fresh_project(self) -> bool {
-        matches!(self, Obj::FreshProject | Obj::SelfInFreshProject)
+        matches!(self, Obj::FreshProject | Obj::SelfInFreshProject | Obj::FreshProjectAndGroup)
     }
 }
 
@@ -310,6 +327,7 @@ const ROWS: &[Row] = &[
                                                                                                  "401 403 403 403 403 403 403 201 401 401 401 403"),
     noted("GET", "/api/v4/users/{id}", Obj::Keeper, "",                                          "401 200 200 200 200 200 200 200 401 401 401 200",
         "GitLab shows public profiles to anonymous callers; README says signed in"),
+    row("PUT", "/api/v4/users/{id}", Obj::FreshUser, r#"{"name":"N {n}"}"#,                       "401 403 403 403 403 403 403 200 401 401 401 403"),
     row("DELETE", "/api/v4/users/{id}", Obj::FreshUser, "",                                      "401 403 403 403 403 403 403 204 401 401 401 403"),
     row("POST", "/api/v4/users/{id}/block", Obj::FreshUser, "",                                  "401 403 403 403 403 403 403 201 401 401 401 403"),
     row("POST", "/api/v4/users/{id}/unblock", Obj::FreshBlockedUser, "",                         "401 403 403 403 403 403 403 201 401 401 401 403"),
@@ -340,6 +358,34 @@ const ROWS: &[Row] = &[
     noted("PUT", "/api/v4/projects/{id}", Obj::Nothing, r#"{"name":"renamed-{n}"}"#,             "401 404/403/403 403 403 403 403 200 200 401 401 401 403",
         "GitLab requires Owner to rename (authorize! :rename_project)"),
     row("DELETE", "/api/v4/projects/{id}", Obj::FreshProject, "",                                "401 404/403/403 403 403 403 403 202 202 401 401 401 403"),
+    // Transfer: Owner of the project and Maintainer+ of the target group (the roles' group).
+    row("PUT", "/api/v4/projects/{id}/transfer", Obj::FreshProjectAndGroup, r#"{"namespace":{obj}}"#,
+                                                                                                 "401 404/403/403 403 403 403 403 200 200 401 401 401 403"),
+
+    // Groups: the roles are members of one group per visibility (guest … owner, as for the
+    // projects). Read like projects; write Owner; anyone signed in creates a top-level group.
+    row("GET", "/api/v4/groups", Obj::Nothing, "",                                               "200 200 200 200 200 200 200 200 401 401 401 200"),
+    row("POST", "/api/v4/groups", Obj::Nothing, r#"{"name":"G {n}","path":"g-{n}"}"#,          "401 201 201 201 201 201 201 201 401 401 401 403"),
+    row("GET", "/api/v4/groups/{id}", Obj::Nothing, "",                                          "404/404/200 404/200/200 200 200 200 200 200 200 401 401 401 200"),
+    row("PUT", "/api/v4/groups/{id}", Obj::Nothing, r#"{"description":"d-{n}"}"#,                "401 404/403/403 403 403 403 403 200 200 401 401 401 403"),
+    row("DELETE", "/api/v4/groups/{id}", Obj::FreshSubgroup, "",                                 "401 404/403/403 403 403 403 403 202 202 401 401 401 403"),
+    row("GET", "/api/v4/groups/{id}/projects", Obj::Nothing, "",                                 "404/404/200 404/200/200 200 200 200 200 200 200 401 401 401 200"),
+    row("GET", "/api/v4/groups/{id}/subgroups", Obj::Nothing, "",                                "404/404/200 404/200/200 200 200 200 200 200 200 401 401 401 200"),
+    row("POST", "/api/v4/groups/{id}/transfer", Obj::FreshSubgroup, "{}",                        "401 404/403/403 403 403 403 403 201 201 401 401 401 403"),
+    row("GET", "/api/v4/groups/{id}/members", Obj::Nothing, "",                                  "401 404/200/200 200 200 200 200 200 200 401 401 401 200"),
+    row("GET", "/api/v4/groups/{id}/members/all", Obj::Nothing, "",                              "401 404/200/200 200 200 200 200 200 200 401 401 401 200"),
+    row("GET", "/api/v4/groups/{id}/members/{user_id}", Obj::GroupMember, "",                    "401 404/200/200 200 200 200 200 200 200 401 401 401 200"),
+    row("GET", "/api/v4/groups/{id}/members/all/{user_id}", Obj::GroupMember, "",                "401 404/200/200 200 200 200 200 200 200 401 401 401 200"),
+    row("POST", "/api/v4/groups/{id}/members", Obj::NewUser, r#"{"user_id":{obj},"access_level":30}"#,
+                                                                                                 "401 404/403/403 403 403 403 403 201 201 401 401 401 403"),
+    row("PUT", "/api/v4/groups/{id}/members/{user_id}", Obj::FreshGroupMember, r#"{"access_level":20}"#,
+                                                                                                 "401 404/403/403 403 403 403 403 200 200 401 401 401 403"),
+    row("DELETE", "/api/v4/groups/{id}/members/{user_id}", Obj::FreshGroupMember, "",           "401 404/403/403 403 403 403 403 204 204 401 401 401 403"),
+
+    // Namespaces: signed in; one's own namespace is always visible.
+    row("GET", "/api/v4/namespaces", Obj::Nothing, "",                                           "401 200 200 200 200 200 200 200 401 401 401 200"),
+    row("GET", "/api/v4/namespaces/{id}", Obj::CallerUser, "",                                   "401 200 200 200 200 200 200 200 401 401 401 200"),
+    row("GET", "/api/v4/namespaces/{id}/exists", Obj::CallerUser, "",                            "401 200 200 200 200 200 200 200 401 401 401 200"),
 
     // Members: read by anyone signed in who sees the project; write Maintainer+; Owners only by Owners.
     row("GET", "/api/v4/projects/{id}/members", Obj::Nothing, "",                                "401 404/200/200 200 200 200 200 200 200 401 401 401 200"),
@@ -503,6 +549,12 @@ const ROWS: &[Row] = &[
                                                                                                  "401 404/403/403 403 403 403 400 400 400 401 401 401 403"),
     row("DELETE", "/api/v4/projects/{id}/job_token_scope/allowlist/{target_project_id}", Obj::AllowlistedProject, "",
                                                                                                  "401 404/403/403 403 403 403 204 204 204 401 401 401 403"),
+    // The groups allowlist: the same rule; the target group is a fresh subgroup of the roles' group.
+    row("GET", "/api/v4/projects/{id}/job_token_scope/groups_allowlist", Obj::Nothing, "",      "401 404/403/403 403 403 403 200 200 200 401 401 401 200"),
+    row("POST", "/api/v4/projects/{id}/job_token_scope/groups_allowlist", Obj::FreshSubgroup, r#"{"target_group_id":{obj}}"#,
+                                                                                                 "401 404/403/403 403 403 403 201 201 201 401 401 401 403"),
+    row("DELETE", "/api/v4/projects/{id}/job_token_scope/groups_allowlist/{target_group_id}", Obj::AllowlistedGroup, "",
+                                                                                                 "401 404/403/403 403 403 403 204 204 204 401 401 401 403"),
     // `GET /job` takes only a job token: any user credential is 404 `Job Not Found`, none 401.
     row("GET", "/api/v4/job", Obj::Nothing, "",                                                  "401 404 404 404 404 404 404 404 404 404 404 404"),
 ];
@@ -580,6 +632,8 @@ struct World {
     foreign_job: i64,
     /// The keeper's private project `elsewhere`.
     elsewhere: i64,
+    /// One group per visibility whose members are the roles (and the keeper and the blocked user).
+    groups: HashMap<&'static str, i64>,
     counter: Cell<u64>,
 }
 
@@ -631,6 +685,26 @@ impl World {
             })
             .collect();
 
+        let groups = VISIBILITIES
+            .iter()
+            .map(|v| {
+                let id = seed_group(&app, &roles.owner, &format!("roles-{v}"), v, None);
+                let c = app.db();
+                for (user, level) in [
+                    (&roles.guest, GUEST),
+                    (&roles.reporter, REPORTER),
+                    (&roles.developer, DEVELOPER),
+                    (&roles.maintainer, MAINTAINER),
+                    (&keeper, MAINTAINER),
+                    (&blocked, DEVELOPER),
+                ] {
+                    triggerd::db::group_members::upsert(&c, id, user.id, level, &triggerd::model::now())
+                        .unwrap();
+                }
+                (*v, id)
+            })
+            .collect();
+
         // Blocked through the API, as an admin would.
         let resp = app
             .request(Method::POST, &format!("/users/{}/block", blocked.id), Some(&app.root().token))
@@ -663,6 +737,7 @@ impl World {
             foreign_pipeline,
             foreign_job,
             elsewhere,
+            groups,
             counter: Cell::new(0),
         }
     }
@@ -722,6 +797,7 @@ impl World {
             project_id = Some(self.fresh_project(n, project.map_or("private", |p| p.visibility)));
         }
         let pid = project_id.unwrap_or(0);
+        let group = project.map_or(0, |p| self.groups[p.visibility]);
         let sha = project.map_or_else(|| "0".repeat(40), |p| p.sha.clone());
         let object: Option<String> = match row.obj {
             Obj::Nothing | Obj::FreshProject | Obj::FreshCallerToken => None,
@@ -783,6 +859,30 @@ impl World {
             Obj::InstanceRunner => Some(seed_runner(app, None).to_string()),
             Obj::RunnerProject => Some(self.roles.project_id.to_string()),
             Obj::ThisProject => Some(pid.to_string()),
+            Obj::GroupMember => Some(self.roles.guest.id.to_string()),
+            Obj::FreshGroupMember => {
+                let u = self.new_user(n);
+                triggerd::db::group_members::upsert(
+                    &app.db(),
+                    group,
+                    u.id,
+                    DEVELOPER,
+                    &triggerd::model::now(),
+                )
+                .unwrap();
+                Some(u.id.to_string())
+            }
+            Obj::FreshSubgroup => {
+                let vis = project.map_or("private", |p| p.visibility);
+                Some(seed_group(app, &self.roles.owner, &format!("sub-{n}"), vis, Some(group)).to_string())
+            }
+            Obj::FreshProjectAndGroup => Some(group.to_string()),
+            Obj::AllowlistedGroup => {
+                let vis = project.map_or("private", |p| p.visibility);
+                let sub = seed_group(app, &self.roles.owner, &format!("listed-{n}"), vis, Some(group));
+                triggerd::db::job_token_groups::allow(&app.db(), pid, sub, &triggerd::model::now()).unwrap();
+                Some(sub.to_string())
+            }
             Obj::AllowlistedProject => {
                 triggerd::db::job_tokens::allow(&app.db(), pid, self.elsewhere, &triggerd::model::now())
                     .unwrap();
@@ -792,7 +892,14 @@ impl World {
 
         // The path: the project's `{id}` first, then the object's placeholder.
         let mut path = row.path.to_string();
-        if project.is_some() {
+        if row.path.starts_with("/api/v4/groups/{id}") {
+            let id = if row.obj == Obj::FreshSubgroup {
+                object.clone().unwrap_or_default()
+            } else {
+                group.to_string()
+            };
+            path = path.replacen("{id}", &id, 1);
+        } else if project.is_some() {
             path = path.replacen("{id}", &pid.to_string(), 1);
         }
         if let Some(start) = path.find('{') {
@@ -867,7 +974,11 @@ impl World {
                 && !kind.is_trigger_credential()
                 && !can_see(kind, project_visibility(project)) =>
             {
-                Some(("message", "404 Project Not Found"))
+                if row.path.starts_with("/api/v4/groups/{id}") {
+                    Some(("message", "404 Group Not Found"))
+                } else {
+                    Some(("message", "404 Project Not Found"))
+                }
             }
             _ => None,
         };
@@ -878,6 +989,18 @@ impl World {
             _ => None,
         }
     }
+}
+
+/// Seeds a group (`owner` becomes its Owner) and returns its id.
+fn seed_group(app: &TestApp, owner: &TestUser, path: &str, visibility: &str, parent: Option<i64>) -> i64 {
+    let new = triggerd::db::namespaces::NewGroup {
+        parent_id: parent,
+        name: path,
+        path,
+        description: None,
+        visibility,
+    };
+    triggerd::db::namespaces::insert_group(&app.db(), &new, owner.id, &triggerd::model::now()).unwrap().id
 }
 
 /// Seeds a runner (of `project_id`, or an instance runner) and returns its id.
@@ -959,7 +1082,8 @@ fn every_route_answers_every_kind_of_caller_as_the_authorization_matrix_says() {
     let started = std::time::Instant::now();
     let mut cells = 0usize;
     for row in ROWS {
-        let project_scoped = row.path.starts_with("/api/v4/projects/{id}");
+        let project_scoped =
+            row.path.starts_with("/api/v4/projects/{id}") || row.path.starts_with("/api/v4/groups/{id}");
         let expect = match parse_expect(row, project_scoped) {
             Ok(e) => e,
             Err(e) => {

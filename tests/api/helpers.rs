@@ -220,6 +220,7 @@ impl TestApp {
             &projects::NewProject {
                 namespace_id: owner.id,
                 creator_id: owner.id,
+                creator_level: Some(50),
                 name: path,
                 path,
                 description: None,

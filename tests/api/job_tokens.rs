@@ -402,3 +402,47 @@ fn a_job_token_reads_another_project_only_through_its_allowlist() {
     assert_eq!(get_with_job_token(&s.app, &path, &token).status().as_u16(), 401);
     assert_eq!(get_with_job_token(&s.app, &path, "glcbt-unknown").status().as_u16(), 401);
 }
+
+#[test]
+fn a_group_on_the_groups_allowlist_lets_the_jobs_of_every_project_below_it_in() {
+    let s = setup();
+    let owner = &s.r.owner.token;
+    let org = json_of(s.app.post_json("/groups", Some(owner), &json!({"name": "CI", "path": "ci-org"})), 201);
+    json_of(
+        s.app.post_json(
+            "/groups",
+            Some(owner),
+            &json!({"name": "Apps", "path": "apps", "parent_id": org["id"]}),
+        ),
+        201,
+    );
+    let moved = s.app.put_json(
+        &format!("/projects/{}/transfer", s.r.project_id),
+        Some(owner),
+        &json!({"namespace": "ci-org/apps"}),
+    );
+    assert_eq!(moved.status().as_u16(), 200);
+    let (_, _, token) = s.running_job();
+    assert_eq!(s.trigger_with(s.downstream, &token).status().as_u16(), 404);
+
+    let url = format!("/projects/{}/job_token_scope/groups_allowlist", s.downstream);
+    let added = json_of(s.app.post_json(&url, Some(owner), &json!({"target_group_id": org["id"]})), 201);
+    assert_eq!(added, json!({"source_project_id": s.downstream, "target_group_id": org["id"]}));
+    let again = s.app.post_json(&url, Some(owner), &json!({"target_group_id": org["id"]}));
+    assert_error(again, 400, "message", json!("Target group is already in the job token scope"));
+    let unknown = s.app.post_json(&url, Some(owner), &json!({"target_group_id": 999_999}));
+    assert_error(unknown, 404, "message", json!("404 target_group_id Not Found"));
+    let listed = json_of(s.app.get(&url, Some(owner)), 200);
+    assert_eq!(listed[0]["id"], org["id"]);
+    assert_eq!(listed[0]["web_url"], format!("{}/groups/ci-org", s.app.address));
+    // The job's project is in a subgroup of the listed group.
+    assert_eq!(s.trigger_with(s.downstream, &token).status().as_u16(), 201);
+
+    // A project outside the group (the downstream itself is elsewhere) gains nothing, and
+    // removing the group closes the door again.
+    let gone = s.app.delete(&format!("{url}/{}", org["id"]), Some(owner));
+    assert_eq!(gone.status().as_u16(), 204);
+    let twice = s.app.delete(&format!("{url}/{}", org["id"]), Some(owner));
+    assert_error(twice, 400, "message", json!("Target group is not in the job token scope"));
+    assert_eq!(s.trigger_with(s.downstream, &token).status().as_u16(), 404);
+}

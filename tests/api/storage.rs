@@ -142,22 +142,17 @@ fn a_version_1_database_is_upgraded_at_start_and_keeps_its_rows() {
         conn.execute_batch(include_str!("../../src/db/schema_v1.sql")).unwrap();
         conn.pragma_update(None, "user_version", 1).unwrap();
         let now = triggerd::model::now();
-        let root = triggerd::db::users::insert(
-            &conn,
-            &triggerd::db::users::NewUser {
-                username: "root",
-                name: "Administrator",
-                email: "admin@example.com",
-                password_hash: None,
-                is_admin: true,
-            },
-            &now,
+        // Rows as version 1 wrote them (today's users::insert needs today's schema).
+        conn.execute(
+            "INSERT INTO users (id, username, name, email, is_admin, created_at)
+             VALUES (1, 'root', 'Administrator', 'admin@example.com', 1, ?1)",
+            [&now],
         )
         .unwrap();
         triggerd::db::tokens::insert(
             &conn,
             &triggerd::db::tokens::NewToken {
-                user_id: root.id,
+                user_id: 1,
                 name: "bootstrap",
                 digest: &triggerd::auth::digest(ROOT_TOKEN),
                 scopes: &["api".to_string()],

@@ -789,3 +789,92 @@ fn the_only_owner_of_a_project_outside_their_namespace_cannot_be_deleted() {
     app.add_member(pid, &alice, OWNER);
     assert_eq!(app.delete(&format!("/users/{}", bob.id), Some(ROOT_TOKEN)).status(), 204);
 }
+
+// ---------------------------------------------------------------- PUT /users/:id
+
+#[test]
+fn an_admin_edits_a_users_name_email_username_and_admin_flag() {
+    let app = spawn_app();
+    let u = app.create_user("edit-me");
+    let body = json_of(
+        app.put_json(
+            &format!("/users/{}", u.id),
+            Some(ROOT_TOKEN),
+            &json!({"name": "New Name", "email": "new@example.com", "username": "renamed", "admin": true}),
+        ),
+        200,
+    );
+    assert_eq!(body["name"], "New Name");
+    assert_eq!(body["email"], "new@example.com");
+    assert_eq!(body["username"], "renamed");
+    assert_eq!(body["is_admin"], true);
+    // An empty edit changes nothing.
+    let same = json_of(app.put_json(&format!("/users/{}", u.id), Some(ROOT_TOKEN), &json!({})), 200);
+    assert_eq!(same["username"], "renamed");
+}
+
+#[test]
+fn editing_a_user_keeps_the_uniqueness_and_format_rules_of_creation() {
+    let app = spawn_app();
+    let u = app.create_user("first");
+    app.create_user("second");
+    json_of(app.post_json("/groups", Some(ROOT_TOKEN), &json!({"name": "G", "path": "grp"})), 201);
+    let put = |body: serde_json::Value| app.put_json(&format!("/users/{}", u.id), Some(ROOT_TOKEN), &body);
+    assert_error(
+        put(json!({"email": "SECOND@example.com"})),
+        409,
+        "message",
+        json!("Email has already been taken"),
+    );
+    assert_error(
+        put(json!({"username": "Second"})),
+        409,
+        "message",
+        json!("Username has already been taken"),
+    );
+    assert_error(put(json!({"username": "grp"})), 409, "message", json!("Username has already been taken"));
+    assert_eq!(put(json!({"username": "a b"})).status().as_u16(), 400);
+    assert_eq!(put(json!({"email": "nope"})).status().as_u16(), 400);
+    assert_eq!(put(json!({"name": " "})).status().as_u16(), 400);
+    assert_eq!(put(json!({"password": "short"})).status().as_u16(), 400);
+    assert_eq!(put(json!({"admin": "maybe"})).status().as_u16(), 400);
+    // Its own values are not "taken".
+    json_of(put(json!({"username": "FIRST", "email": "first@example.com"})), 200);
+    assert_eq!(app.put_json("/users/999999", Some(ROOT_TOKEN), &json!({"name": "x"})).status().as_u16(), 404);
+    assert_eq!(app.put_json("/users/abc", Some(ROOT_TOKEN), &json!({"name": "x"})).status().as_u16(), 400);
+}
+
+#[test]
+fn only_admins_edit_users_and_the_last_admin_keeps_the_flag() {
+    let app = spawn_app();
+    let u = app.create_user("plain");
+    let resp = app.put_json(&format!("/users/{}", u.id), Some(&u.token), &json!({"name": "Me"}));
+    assert_eq!(resp.status().as_u16(), 403);
+    let resp = app.put_json("/users/1", Some(ROOT_TOKEN), &json!({"admin": false}));
+    assert_eq!(resp.status().as_u16(), 403);
+    assert_eq!(app.put_json("/users/1", None, &json!({"name": "x"})).status().as_u16(), 401);
+}
+
+#[test]
+fn a_new_password_set_by_an_admin_is_hashed_and_ends_the_users_web_sessions() {
+    let app = spawn_app();
+    let u = app.create_user("pw");
+    app.db()
+        .execute(
+            "INSERT INTO web_sessions (user_id, token_digest, created_at, expires_at) VALUES (?1, x'01', 't', '9999')",
+            [u.id],
+        )
+        .unwrap();
+    json_of(
+        app.put_json(
+            &format!("/users/{}", u.id),
+            Some(ROOT_TOKEN),
+            &json!({"password": "a-long-new-password"}),
+        ),
+        200,
+    );
+    let hash: String =
+        app.db().query_row("SELECT password_hash FROM users WHERE id = ?1", [u.id], |r| r.get(0)).unwrap();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert_eq!(app.count("web_sessions"), 0);
+}

@@ -373,3 +373,40 @@ fn behind_an_https_external_url_the_cookie_is_secure_and_that_origin_may_post() 
     );
     assert_eq!(refused.status(), 403, "http is another origin than https");
 }
+
+#[test]
+fn pages_of_a_project_in_a_subgroup_live_under_its_full_path() {
+    let app = spawn_app();
+    let boss = app.create_user("boss");
+    let org =
+        json_of(app.post_json("/groups", Some(&boss.token), &json!({"name": "Org", "path": "org"})), 201);
+    let team = json_of(
+        app.post_json(
+            "/groups",
+            Some(&boss.token),
+            &json!({"name": "Team", "path": "team", "parent_id": org["id"]}),
+        ),
+        201,
+    );
+    let p = json_of(
+        app.post_json("/projects", Some(&boss.token), &json!({"name": "app", "namespace_id": team["id"]})),
+        201,
+    );
+    let pid = p["id"].as_i64().unwrap();
+    let sha = app.seed_ref(pid, "branch", "main");
+    let pipeline = app.seed_pipeline(pid, Some(boss.id), "main", &sha);
+    let b = Browser::sign_in(&app, &boss);
+    let overview = b.page("/org/team/app", 200);
+    assert!(overview.contains("/org/team/app/-/pipelines"), "{overview}");
+    let list = b.page("/org/team/app/-/pipelines", 200);
+    assert!(list.contains(&format!("/org/team/app/-/pipelines/{pipeline}")), "{list}");
+    b.page(&format!("/org/team/app/-/pipelines/{pipeline}"), 200);
+    b.page("/org/team/app/-/settings/ci_cd", 200);
+    let (status, page) = create_token(&b, "org/team/app", "from the web");
+    assert_eq!(status, 201, "{page}");
+    assert_eq!(tokens_in(&page).len(), 1);
+    // Paths that are no project: 404, not a wrong project.
+    b.page("/org/team", 404);
+    b.page("/org/team/app/-/nothing", 404);
+    b.page("/org/nope/app/-/pipelines", 404);
+}
