@@ -10,6 +10,7 @@
 pub mod access;
 pub mod bridges;
 pub mod ci_pipeline;
+pub mod commit_statuses;
 pub mod commits;
 pub mod current_job;
 pub mod entities;
@@ -77,6 +78,7 @@ fn build() -> Routes {
         refs::configure(r);
         files::configure(r);
         commits::configure(r);
+        commit_statuses::configure(r);
         pipelines::configure(r);
         jobs::configure(r);
         bridges::configure(r);

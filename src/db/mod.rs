@@ -5,6 +5,7 @@
 //! This module is the only place that leaves the async executor: [`Db::read`] and [`blocking`]
 //! hop to actix's blocking pool, [`Db::write`] to the writer thread.
 
+pub mod commit_statuses;
 pub mod commits;
 pub mod files;
 pub mod job_tokens;

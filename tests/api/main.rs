@@ -9,6 +9,7 @@ mod authz_matrix;
 mod bad_input;
 mod bridges;
 mod ci_pipelines;
+mod commit_statuses;
 mod commits;
 mod files;
 mod hardening;

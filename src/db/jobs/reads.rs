@@ -4,13 +4,16 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::bridges::IS_BRIDGE;
+use super::external::IS_EXTERNAL;
 use super::{JobRow, SELECT};
 
-/// A CI build (not a bridge: the Jobs API shows builds only) of a project by its global id.
+/// A CI build (not a bridge nor an external job: the Jobs API shows builds only) of a project by its global id.
 pub fn find(conn: &Connection, project_id: i64, id: i64) -> rusqlite::Result<Option<JobRow>> {
-    conn.prepare_cached(&format!("{SELECT} WHERE j.project_id = ?1 AND j.id = ?2 AND NOT {IS_BRIDGE}"))?
-        .query_row(params![project_id, id], JobRow::from_row)
-        .optional()
+    conn.prepare_cached(&format!(
+        "{SELECT} WHERE j.project_id = ?1 AND j.id = ?2 AND NOT {IS_BRIDGE} AND NOT {IS_EXTERNAL}"
+    ))?
+    .query_row(params![project_id, id], JobRow::from_row)
+    .optional()
 }
 
 /// Builds (what runners run) or bridges (`trigger:` jobs).
@@ -51,7 +54,7 @@ pub fn list(
     offset: i64,
 ) -> rusqlite::Result<(Vec<JobRow>, i64)> {
     let mut filter = match f.kind {
-        JobKind::Builds => format!("j.project_id = ?1 AND NOT {IS_BRIDGE}"),
+        JobKind::Builds => format!("j.project_id = ?1 AND NOT {IS_BRIDGE} AND NOT {IS_EXTERNAL}"),
         JobKind::Bridges => format!("j.project_id = ?1 AND {IS_BRIDGE}"),
     };
     let mut args: Vec<SqlValue> = vec![SqlValue::Integer(project_id)];

@@ -1,0 +1,298 @@
+//! GitLab's commit status API, how an external CI (Jenkins, Buildkite, a script) drives a
+//! pipeline: `POST /projects/:id/statuses/:sha` creates or moves an external job (GitLab's
+//! `GenericCommitStatus`, stage `external`) in the newest pipeline of the commit (or the one
+//! `pipeline_id` names, or a new pipeline of source `external`), and the pipeline's status
+//! follows by the same composite rules as runner jobs; `GET
+//! /projects/:id/repository/commits/:sha/statuses` lists the jobs of every kind of the commit's
+//! pipelines (executor-reference §1).
+//!
+//! Post: Developer+ (`create_commit_status`). List: signed in (GitLab's `authenticate!`), then
+//! the pipeline read rule (Reporter+ on a private project). A hidden project is `404 Project Not
+//! Found`. Each post is one write: the writer thread serialises posts, so two concurrent posts
+//! for the same name make one job (GitLab's per-commit lock), and a refused post leaves nothing.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Serialize;
+
+use super::access;
+use super::entities::UserBasic;
+use super::pagination::{self, Page};
+use super::params::Params;
+use super::pipelines::require_read;
+use crate::auth::Caller;
+use crate::ci::commit_status::{self, Reported};
+use crate::ci::status::JobStatus;
+use crate::db::commit_statuses::{self as store, ListFilter, StatusRow};
+use crate::db::jobs::external::{self, Details};
+use crate::db::pipelines::{self, NewPipeline};
+use crate::error::{ApiError, ApiResult};
+use crate::model::{self, AccessLevel};
+use crate::state::AppState;
+
+pub fn configure(r: &mut super::Routes) {
+    r.resource("/projects/{id}/statuses/{sha}", |m| m.post(create));
+    r.resource("/projects/{id}/repository/commits/{sha}/statuses", |m| m.get(list));
+}
+
+/// GitLab's length limit of `name`, `ref`, `target_url` and `description`.
+const MAX_LEN: usize = 255;
+
+/// GitLab's `CommitStatus` entity.
+#[derive(Debug, Clone, Serialize)]
+pub struct CommitStatus {
+    pub id: i64,
+    pub sha: String,
+    #[serde(rename = "ref")]
+    pub ref_name: String,
+    pub status: String,
+    pub name: String,
+    pub target_url: Option<String>,
+    pub description: Option<String>,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub allow_failure: bool,
+    pub coverage: Option<f64>,
+    pub pipeline_id: i64,
+    pub author: Option<UserBasic>,
+}
+
+impl CommitStatus {
+    pub fn new(row: &StatusRow, base_url: &str) -> Self {
+        let j = &row.job;
+        CommitStatus {
+            id: j.id,
+            sha: row.sha.clone(),
+            ref_name: row.ref_name.clone(),
+            status: j.status.clone(),
+            name: j.name.clone(),
+            target_url: row.target_url.clone(),
+            description: row.description.clone(),
+            created_at: j.created_at.clone(),
+            started_at: j.started_at.clone(),
+            finished_at: j.finished_at.clone(),
+            allow_failure: j.allow_failure,
+            coverage: j.coverage,
+            pipeline_id: j.pipeline_id,
+            author: j.user.as_ref().map(|u| UserBasic::new(u, base_url)),
+        }
+    }
+}
+
+/// What a post asks for, validated.
+struct Post {
+    reported: Reported,
+    ref_name: Option<String>,
+    name: String,
+    pipeline_id: Option<i64>,
+    details: Details,
+}
+
+/// `{"message":{field:["is too long (maximum is 255 characters)"]}}` past [`MAX_LEN`].
+fn check_len(field: &str, value: Option<&str>) -> ApiResult<()> {
+    match value {
+        Some(v) if v.chars().count() > MAX_LEN => {
+            Err(ApiError::validation(field, format!("is too long (maximum is {MAX_LEN} characters)")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// GitLab's `addressable_url` check of `target_url`: an http(s) URL with a host.
+fn check_target_url(url: &str) -> ApiResult<()> {
+    let blocked = |why: &str| ApiError::validation("target_url", format!("is blocked: {why}"));
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Err(blocked("Only allowed schemes are http, https"));
+    };
+    if !(scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")) {
+        return Err(blocked("Only allowed schemes are http, https"));
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    if host.is_empty() || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(blocked("URI is invalid"));
+    }
+    Ok(())
+}
+
+/// `coverage`: a JSON number or a decimal string; anything else (or not finite) → `coverage is invalid`.
+fn coverage_param(params: &Params) -> ApiResult<Option<f64>> {
+    let value = match params.get("coverage") {
+        None => return Ok(None),
+        Some(serde_json::Value::Number(n)) => n.as_f64(),
+        Some(serde_json::Value::String(s)) => s.trim().parse::<f64>().ok(),
+        Some(_) => None,
+    };
+    value.filter(|v| v.is_finite()).map(Some).ok_or_else(|| ApiError::invalid("coverage"))
+}
+
+fn read_post(params: &Params) -> ApiResult<Post> {
+    let state = params.required_string("state")?;
+    let reported = Reported::parse(&state).ok_or_else(|| ApiError::not_valid_value("state"))?;
+    let ref_name = params.string("ref")?;
+    let name = match params.string("name")? {
+        Some(n) => n,
+        None => params.string("context")?.unwrap_or_else(|| "default".into()),
+    };
+    let pipeline_id = params.int("pipeline_id")?;
+    let details = Details {
+        target_url: params.string("target_url")?,
+        description: params.string("description")?,
+        coverage: coverage_param(params)?,
+    };
+    if name.trim().is_empty() {
+        return Err(ApiError::validation("name", "can't be blank"));
+    }
+    check_len("name", Some(&name))?;
+    check_len("ref", ref_name.as_deref())?;
+    check_len("target_url", details.target_url.as_deref())?;
+    check_len("description", details.description.as_deref())?;
+    if let Some(url) = &details.target_url {
+        check_target_url(url)?;
+    }
+    Ok(Post { reported, ref_name, name, pipeline_id, details })
+}
+
+/// The branch or tag a post names: `refs/heads/x` and `refs/tags/x` say which; a plain name is a
+/// tag only when no branch has it. Returns `(short name, is a tag)`.
+fn split_ref(c: &rusqlite::Connection, project_id: i64, wanted: &str) -> ApiResult<(String, bool)> {
+    if let Some(name) = wanted.strip_prefix("refs/heads/") {
+        return Ok((name.to_string(), false));
+    }
+    if let Some(name) = wanted.strip_prefix("refs/tags/") {
+        return Ok((name.to_string(), true));
+    }
+    if store::is_ambiguous_ref(c, project_id, wanted)? {
+        return Err(ApiError::message(
+            StatusCode::BAD_REQUEST,
+            format!("Ref is ambiguous - specify refs/heads/{wanted} or refs/tags/{wanted}"),
+        ));
+    }
+    let tag = crate::db::refs::resolve(c, project_id, wanted)?.is_some_and(|r| r.tag);
+    Ok((wanted.to_string(), tag))
+}
+
+/// `POST /projects/:id/statuses/:sha`: 201 with the external job, created or updated.
+async fn create(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    params: Params,
+) -> ApiResult<HttpResponse> {
+    let (id, wanted) = path.into_inner();
+    let post = read_post(&params)?;
+    let pa = access::project_for(&state, Some(&caller), &id).await?;
+    pa.require(AccessLevel::Developer)?;
+    let (project_id, user_id, now) = (pa.project.id, caller.user.id, model::now());
+    let row = state
+        .db
+        .write(move |c| {
+            let sha = store::known_sha(c, project_id, &wanted)?.ok_or(ApiError::NotFound("Commit"))?;
+            let wanted_ref = match &post.ref_name {
+                Some(r) => Some(split_ref(c, project_id, r)?),
+                None => None,
+            };
+            let ref_filter = wanted_ref.as_ref().map(|(name, _)| name.as_str());
+            let found = store::pipeline_for(c, project_id, &sha, ref_filter, post.pipeline_id)?;
+            if post.pipeline_id.is_some() {
+                match &found {
+                    None => return Err(ApiError::NotFound("Pipeline for pipeline_id, sha and ref")),
+                    Some(p) if p.yaml_errors.is_some() => {
+                        return Err(ApiError::message(
+                            StatusCode::BAD_REQUEST,
+                            "Cannot add status to pipeline with configuration errors",
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
+            let pipeline_id = match found {
+                Some(p) if p.yaml_errors.is_none() => p.id,
+                found => {
+                    // A new pipeline of source `external` (a broken one stays as it is).
+                    let (ref_name, tag) = match (wanted_ref, found) {
+                        (Some(r), _) => r,
+                        (None, Some(p)) => (p.ref_name, p.tag),
+                        (None, None) => {
+                            let branch = store::branch_containing(c, project_id, &sha)?
+                                .ok_or(ApiError::NotFound("References for commit"))?;
+                            (branch, false)
+                        }
+                    };
+                    let new = NewPipeline {
+                        project_id,
+                        trigger_id: None,
+                        user_id: Some(user_id),
+                        ref_name: &ref_name,
+                        sha: &sha,
+                        tag,
+                        status: "created",
+                        source: "external",
+                        inputs: None,
+                    };
+                    pipelines::insert(c, &new, &[], &now)?.0
+                }
+            };
+            if external::name_taken_by_ci_job(c, pipeline_id, &post.name)? {
+                return Err(ApiError::validation("name", "has already been taken"));
+            }
+            let (job_id, from, fresh) = match external::reusable(c, pipeline_id, &post.name, user_id)? {
+                Some((id, status)) => (id, JobStatus::parse(&status).unwrap_or(JobStatus::Created), false),
+                None => (
+                    external::insert(c, project_id, pipeline_id, user_id, &post.name, &now)?,
+                    JobStatus::Created,
+                    true,
+                ),
+            };
+            let steps = commit_status::apply(from, post.reported)
+                .map_err(|why| ApiError::message(StatusCode::BAD_REQUEST, why))?;
+            external::set_details(c, job_id, &post.details, &now)?;
+            for to in steps {
+                external::move_to(c, job_id, to, &now)?;
+            }
+            if fresh {
+                external::retire_others(c, pipeline_id, &post.name, job_id, &now)?;
+            }
+            external::settle(c, pipeline_id, &now)?;
+            store::find(c, job_id)?.ok_or_else(|| ApiError::Internal("a posted status vanished".into()))
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(CommitStatus::new(&row, &pagination::base_url(&req, &state))))
+}
+
+/// `GET /projects/:id/repository/commits/:sha/statuses`: `ref`, `stage`, `name`, `pipeline_id`,
+/// `all`, `order_by` (`id`|`pipeline_id`), `sort` (`asc`|`desc`), paginated.
+async fn list(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    params: Params,
+) -> ApiResult<HttpResponse> {
+    let (id, wanted) = path.into_inner();
+    let page = Page::from_params(&params)?;
+    let filter = ListFilter {
+        ref_name: params.string("ref")?,
+        stage: params.string("stage")?,
+        name: params.string("name")?,
+        pipeline_id: params.int("pipeline_id")?,
+        all: params.bool("all")?.unwrap_or(false),
+        by_pipeline: params.one_of("order_by", &["id", "pipeline_id"])?.as_deref() == Some("pipeline_id"),
+        descending: params.one_of("sort", &["asc", "desc"])?.as_deref() == Some("desc"),
+    };
+    let pa = access::project_for(&state, Some(&caller), &id).await?;
+    require_read(&pa)?;
+    let project_id = pa.project.id;
+    let (rows, total) = state
+        .db
+        .read(move |c| {
+            let sha = store::known_sha(c, project_id, &wanted)?.ok_or(ApiError::NotFound("Commit"))?;
+            Ok(store::list(c, project_id, &sha, &filter, page.limit(), page.offset())?)
+        })
+        .await?;
+    let base = pagination::base_url(&req, &state);
+    let items: Vec<CommitStatus> = rows.iter().map(|r| CommitStatus::new(r, &base)).collect();
+    Ok(pagination::respond(&req, &state, page, total, &items))
+}
