@@ -173,6 +173,97 @@ fn split_ref(c: &rusqlite::Connection, project_id: i64, wanted: &str) -> ApiResu
     Ok((wanted.to_string(), tag))
 }
 
+/// The pipeline a post goes to (GitLab's order): the one `pipeline_id` names, else the newest of
+/// the commit (on `ref` when given) without configuration errors, else a new one of source
+/// `external` on `ref`, that newest pipeline's ref, or the first branch holding the commit.
+fn pipeline_of_post(
+    c: &rusqlite::Connection,
+    project_id: i64,
+    user_id: i64,
+    sha: &str,
+    post: &Post,
+    now: &str,
+) -> ApiResult<i64> {
+    let wanted_ref = match &post.ref_name {
+        Some(r) => Some(split_ref(c, project_id, r)?),
+        None => None,
+    };
+    let ref_filter = wanted_ref.as_ref().map(|(name, _)| name.as_str());
+    let found = store::pipeline_for(c, project_id, sha, ref_filter, post.pipeline_id)?;
+    if post.pipeline_id.is_some() {
+        match &found {
+            None => return Err(ApiError::NotFound("Pipeline for pipeline_id, sha and ref")),
+            Some(p) if p.yaml_errors.is_some() => {
+                return Err(ApiError::message(
+                    StatusCode::BAD_REQUEST,
+                    "Cannot add status to pipeline with configuration errors",
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some(p) = found.as_ref().filter(|p| p.yaml_errors.is_none()) {
+        return Ok(p.id);
+    }
+    // A new pipeline (a broken one stays as it is).
+    let (ref_name, tag) = match (wanted_ref, found) {
+        (Some(r), _) => r,
+        (None, Some(p)) => (p.ref_name, p.tag),
+        (None, None) => {
+            let branch = store::branch_containing(c, project_id, sha)?
+                .ok_or(ApiError::NotFound("References for commit"))?;
+            (branch, false)
+        }
+    };
+    let new = NewPipeline {
+        project_id,
+        trigger_id: None,
+        user_id: Some(user_id),
+        ref_name: &ref_name,
+        sha,
+        tag,
+        status: "created",
+        source: "external",
+        inputs: None,
+    };
+    Ok(pipelines::insert(c, &new, &[], now)?.0)
+}
+
+/// Creates or moves the external job of a post in its pipeline and lets the pipeline follow;
+/// returns the job's id. A transition GitLab refuses is a 400 (the caller's savepoint then
+/// rolls back everything this post wrote).
+fn apply_post(
+    c: &rusqlite::Connection,
+    project_id: i64,
+    pipeline_id: i64,
+    user_id: i64,
+    post: &Post,
+    now: &str,
+) -> ApiResult<i64> {
+    if external::name_taken_by_ci_job(c, pipeline_id, &post.name)? {
+        return Err(ApiError::validation("name", "has already been taken"));
+    }
+    let (job_id, from, fresh) = match external::reusable(c, pipeline_id, &post.name, user_id)? {
+        Some((id, status)) => (id, JobStatus::parse(&status).unwrap_or(JobStatus::Created), false),
+        None => (
+            external::insert(c, project_id, pipeline_id, user_id, &post.name, now)?,
+            JobStatus::Created,
+            true,
+        ),
+    };
+    let steps = commit_status::apply(from, post.reported)
+        .map_err(|why| ApiError::message(StatusCode::BAD_REQUEST, why))?;
+    external::set_details(c, job_id, &post.details, now)?;
+    for to in steps {
+        external::move_to(c, job_id, to, now)?;
+    }
+    if fresh {
+        external::retire_others(c, pipeline_id, &post.name, job_id, now)?;
+    }
+    external::settle(c, pipeline_id, now)?;
+    Ok(job_id)
+}
+
 /// `POST /projects/:id/statuses/:sha`: 201 with the external job, created or updated.
 async fn create(
     caller: Caller,
@@ -190,72 +281,8 @@ async fn create(
         .db
         .write(move |c| {
             let sha = store::known_sha(c, project_id, &wanted)?.ok_or(ApiError::NotFound("Commit"))?;
-            let wanted_ref = match &post.ref_name {
-                Some(r) => Some(split_ref(c, project_id, r)?),
-                None => None,
-            };
-            let ref_filter = wanted_ref.as_ref().map(|(name, _)| name.as_str());
-            let found = store::pipeline_for(c, project_id, &sha, ref_filter, post.pipeline_id)?;
-            if post.pipeline_id.is_some() {
-                match &found {
-                    None => return Err(ApiError::NotFound("Pipeline for pipeline_id, sha and ref")),
-                    Some(p) if p.yaml_errors.is_some() => {
-                        return Err(ApiError::message(
-                            StatusCode::BAD_REQUEST,
-                            "Cannot add status to pipeline with configuration errors",
-                        ));
-                    }
-                    Some(_) => {}
-                }
-            }
-            let pipeline_id = match found {
-                Some(p) if p.yaml_errors.is_none() => p.id,
-                found => {
-                    // A new pipeline of source `external` (a broken one stays as it is).
-                    let (ref_name, tag) = match (wanted_ref, found) {
-                        (Some(r), _) => r,
-                        (None, Some(p)) => (p.ref_name, p.tag),
-                        (None, None) => {
-                            let branch = store::branch_containing(c, project_id, &sha)?
-                                .ok_or(ApiError::NotFound("References for commit"))?;
-                            (branch, false)
-                        }
-                    };
-                    let new = NewPipeline {
-                        project_id,
-                        trigger_id: None,
-                        user_id: Some(user_id),
-                        ref_name: &ref_name,
-                        sha: &sha,
-                        tag,
-                        status: "created",
-                        source: "external",
-                        inputs: None,
-                    };
-                    pipelines::insert(c, &new, &[], &now)?.0
-                }
-            };
-            if external::name_taken_by_ci_job(c, pipeline_id, &post.name)? {
-                return Err(ApiError::validation("name", "has already been taken"));
-            }
-            let (job_id, from, fresh) = match external::reusable(c, pipeline_id, &post.name, user_id)? {
-                Some((id, status)) => (id, JobStatus::parse(&status).unwrap_or(JobStatus::Created), false),
-                None => (
-                    external::insert(c, project_id, pipeline_id, user_id, &post.name, &now)?,
-                    JobStatus::Created,
-                    true,
-                ),
-            };
-            let steps = commit_status::apply(from, post.reported)
-                .map_err(|why| ApiError::message(StatusCode::BAD_REQUEST, why))?;
-            external::set_details(c, job_id, &post.details, &now)?;
-            for to in steps {
-                external::move_to(c, job_id, to, &now)?;
-            }
-            if fresh {
-                external::retire_others(c, pipeline_id, &post.name, job_id, &now)?;
-            }
-            external::settle(c, pipeline_id, &now)?;
+            let pipeline_id = pipeline_of_post(c, project_id, user_id, &sha, &post, &now)?;
+            let job_id = apply_post(c, project_id, pipeline_id, user_id, &post, &now)?;
             store::find(c, job_id)?.ok_or_else(|| ApiError::Internal("a posted status vanished".into()))
         })
         .await?;
