@@ -11,6 +11,7 @@ mod bridges;
 mod ci_pipelines;
 mod commit_statuses;
 mod commits;
+mod external_jobs;
 mod files;
 mod hardening;
 mod health;
