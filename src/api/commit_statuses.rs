@@ -230,7 +230,7 @@ fn pipeline_of_post(
 }
 
 /// Creates or moves the external job of a post in its pipeline and lets the pipeline follow;
-/// returns the job's id. A transition GitLab refuses is a 400 (the caller's savepoint then
+/// returns the job's id and whether a job became `pending` (runners need waking). A transition GitLab refuses is a 400 (the caller's savepoint then
 /// rolls back everything this post wrote).
 fn apply_post(
     c: &rusqlite::Connection,
@@ -239,7 +239,7 @@ fn apply_post(
     user_id: i64,
     post: &Post,
     now: &str,
-) -> ApiResult<i64> {
+) -> ApiResult<(i64, bool)> {
     if external::name_taken_by_ci_job(c, pipeline_id, &post.name)? {
         return Err(ApiError::validation("name", "has already been taken"));
     }
@@ -260,8 +260,8 @@ fn apply_post(
     if fresh {
         external::retire_others(c, pipeline_id, &post.name, job_id, now)?;
     }
-    external::settle(c, pipeline_id, now)?;
-    Ok(job_id)
+    let enqueued = external::settle(c, pipeline_id, now)?;
+    Ok((job_id, enqueued))
 }
 
 /// `POST /projects/:id/statuses/:sha`: 201 with the external job, created or updated.
@@ -277,15 +277,20 @@ async fn create(
     let pa = access::project_for(&state, Some(&caller), &id).await?;
     pa.require(AccessLevel::Developer)?;
     let (project_id, user_id, now) = (pa.project.id, caller.user.id, model::now());
-    let row = state
+    let (row, enqueued) = state
         .db
         .write(move |c| {
             let sha = store::known_sha(c, project_id, &wanted)?.ok_or(ApiError::NotFound("Commit"))?;
             let pipeline_id = pipeline_of_post(c, project_id, user_id, &sha, &post, &now)?;
-            let job_id = apply_post(c, project_id, pipeline_id, user_id, &post, &now)?;
-            store::find(c, job_id)?.ok_or_else(|| ApiError::Internal("a posted status vanished".into()))
+            let (job_id, enqueued) = apply_post(c, project_id, pipeline_id, user_id, &post, &now)?;
+            let row = store::find(c, job_id)?
+                .ok_or_else(|| ApiError::Internal("a posted status vanished".into()))?;
+            Ok((row, enqueued))
         })
         .await?;
+    if enqueued {
+        state.job_queue.tick();
+    }
     Ok(HttpResponse::Created().json(CommitStatus::new(&row, &pagination::base_url(&req, &state))))
 }
 

@@ -131,8 +131,10 @@ pub fn retire_others(
 
 /// After an external job changed: the pipeline advances (its composite status, with GitLab's
 /// timestamps) and its `coverage` becomes the mean of its latest jobs' coverage (`"%.2f"`).
-pub fn settle(conn: &Connection, pipeline_id: i64, now: &str) -> rusqlite::Result<()> {
-    advance(conn, pipeline_id, now)?;
+/// Returns whether a job became `pending` somewhere (through a `strategy: depend` bridge whose
+/// downstream pipeline this is, an upstream stage may start): then runners need waking.
+pub fn settle(conn: &Connection, pipeline_id: i64, now: &str) -> rusqlite::Result<bool> {
+    let enqueued = advance(conn, pipeline_id, now)?;
     conn.prepare_cached(
         "UPDATE pipelines SET coverage = (SELECT CASE WHEN COUNT(coverage) > 0 THEN printf('%.2f', AVG(coverage)) END
                                           FROM jobs
@@ -140,7 +142,7 @@ pub fn settle(conn: &Connection, pipeline_id: i64, now: &str) -> rusqlite::Resul
          WHERE id = ?1",
     )?
     .execute([pipeline_id])?;
-    Ok(())
+    Ok(enqueued)
 }
 
 /// `target_url` and `description` of an external job (`None` for other jobs).
