@@ -21,11 +21,9 @@ use super::pagination::{self, Page};
 use super::params::Params;
 use super::pipelines::require_read;
 use crate::auth::Caller;
-use crate::ci::commit_status::{self, Reported};
-use crate::ci::status::JobStatus;
-use crate::db::commit_statuses::{self as store, ListFilter, StatusRow};
-use crate::db::jobs::external::{self, Details};
-use crate::db::pipelines::{self, NewPipeline};
+use crate::ci::commit_status::Reported;
+use crate::db::commit_statuses::{self as store, ListFilter, NewStatus, Posted, Refusal, StatusRow};
+use crate::db::jobs::external::Details;
 use crate::error::{ApiError, ApiResult};
 use crate::model::{self, AccessLevel};
 use crate::state::AppState;
@@ -154,114 +152,22 @@ fn read_post(params: &Params) -> ApiResult<Post> {
     Ok(Post { reported, ref_name, name, pipeline_id, details })
 }
 
-/// The branch or tag a post names: `refs/heads/x` and `refs/tags/x` say which; a plain name is a
-/// tag only when no branch has it. Returns `(short name, is a tag)`.
-fn split_ref(c: &rusqlite::Connection, project_id: i64, wanted: &str) -> ApiResult<(String, bool)> {
-    if let Some(name) = wanted.strip_prefix("refs/heads/") {
-        return Ok((name.to_string(), false));
-    }
-    if let Some(name) = wanted.strip_prefix("refs/tags/") {
-        return Ok((name.to_string(), true));
-    }
-    if store::is_ambiguous_ref(c, project_id, wanted)? {
-        return Err(ApiError::message(
-            StatusCode::BAD_REQUEST,
-            format!("Ref is ambiguous - specify refs/heads/{wanted} or refs/tags/{wanted}"),
-        ));
-    }
-    let tag = crate::db::refs::resolve(c, project_id, wanted)?.is_some_and(|r| r.tag);
-    Ok((wanted.to_string(), tag))
-}
-
-/// The pipeline a post goes to (GitLab's order): the one `pipeline_id` names, else the newest of
-/// the commit (on `ref` when given) without configuration errors, else a new one of source
-/// `external` on `ref`, that newest pipeline's ref, or the first branch holding the commit.
-fn pipeline_of_post(
-    c: &rusqlite::Connection,
-    project_id: i64,
-    user_id: i64,
-    sha: &str,
-    post: &Post,
-    now: &str,
-) -> ApiResult<i64> {
-    let wanted_ref = match &post.ref_name {
-        Some(r) => Some(split_ref(c, project_id, r)?),
-        None => None,
-    };
-    let ref_filter = wanted_ref.as_ref().map(|(name, _)| name.as_str());
-    let found = store::pipeline_for(c, project_id, sha, ref_filter, post.pipeline_id)?;
-    if post.pipeline_id.is_some() {
-        match &found {
-            None => return Err(ApiError::NotFound("Pipeline for pipeline_id, sha and ref")),
-            Some(p) if p.yaml_errors.is_some() => {
-                return Err(ApiError::message(
-                    StatusCode::BAD_REQUEST,
-                    "Cannot add status to pipeline with configuration errors",
-                ));
-            }
-            Some(_) => {}
+/// GitLab's answer to a refused post.
+fn refused(r: Refusal) -> ApiError {
+    let bad = |text: String| ApiError::message(StatusCode::BAD_REQUEST, text);
+    match r {
+        Refusal::UnknownCommit => ApiError::NotFound("Commit"),
+        Refusal::PipelineNotFound => ApiError::NotFound("Pipeline for pipeline_id, sha and ref"),
+        Refusal::PipelineConfigErrors => {
+            bad("Cannot add status to pipeline with configuration errors".into())
         }
-    }
-    if let Some(p) = found.as_ref().filter(|p| p.yaml_errors.is_none()) {
-        return Ok(p.id);
-    }
-    // A new pipeline (a broken one stays as it is).
-    let (ref_name, tag) = match (wanted_ref, found) {
-        (Some(r), _) => r,
-        (None, Some(p)) => (p.ref_name, p.tag),
-        (None, None) => {
-            let branch = store::branch_containing(c, project_id, sha)?
-                .ok_or(ApiError::NotFound("References for commit"))?;
-            (branch, false)
+        Refusal::NoRef => ApiError::NotFound("References for commit"),
+        Refusal::AmbiguousRef(name) => {
+            bad(format!("Ref is ambiguous - specify refs/heads/{name} or refs/tags/{name}"))
         }
-    };
-    let new = NewPipeline {
-        project_id,
-        trigger_id: None,
-        user_id: Some(user_id),
-        ref_name: &ref_name,
-        sha,
-        tag,
-        status: "created",
-        source: "external",
-        inputs: None,
-    };
-    Ok(pipelines::insert(c, &new, &[], now)?.0)
-}
-
-/// Creates or moves the external job of a post in its pipeline and lets the pipeline follow;
-/// returns the job's id and whether a job became `pending` (runners need waking). A transition GitLab refuses is a 400 (the caller's savepoint then
-/// rolls back everything this post wrote).
-fn apply_post(
-    c: &rusqlite::Connection,
-    project_id: i64,
-    pipeline_id: i64,
-    user_id: i64,
-    post: &Post,
-    now: &str,
-) -> ApiResult<(i64, bool)> {
-    if external::name_taken_by_ci_job(c, pipeline_id, &post.name)? {
-        return Err(ApiError::validation("name", "has already been taken"));
+        Refusal::NameTaken => ApiError::validation("name", "has already been taken"),
+        Refusal::Transition(why) => bad(why),
     }
-    let (job_id, from, fresh) = match external::reusable(c, pipeline_id, &post.name, user_id)? {
-        Some((id, status)) => (id, JobStatus::parse(&status).unwrap_or(JobStatus::Created), false),
-        None => (
-            external::insert(c, project_id, pipeline_id, user_id, &post.name, now)?,
-            JobStatus::Created,
-            true,
-        ),
-    };
-    let steps = commit_status::apply(from, post.reported)
-        .map_err(|why| ApiError::message(StatusCode::BAD_REQUEST, why))?;
-    external::set_details(c, job_id, &post.details, now)?;
-    for to in steps {
-        external::move_to(c, job_id, to, now)?;
-    }
-    if fresh {
-        external::retire_others(c, pipeline_id, &post.name, job_id, now)?;
-    }
-    let enqueued = external::settle(c, pipeline_id, now)?;
-    Ok((job_id, enqueued))
 }
 
 /// `POST /projects/:id/statuses/:sha`: 201 with the external job, created or updated.
@@ -276,18 +182,19 @@ async fn create(
     let post = read_post(&params)?;
     let pa = access::project_for(&state, Some(&caller), &id).await?;
     pa.require(AccessLevel::Developer)?;
-    let (project_id, user_id, now) = (pa.project.id, caller.user.id, model::now());
-    let (row, enqueued) = state
-        .db
-        .write(move |c| {
-            let sha = store::known_sha(c, project_id, &wanted)?.ok_or(ApiError::NotFound("Commit"))?;
-            let pipeline_id = pipeline_of_post(c, project_id, user_id, &sha, &post, &now)?;
-            let (job_id, enqueued) = apply_post(c, project_id, pipeline_id, user_id, &post, &now)?;
-            let row = store::find(c, job_id)?
-                .ok_or_else(|| ApiError::Internal("a posted status vanished".into()))?;
-            Ok((row, enqueued))
-        })
-        .await?;
+    let new = NewStatus {
+        project_id: pa.project.id,
+        user_id: caller.user.id,
+        commit: wanted,
+        reported: post.reported,
+        ref_name: post.ref_name,
+        name: post.name,
+        pipeline_id: post.pipeline_id,
+        details: post.details,
+    };
+    let now = model::now();
+    let Posted { status: row, enqueued } =
+        state.db.write(move |c| store::post(c, &new, &now)?.map_err(refused)).await?;
     if enqueued {
         state.job_queue.tick();
     }
