@@ -520,3 +520,16 @@ CREATE TABLE trigger_unknown_attempts (
     PRIMARY KEY (project_id, day)
 ) WITHOUT ROWID;
 -- END add_trigger_extensions
+
+-- BEGIN add_commit_statuses (an upgrade step in src/db/migrate.rs runs this section as is)
+-- An external job (GitLab's `GenericCommitStatus`), posted by an external CI through the commit
+-- status API: a row of `jobs` (stage `external`, so statuses and the composite work alike) with
+-- what only such a job has. It never reaches a runner and is never retried or played.
+CREATE TABLE commit_statuses (
+    job_id      INTEGER PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+    target_url  TEXT,
+    description TEXT
+);
+-- Finding a project's pipelines for a commit (commit statuses, newest first).
+CREATE INDEX pipelines_sha ON pipelines (project_id, sha, id);
+-- END add_commit_statuses

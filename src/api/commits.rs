@@ -9,8 +9,10 @@ use serde_json::{Value, json};
 
 use super::pagination::{self, Page};
 use super::params::Params;
+use super::pipelines::PipelineBasic;
 use super::refs::readable;
 use crate::auth::MaybeCaller;
+use crate::db::commit_statuses;
 use crate::db::commits::{self, CommitRow, HistoryFilter, Target};
 use crate::db::projects::ProjectRow;
 use crate::error::{ApiError, ApiResult};
@@ -97,7 +99,8 @@ fn target_json(t: &Target, project_url: &str) -> Value {
     }
 }
 
-/// `GET /projects/:id/repository/commits/:sha`: GitLab's `CommitDetail` (without `stats`).
+/// `GET /projects/:id/repository/commits/:sha`: GitLab's `CommitDetail` (without `stats`), with
+/// the commit's newest pipeline as `last_pipeline` and its status as `status`.
 async fn show_commit(
     caller: MaybeCaller,
     req: HttpRequest,
@@ -107,17 +110,25 @@ async fn show_commit(
     let (id, wanted) = path.into_inner();
     let pa = readable(&state, caller.0.as_ref(), &id).await?;
     let project_id = pa.project.id;
-    let target = state
+    let (target, last) = state
         .db
-        .read(move |c| Ok(commits::resolve(c, project_id, &wanted)?))
+        .read(move |c| {
+            let Some(target) = commits::resolve(c, project_id, &wanted)? else { return Ok(None) };
+            let last = commit_statuses::pipeline_for(c, project_id, &target.sha, None, None)?;
+            Ok(Some((target, last)))
+        })
         .await?
         .ok_or(ApiError::NotFound("Commit"))?;
-    let url = project_url(&pagination::base_url(&req, &state), &pa.project);
+    let base = pagination::base_url(&req, &state);
+    let url = project_url(&base, &pa.project);
     let mut body = target_json(&target, &url);
     if let Value::Object(map) = &mut body {
-        map.insert("status".into(), Value::Null);
+        // The newest pipeline of the commit (GitLab's `last_pipeline`) and its status.
+        let status = last.as_ref().map_or(Value::Null, |p| json!(p.status));
+        let last = last.map(|p| PipelineBasic::new(&p, &pa.project, &base));
+        map.insert("status".into(), status);
         map.insert("project_id".into(), json!(project_id));
-        map.insert("last_pipeline".into(), Value::Null);
+        map.insert("last_pipeline".into(), json!(last));
     }
     Ok(HttpResponse::Ok().json(body))
 }

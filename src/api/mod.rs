@@ -12,6 +12,7 @@ pub mod bridges;
 pub mod ci_config_cache;
 pub mod ci_pipeline;
 pub mod client_addr;
+pub mod commit_statuses;
 pub mod commits;
 pub mod current_job;
 pub mod entities;
@@ -93,6 +94,7 @@ fn build() -> Routes {
         refs::configure(r);
         files::configure(r);
         commits::configure(r);
+        commit_statuses::configure(r);
         pipelines::configure(r);
         jobs::configure(r);
         bridges::configure(r);

@@ -28,6 +28,7 @@
 //! `forward`) are planned like other jobs with their [`TriggerSpec`]; child pipelines
 //! (`trigger: include`) are rejected.
 
+pub mod commit_status;
 pub mod config;
 pub mod duration;
 pub mod entry;

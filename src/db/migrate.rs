@@ -11,7 +11,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use super::OpenError;
 
 /// The schema this binary writes and understands.
-pub const SCHEMA_VERSION: i64 = 9;
+pub const SCHEMA_VERSION: i64 = 10;
 
 /// The whole current schema, applied to a new file.
 pub const SCHEMA: &str = include_str!("../../schema.sql");
@@ -27,6 +27,7 @@ const UPGRADES: &[Upgrade] = &[
     add_groups,
     add_list_indexes,
     add_trigger_extensions,
+    add_commit_statuses,
 ];
 
 /// The lines of `schema.sql` between the line `-- BEGIN <name> …` and `-- END <name>`: an upgrade step runs
@@ -89,6 +90,12 @@ fn add_list_indexes(tx: &Transaction) -> rusqlite::Result<()> {
 /// changes.
 fn add_trigger_extensions(tx: &Transaction) -> rusqlite::Result<()> {
     tx.execute_batch(schema_section("add_trigger_extensions")?)
+}
+
+/// External jobs of the commit status API: `commit_statuses` (a side table of `jobs`, like
+/// `job_bridges`) and an index of pipelines by commit (new objects only; nothing existing changes).
+fn add_commit_statuses(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(schema_section("add_commit_statuses")?)
 }
 
 /// Brings the database to [`SCHEMA_VERSION`], or refuses a database from a newer triggerd.

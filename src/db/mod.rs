@@ -6,6 +6,7 @@
 //! hop to actix's blocking pool, [`Db::write`] to the writer thread.
 
 pub mod access;
+pub mod commit_statuses;
 pub mod commits;
 pub mod files;
 pub mod group_members;

@@ -467,6 +467,11 @@ const ROWS: &[Row] = &[
     row("GET", "/api/v4/projects/{id}/repository/commits", Obj::Nothing, "",                     "404/404/200 404/200/200 403/200/200 200 200 200 200 200 401 401 401 200"),
     row("GET", "/api/v4/projects/{id}/repository/commits/{sha}", Obj::Commit, "",                "404/404/200 404/200/200 403/200/200 200 200 200 200 200 401 401 401 200"),
     row("GET", "/api/v4/projects/{id}/repository/commits/{sha}", Obj::Branch, "",                "404/404/200 404/200/200 403/200/200 200 200 200 200 200 401 401 401 200"),
+    // Commit statuses: posting is Developer+ (`create_commit_status`); the list needs a signed-in
+    // caller (GitLab's `authenticate!`), then reads like pipelines.
+    row("POST", "/api/v4/projects/{id}/statuses/{sha}", Obj::Commit, r#"{"state":"success","name":"m-{n}"}"#,
+                                                                                                 "401 404/403/403 403 403 201 201 201 201 401 401 401 403"),
+    row("GET", "/api/v4/projects/{id}/repository/commits/{sha}/statuses", Obj::Commit, "",       "401 404/200/200 403/200/200 200 200 200 200 200 401 401 401 200"),
 
     // Pipelines: read like code; variables Maintainer+ or the pipeline's own Developer+;
     // cancel/retry Developer+; delete Owner.

@@ -2,6 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::external::IS_EXTERNAL;
 use super::{CANCELABLE_SQL, advance, has_jobs, pipeline_of, secs_since};
 
 /// Cancels one job if it is cancelable; returns whether it changed.
@@ -36,6 +37,13 @@ pub fn cancel_pipeline(conn: &Connection, pipeline_id: i64, now: &str) -> rusqli
 }
 
 fn cancel_one_pipeline(conn: &Connection, pipeline_id: i64, now: &str) -> rusqlite::Result<bool> {
+    // GitLab never cancels a pipeline of source `external` (`cancelable?`): a no-op.
+    let external: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM pipelines WHERE id = ?1 AND source = 'external')")?
+        .query_row([pipeline_id], |r| r.get(0))?;
+    if external {
+        return Ok(false);
+    }
     if !has_jobs(conn, pipeline_id)? {
         return crate::db::pipelines::cancel(conn, pipeline_id, now);
     }
@@ -90,10 +98,11 @@ pub(super) fn reset_skipped_after(
     stage_idx: i64,
     now: &str,
 ) -> rusqlite::Result<()> {
-    conn.prepare_cached(
+    conn.prepare_cached(&format!(
         "UPDATE jobs SET status = 'created', updated_at = ?3
-         WHERE pipeline_id = ?1 AND retried = 0 AND status = 'skipped' AND stage_idx > ?2",
-    )?
+         WHERE id IN (SELECT j.id FROM jobs j WHERE j.pipeline_id = ?1 AND j.retried = 0 AND j.status = 'skipped'
+                                                 AND j.stage_idx > ?2 AND NOT {IS_EXTERNAL})"
+    ))?
     .execute(params![pipeline_id, stage_idx, now])?;
     Ok(())
 }
@@ -137,10 +146,11 @@ pub fn retry_pipeline(
         return crate::db::pipelines::retry(conn, pipeline_id, now);
     }
     let ids: Vec<i64> = conn
-        .prepare_cached(
-            "SELECT id FROM jobs WHERE pipeline_id = ?1 AND retried = 0 AND status IN ('failed', 'canceled')
-             ORDER BY id",
-        )?
+        .prepare_cached(&format!(
+            "SELECT j.id FROM jobs j WHERE j.pipeline_id = ?1 AND j.retried = 0 AND j.status IN ('failed', 'canceled')
+                                     AND NOT {IS_EXTERNAL}
+             ORDER BY j.id"
+        ))?
         .query_map([pipeline_id], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     if ids.is_empty() {

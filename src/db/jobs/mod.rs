@@ -9,7 +9,8 @@
 //! jobs and advances it, `reads` reads jobs, `runner` takes a job to its end for a runner (and
 //! sweeps the silent and timed-out ones), `actions` cancels, retries and plays, `traces` keeps
 //! the logs, `bridges` holds what `trigger:` jobs add (`job_bridges`: they never reach a runner,
-//! and a `strategy: depend` one follows its downstream pipeline).
+//! and a `strategy: depend` one follows its downstream pipeline), `external` the jobs of the
+//! commit status API (`commit_statuses`: never on a runner, never retried or played).
 
 use rusqlite::{Connection, Row};
 use serde::{Deserialize, Serialize};
@@ -19,6 +20,7 @@ use crate::ci::PlannedJob;
 
 mod actions;
 pub mod bridges;
+pub mod external;
 mod progress;
 mod reads;
 mod runner;

@@ -3,6 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::JobSpec;
+use super::external::IS_EXTERNAL;
 
 use crate::ci::status::{self, JobStatus, ProgressJob};
 use crate::ci::{PipelinePlan, When};
@@ -92,8 +93,13 @@ fn advance_one(
 ) -> rusqlite::Result<(Option<JobStatus>, bool)> {
     let latest: Vec<Latest> = conn
         .prepare_cached(
-            "SELECT id, stage_idx, run_when, allow_failure, status, started_at, finished_at
-             FROM jobs WHERE pipeline_id = ?1 AND retried = 0 ORDER BY stage_idx, id",
+            // External jobs count in the status but not in the duration (GitLab's
+            // `Ci::Pipeline::Duration` reads builds only): their run has no start here.
+            &format!(
+                "SELECT j.id, j.stage_idx, j.run_when, j.allow_failure, j.status,
+                        CASE WHEN {IS_EXTERNAL} THEN NULL ELSE j.started_at END, j.finished_at
+                 FROM jobs j WHERE j.pipeline_id = ?1 AND j.retried = 0 ORDER BY j.stage_idx, j.id"
+            ),
         )?
         .query_map([pipeline_id], |r| {
             let when: String = r.get(2)?;

@@ -4,14 +4,17 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::bridges::IS_BRIDGE;
+use super::external::IS_EXTERNAL;
 use super::{JobRow, SELECT};
 use crate::db::{ListPage, Window};
 
-/// A CI build (not a bridge: the Jobs API shows builds only) of a project by its global id.
+/// A CI build (not a bridge nor an external job: the Jobs API shows builds only) of a project by its global id.
 pub fn find(conn: &Connection, project_id: i64, id: i64) -> rusqlite::Result<Option<JobRow>> {
-    conn.prepare_cached(&format!("{SELECT} WHERE j.project_id = ?1 AND j.id = ?2 AND NOT {IS_BRIDGE}"))?
-        .query_row(params![project_id, id], JobRow::from_row)
-        .optional()
+    conn.prepare_cached(&format!(
+        "{SELECT} WHERE j.project_id = ?1 AND j.id = ?2 AND NOT {IS_BRIDGE} AND NOT {IS_EXTERNAL}"
+    ))?
+    .query_row(params![project_id, id], JobRow::from_row)
+    .optional()
 }
 
 /// Builds (what runners run) or bridges (`trigger:` jobs).
@@ -46,7 +49,7 @@ pub struct ListFilter {
 /// The `WHERE` condition (on `jobs j`, `?1` the project id) and bound values of a job list.
 fn conditions(project_id: i64, f: &ListFilter) -> (String, Vec<SqlValue>) {
     let mut filter = match f.kind {
-        JobKind::Builds => format!("j.project_id = ?1 AND NOT {IS_BRIDGE}"),
+        JobKind::Builds => format!("j.project_id = ?1 AND NOT {IS_BRIDGE} AND NOT {IS_EXTERNAL}"),
         JobKind::Bridges => format!("j.project_id = ?1 AND {IS_BRIDGE}"),
     };
     let mut args: Vec<SqlValue> = vec![SqlValue::Integer(project_id)];

@@ -4,6 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::bridges::IS_BRIDGE;
+use super::external::IS_EXTERNAL;
 use super::{advance, pipeline_of, seconds_between, secs_since};
 
 use crate::ci::status::JobStatus;
@@ -54,7 +55,7 @@ pub fn claim(
             "UPDATE jobs SET status = 'running', runner_id = ?1, started_at = ?2, updated_at = ?2,
                              token_digest = ?3, queued_duration = {}
              WHERE id = (SELECT j.id FROM jobs j
-                          WHERE j.status = 'pending' AND NOT {IS_BRIDGE}
+                          WHERE j.status = 'pending' AND NOT {IS_BRIDGE} AND NOT {IS_EXTERNAL}
                             AND (?4 IS NULL OR j.project_id = ?4)
                             AND (?5 OR j.tag_list <> '[]')
                             AND NOT EXISTS (SELECT 1 FROM json_each(j.tag_list) t
@@ -142,6 +143,7 @@ pub fn fail_stuck_running(conn: &Connection, before: &str, now: &str) -> rusqlit
     let ids: Vec<i64> = conn
         .prepare_cached(&format!(
             "SELECT j.id FROM jobs j WHERE j.status = 'running' AND j.updated_at < ?1 AND NOT {IS_BRIDGE}
+               AND NOT {IS_EXTERNAL}
              ORDER BY j.id"
         ))?
         .query_map([before], |r| r.get(0))?
@@ -173,7 +175,7 @@ pub fn fail_timed_out(conn: &Connection, now: &str) -> rusqlite::Result<Vec<i64>
         .prepare_cached(&format!(
             "SELECT j.id, j.started_at, json_extract(j.spec, '$.timeout_secs'), r.maximum_timeout
              FROM jobs j LEFT JOIN runners r ON r.id = j.runner_id
-             WHERE j.status = 'running' AND NOT {IS_BRIDGE} ORDER BY j.id"
+             WHERE j.status = 'running' AND NOT {IS_BRIDGE} AND NOT {IS_EXTERNAL} ORDER BY j.id"
         ))?
         .query_map([], |r| {
             let timeout =
