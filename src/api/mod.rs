@@ -15,6 +15,8 @@ pub mod current_job;
 pub mod entities;
 pub mod files;
 pub mod health;
+pub mod hook_events;
+pub mod hooks;
 pub mod job_token_scope;
 pub mod jobs;
 pub mod limits;
@@ -74,6 +76,8 @@ fn build() -> Routes {
         projects::configure(r);
         members::configure(r);
         triggers::configure(r);
+        hooks::configure(r);
+        hook_events::configure(r);
         refs::configure(r);
         files::configure(r);
         commits::configure(r);

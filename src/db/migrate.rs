@@ -11,14 +11,15 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use super::OpenError;
 
 /// The schema this binary writes and understands.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// The whole current schema, applied to a new file.
 pub const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// Upgrade steps: `UPGRADES[i]` takes a database from version `i + 1` to `i + 2`.
 type Upgrade = fn(&Transaction) -> rusqlite::Result<()>;
-const UPGRADES: &[Upgrade] = &[to_v2, add_commits_and_files, add_jobs, add_runners, add_job_tokens];
+const UPGRADES: &[Upgrade] =
+    &[to_v2, add_commits_and_files, add_jobs, add_runners, add_job_tokens, add_webhooks];
 
 /// The lines of `schema.sql` between the line `-- BEGIN <name> …` and `-- END <name>`: an upgrade step runs
 /// the section that creates its tables, so a new and an upgraded database share one definition.
@@ -60,6 +61,12 @@ fn add_runners(tx: &Transaction) -> rusqlite::Result<()> {
 /// `pipeline_sources` (new tables only; existing projects have no scope row, so their scope is off).
 fn add_job_tokens(tx: &Transaction) -> rusqlite::Result<()> {
     tx.execute_batch(schema_section("add_job_tokens")?)
+}
+
+/// Project webhooks: `project_hooks`, the outbox `hook_deliveries`, the delivery log `hook_logs`
+/// and the triggers that fill the outbox on pipeline and job status changes (new tables only).
+fn add_webhooks(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(schema_section("add_webhooks")?)
 }
 
 /// Brings the database to [`SCHEMA_VERSION`], or refuses a database from a newer triggerd.
