@@ -31,3 +31,5 @@ mod trigger_policies;
 mod triggers;
 mod users;
 mod web_ui;
+mod webhook_receiver;
+mod webhooks;
