@@ -378,3 +378,35 @@ fn a_project_without_hooks_queues_nothing_on_status_changes() {
     run_the_job(&s, "success");
     assert_eq!(s.app.count("hook_deliveries"), 0);
 }
+
+#[test]
+fn a_pipeline_triggered_by_a_job_token_carries_its_source_pipeline() {
+    let s = setup_ci_with(ONE_JOB, fast_hooks);
+    let rx = Receiver::start();
+    create_hook(&s, json!({"url": rx.url, "pipeline_events": true}));
+    let upstream = s.trigger(json!({}));
+    let runner = s.runner();
+    let job = s.take(&runner);
+    let resp = s.app.post_json(
+        &format!("/projects/{}/trigger/pipeline", s.r.project_id),
+        None,
+        &json!({"token": job["token"], "ref": "main"}),
+    );
+    let downstream = json_of(resp, 201)["id"].as_i64().unwrap();
+    let got = rx.wait_for(60, |g| {
+        pipeline_events(g).iter().any(|r| r.json()["object_attributes"]["id"] == downstream)
+    });
+    let event = pipeline_events(&got)
+        .into_iter()
+        .find(|r| r.json()["object_attributes"]["id"] == downstream)
+        .unwrap()
+        .json();
+    assert_eq!(event["object_attributes"]["source"], "pipeline");
+    assert_eq!(event["object_attributes"]["root_pipeline_id"], upstream);
+    let source = &event["source_pipeline"];
+    assert_eq!(source["pipeline_id"], upstream);
+    assert_eq!(source["job_id"], job["id"]);
+    assert_eq!(source["bridge_id"], Value::Null);
+    assert_eq!(source["project"]["id"], s.r.project_id);
+    assert_eq!(source["project"]["path_with_namespace"], s.r.project_path);
+}
