@@ -22,14 +22,16 @@ pub struct DueDelivery {
 
 /// The oldest pending delivery of each hook that may be sent now (not disabled, its retry time
 /// reached), oldest first, at most `limit`, skipping the hooks in `busy` (being delivered to).
+/// One index probe per hook, so a large backlog costs nothing here.
 pub fn due(conn: &Connection, now: &str, limit: i64, busy: &[i64]) -> rusqlite::Result<Vec<DueDelivery>> {
     let busy_json = serde_json::to_string(busy).unwrap_or_else(|_| "[]".into());
     let sql = format!(
         "SELECT {}, d.id, d.kind, d.object_id, d.status, d.previous_status, d.event_uuid, d.payload, d.attempts
-         FROM hook_deliveries d JOIN project_hooks h ON h.id = d.hook_id
-         WHERE d.id IN (SELECT MIN(id) FROM hook_deliveries WHERE state = 'pending' GROUP BY hook_id)
+         FROM project_hooks h
+         JOIN hook_deliveries d ON d.id = (SELECT p.id FROM hook_deliveries p
+                                           WHERE p.hook_id = h.id AND p.state = 'pending' ORDER BY p.id LIMIT 1)
+         WHERE h.permanently_disabled = 0 AND (h.disabled_until IS NULL OR h.disabled_until <= ?1)
            AND d.next_attempt_at <= ?1
-           AND h.permanently_disabled = 0 AND (h.disabled_until IS NULL OR h.disabled_until <= ?1)
            AND h.id NOT IN (SELECT value FROM json_each(?2))
          ORDER BY d.id {}",
         HookRow::columns(),
@@ -51,16 +53,6 @@ pub fn due(conn: &Connection, now: &str, limit: i64, busy: &[i64]) -> rusqlite::
             })
         })?
         .collect()
-}
-
-/// The earliest time a pending delivery becomes due (to sleep until then), if any.
-pub fn next_due_at(conn: &Connection) -> rusqlite::Result<Option<String>> {
-    conn.prepare_cached(
-        "SELECT MIN(MAX(d.next_attempt_at, COALESCE(h.disabled_until, '')))
-         FROM hook_deliveries d JOIN project_hooks h ON h.id = d.hook_id
-         WHERE d.state = 'pending' AND h.permanently_disabled = 0",
-    )?
-    .query_row([], |r| r.get(0))
 }
 
 /// Stores the payload built at the first pick-up (only if none was stored meanwhile); returns
