@@ -292,7 +292,7 @@ fn with_secret(mut v: Value, secret: Option<String>) -> Value {
 fn bounded(params: &Params, key: &str, max: usize) -> ApiResult<Option<String>> {
     let v = params.string(key)?;
     if v.as_ref().is_some_and(|s| s.chars().count() > max) {
-        return Err(ApiError::Unprocessable(format!("{key} is too long (maximum is {max} characters)")));
+        return Err(ApiError::validation(key, format!("is too long (maximum is {max} characters)")));
     }
     Ok(v)
 }

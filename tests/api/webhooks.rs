@@ -410,3 +410,14 @@ fn a_pipeline_triggered_by_a_job_token_carries_its_source_pipeline() {
     assert_eq!(source["project"]["id"], s.r.project_id);
     assert_eq!(source["project"]["path_with_namespace"], s.r.project_path);
 }
+
+#[test]
+fn an_over_long_hook_name_is_a_400_naming_the_field() {
+    let s = setup_ci_with(ONE_JOB, fast_hooks);
+    let resp = s.app.post_json(
+        &hooks_path(&s),
+        Some(&s.r.maintainer.token),
+        &json!({"url": "https://e.com/", "name": "n".repeat(256)}),
+    );
+    assert_error(resp, 400, "message", json!({"name": ["is too long (maximum is 255 characters)"]}));
+}
