@@ -2,6 +2,9 @@
 //! that address, POST the body with GitLab's headers (and the Standard Webhooks signature), no
 //! redirects, a timeout, and keep a bounded copy of the answer for the delivery log.
 
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -139,18 +142,8 @@ async fn attempt(
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
-    let mut builder = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(limits.timeout)
-        .connect_timeout(limits.timeout)
-        .no_proxy()
-        .danger_accept_invalid_certs(!req.verify_tls);
-    if let Some(host) =
-        url.host_str().filter(|h| !h.starts_with('[') && h.parse::<std::net::IpAddr>().is_err())
-    {
-        builder = builder.resolve(host, addr);
-    }
-    let client = builder.build().map_err(|e| format!("client: {e}"))?;
+    let name = url.host_str().filter(|h| !h.starts_with('[') && h.parse::<std::net::IpAddr>().is_err());
+    let client = client_for(name, addr, req.verify_tls, limits.timeout)?;
     let mut map = HeaderMap::new();
     for (k, v) in sent {
         if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) {
@@ -180,6 +173,45 @@ async fn attempt(
     body.truncate(MAX_RESPONSE_BODY);
     out.response_body = String::from_utf8_lossy(&body).into_owned();
     Ok(())
+}
+
+/// Clients kept for reuse (their connection pools save a TCP and TLS handshake per delivery),
+/// keyed by everything they were built with: a client only ever connects to the address it was
+/// built for, so reusing one never skips the SSRF check made before each attempt. The thread is
+/// part of the key: each of actix's threads runs its own runtime, which owns the pooled connections.
+type ClientKey = (std::thread::ThreadId, Option<String>, SocketAddr, bool, Duration);
+static CLIENTS: OnceLock<Mutex<HashMap<ClientKey, reqwest::Client>>> = OnceLock::new();
+/// Most clients kept; past it the cache starts over.
+const MAX_CLIENTS: usize = 256;
+
+fn client_for(
+    name: Option<&str>,
+    addr: SocketAddr,
+    verify_tls: bool,
+    timeout: Duration,
+) -> Result<reqwest::Client, String> {
+    let key: ClientKey = (std::thread::current().id(), name.map(str::to_string), addr, verify_tls, timeout);
+    let cache = CLIENTS.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(c) = cache.lock().unwrap_or_else(PoisonError::into_inner).get(&key) {
+        return Ok(c.clone());
+    }
+    let mut builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .no_proxy()
+        .danger_accept_invalid_certs(!verify_tls);
+    if let Some(host) = name {
+        // Connect to the checked address, whatever DNS says by now (no rebinding).
+        builder = builder.resolve(host, addr);
+    }
+    let client = builder.build().map_err(|e| format!("client: {e}"))?;
+    let mut map = cache.lock().unwrap_or_else(PoisonError::into_inner);
+    if map.len() >= MAX_CLIENTS {
+        map.clear();
+    }
+    map.insert(key, client.clone());
+    Ok(client)
 }
 
 fn describe(e: reqwest::Error) -> String {
