@@ -200,6 +200,9 @@ fn client_for(
         .timeout(timeout)
         .connect_timeout(timeout)
         .no_proxy()
+        // `X-Gitlab-Event`, as GitLab writes it, rather than hyper's lower case, for receivers
+        // that compare header names by case.
+        .http1_title_case_headers()
         .danger_accept_invalid_certs(!verify_tls);
     if let Some(host) = name {
         // Connect to the checked address, whatever DNS says by now (no rebinding).

@@ -39,6 +39,9 @@ def server(tmp_path_factory) -> Server:
         TRIGGERD_LOG__LEVEL="info",
         # A runner asking when no job is pending gets its 204 after 2 s instead of 50.
         TRIGGERD_RUNNERS__LONG_POLL_TIMEOUT_SECS="2",
+        # test_hooks.py delivers to a receiver on 127.0.0.1.
+        TRIGGERD_WEBHOOKS__ALLOW_LOCAL_NETWORK="true",
+        TRIGGERD_WEBHOOKS__POLL_INTERVAL_MS="100",
     )
     with open(log_path, "wb") as log:
         # cwd is the empty temp dir, so no config.toml is picked up.
