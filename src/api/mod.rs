@@ -16,6 +16,7 @@ pub mod entities;
 pub mod files;
 pub mod health;
 pub mod hook_events;
+pub mod hook_params;
 pub mod hooks;
 pub mod job_token_scope;
 pub mod jobs;

@@ -33,3 +33,4 @@ mod users;
 mod web_ui;
 mod webhook_receiver;
 mod webhooks;
+mod webhooks_api;
