@@ -469,6 +469,24 @@ BEGIN
     WHERE h.project_id = NEW.project_id AND h.pipeline_events = 1 AND h.permanently_disabled = 0;
 END;
 
+-- A job inserted past `created` (the first stage's `pending`, a retry's clone, `manual`): GitLab
+-- creates it `created` and its move on fires the hook, so this is that event.
+CREATE TRIGGER hook_job_inserted AFTER INSERT ON jobs
+WHEN NEW.status <> 'created'
+ AND EXISTS (SELECT 1 FROM project_hooks h
+             WHERE h.project_id = NEW.project_id AND h.job_events = 1 AND h.permanently_disabled = 0)
+BEGIN
+    INSERT INTO hook_deliveries (hook_id, kind, object_id, status, previous_status, event_uuid,
+                                 next_attempt_at, created_at)
+    SELECT h.id, 'job', NEW.id, NEW.status, 'created',
+           lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-'
+                 || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-'
+                 || hex(randomblob(6))),
+           strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+    FROM project_hooks h
+    WHERE h.project_id = NEW.project_id AND h.job_events = 1 AND h.permanently_disabled = 0;
+END;
+
 CREATE TRIGGER hook_job_status AFTER UPDATE OF status ON jobs
 WHEN OLD.status IS NOT NEW.status
  AND EXISTS (SELECT 1 FROM project_hooks h
