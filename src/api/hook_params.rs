@@ -151,7 +151,7 @@ pub fn apply(
 }
 
 /// Merges given `[{key, value}]` into the stored ones (a given key replaces its value).
-fn merge_headers(stored: &str, given: &Value) -> ApiResult<String> {
+pub fn merge_headers(stored: &str, given: &Value) -> ApiResult<String> {
     let invalid = || ApiError::Unprocessable("Custom headers validation failed".into());
     let items = match given {
         Value::Array(items) => items,

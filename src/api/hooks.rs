@@ -10,7 +10,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
 
 use super::access::{self, ProjectAccess};
-use super::hook_params::{OTHER_EVENTS, apply, custom_headers};
+use super::hook_params::{OTHER_EVENTS, apply, custom_headers, merge_headers};
 use super::pagination::{self, Page};
 use super::params::Params;
 use crate::auth::Caller;
@@ -22,6 +22,9 @@ use crate::state::AppState;
 pub fn configure(r: &mut super::Routes) {
     r.resource("/projects/{id}/hooks", |m| m.get(list).post(create));
     r.resource("/projects/{id}/hooks/{hook_id}", |m| m.get(show).put(update).delete(delete));
+    r.resource("/projects/{id}/hooks/{hook_id}/custom_headers/{key}", |m| {
+        m.put(put_header).delete(delete_header)
+    });
 }
 
 /// GitLab's `ProjectHook` entity; `full` adds `custom_headers` and `url_variables` (not in lists).
@@ -230,4 +233,51 @@ fn with_secret(mut v: Value, secret: Option<String>) -> Value {
         o.insert("signing_token".into(), Value::String(s));
     }
     v
+}
+
+/// `PUT /projects/:id/hooks/:hook_id/custom_headers/:key` — sets one custom header (`value`);
+/// 204, or 422 `Illegal key or value`.
+async fn put_header(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String)>,
+    params: Params,
+) -> ApiResult<HttpResponse> {
+    let (id, hook_id, key) = path.into_inner();
+    let pa = maintained_project(&state, &caller, &id).await?;
+    let hook = find_hook(&state, pa.project.id, &hook_id).await?;
+    let value = params.required_string("value")?;
+    let merged = merge_headers(&hook.settings.custom_headers, &json!([{"key": key, "value": value}]))
+        .map_err(|e| match e {
+            ApiError::Unprocessable(_) => ApiError::Unprocessable("Illegal key or value".into()),
+            other => other,
+        })?;
+    let mut settings = hook.settings.clone();
+    settings.custom_headers = merged;
+    let hid = hook.id;
+    state.db.write(move |c| Ok(store::update(c, hid, &settings)?)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `DELETE /projects/:id/hooks/:hook_id/custom_headers/:key` — 204, or `404 Custom header Not Found`.
+async fn delete_header(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (id, hook_id, key) = path.into_inner();
+    let pa = maintained_project(&state, &caller, &id).await?;
+    let hook = find_hook(&state, pa.project.id, &hook_id).await?;
+    let mut headers = custom_headers(&hook.settings.custom_headers);
+    let before = headers.len();
+    headers.retain(|(k, _)| !k.eq_ignore_ascii_case(&key));
+    if headers.len() == before {
+        return Err(ApiError::NotFound("Custom header"));
+    }
+    let mut settings = hook.settings.clone();
+    settings.custom_headers =
+        Value::Array(headers.into_iter().map(|(k, v)| json!({"key": k, "value": v})).collect()).to_string();
+    let hid = hook.id;
+    state.db.write(move |c| Ok(store::update(c, hid, &settings)?)).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -106,6 +106,8 @@ enum Obj {
     HookTest,
     /// A fresh hook and a delivery log row of it.
     HookLog,
+    /// A fresh hook with the custom header `X-Matrix`, and that header's name.
+    HookHeader,
     /// A hook of a project no caller belongs to.
     ForeignHook,
     /// The project's shared trigger, owned by the keeper (a Maintainer).
@@ -190,6 +192,7 @@ impl Obj {
             Obj::Nothing => "",
             Obj::Hook | Obj::HookTest => "a hook",
             Obj::HookLog => "a hook's log entry",
+            Obj::HookHeader => "a hook's custom header",
             Obj::ForeignHook => "a hook of another project",
             Obj::Trigger => "a trigger of another user",
             Obj::OwnTrigger => "the caller's own trigger",
@@ -237,7 +240,7 @@ impl Obj {
 
     /// Whether the object fills several path placeholders (values separated by commas).
     fn multi_valued(self) -> bool {
-        matches!(self, Obj::HookTest | Obj::HookLog)
+        matches!(self, Obj::HookTest | Obj::HookLog | Obj::HookHeader)
     }
 }
 
@@ -384,6 +387,10 @@ const ROWS: &[Row] = &[
     row("GET", "/api/v4/projects/{id}/hooks/{hook_id}", Obj::Hook, "",                          "401 404/403/403 403 403 403 200 200 200 401 401 401 200"),
     row("PUT", "/api/v4/projects/{id}/hooks/{hook_id}", Obj::Hook, r#"{"name":"n-{n}"}"#,       "401 404/403/403 403 403 403 200 200 200 401 401 401 403"),
     row("DELETE", "/api/v4/projects/{id}/hooks/{hook_id}", Obj::Hook, "",                       "401 404/403/403 403 403 403 204 204 204 401 401 401 403"),
+    row("PUT", "/api/v4/projects/{id}/hooks/{hook_id}/custom_headers/{key}", Obj::HookHeader, r#"{"value":"v-{n}"}"#,
+                                                                                                 "401 404/403/403 403 403 403 204 204 204 401 401 401 403"),
+    row("DELETE", "/api/v4/projects/{id}/hooks/{hook_id}/custom_headers/{key}", Obj::HookHeader, "",
+                                                                                                 "401 404/403/403 403 403 403 204 204 204 401 401 401 403"),
     row("GET", "/api/v4/projects/{id}/hooks/{hook_id}", Obj::ForeignHook, "",                   "401 404/403/403 403 403 403 404 404 404 401 401 401 404"),
     row("POST", "/api/v4/projects/{id}/hooks/{hook_id}/test/{trigger}", Obj::HookTest, "",      "401 404/403/403 403 403 403 422 422 422 401 401 401 403"),
     row("GET", "/api/v4/projects/{id}/hooks/{hook_id}/events", Obj::Hook, "",                   "401 404/403/403 403 403 403 200 200 200 401 401 401 200"),
@@ -800,6 +807,16 @@ impl World {
                 Some(format!("{hook},{}", seed_hook_log(app, hook)))
             }
             Obj::ForeignHook => Some(seed_hook(app, self.elsewhere).to_string()),
+            Obj::HookHeader => {
+                let hook = seed_hook(app, pid);
+                app.db()
+                    .execute(
+                        r#"UPDATE project_hooks SET custom_headers = '[{"key":"X-Matrix","value":"v"}]' WHERE id = ?1"#,
+                        [hook],
+                    )
+                    .unwrap();
+                Some(format!("{hook},X-Matrix"))
+            }
             Obj::ForeignPipeline => Some(self.foreign_pipeline.to_string()),
             Obj::ForeignJob => Some(self.foreign_job.to_string()),
             Obj::FreshJob | Obj::FreshFailedJob | Obj::FreshManualJob => {

@@ -141,3 +141,20 @@ fn an_over_long_hook_name_is_a_400_naming_the_field() {
     );
     assert_error(resp, 400, "message", json!({"name": ["is too long (maximum is 255 characters)"]}));
 }
+
+#[test]
+fn one_custom_header_is_set_and_removed_by_its_own_route() {
+    let s = setup_ci_with(ONE_JOB, fast_hooks);
+    let maint = Some(s.r.maintainer.token.as_str());
+    let hook = create_hook(&s, json!({"url": "https://e.com/"}));
+    let path = format!("{}/{}", hooks_path(&s), hook["id"]);
+    let header = format!("{path}/custom_headers/X-Team");
+    assert_eq!(s.app.put_json(&header, maint, &json!({"value": "ci"})).status().as_u16(), 204);
+    assert_eq!(json_of(s.app.get(&path, maint), 200)["custom_headers"], json!([{"key": "X-Team"}]));
+    let bad = s.app.put_json(&header, maint, &json!({"value": "two\nlines"}));
+    assert_error(bad, 422, "error", json!("Illegal key or value"));
+    assert_error(s.app.put_json(&header, maint, &json!({})), 400, "error", json!("value is missing"));
+    assert_eq!(s.app.delete(&header, maint).status().as_u16(), 204);
+    assert_error(s.app.delete(&header, maint), 404, "message", json!("404 Custom header Not Found"));
+    assert_eq!(json_of(s.app.get(&path, maint), 200)["custom_headers"], json!([]));
+}
