@@ -533,3 +533,144 @@ CREATE TABLE commit_statuses (
 -- Finding a project's pipelines for a commit (commit statuses, newest first).
 CREATE INDEX pipelines_sha ON pipelines (project_id, sha, id);
 -- END add_commit_statuses
+
+-- BEGIN add_webhooks (an upgrade step in src/db/migrate.rs runs this section as is)
+-- Project webhooks (issue 12). `token` and `signing_secret` are kept as given because they are
+-- sent (the token as `X-Gitlab-Token`) or used to sign: they cannot be digests. `events` is a
+-- JSON object of the GitLab event booleans triggerd only stores; the three it acts on (or may)
+-- have columns. `custom_headers` is a JSON array of {key, value}. Health as GitLab's
+-- auto-disabling: `recent_failures`, `disabled_until` (temporary), `permanently_disabled`.
+CREATE TABLE project_hooks (
+    id                      INTEGER PRIMARY KEY AUTOINCREMENT,
+    project_id              INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    url                     TEXT    NOT NULL,
+    name                    TEXT,
+    description             TEXT,
+    token                   TEXT,
+    signing_secret          BLOB,
+    enable_ssl_verification INTEGER NOT NULL CHECK (enable_ssl_verification IN (0, 1)),
+    push_events             INTEGER NOT NULL CHECK (push_events IN (0, 1)),
+    pipeline_events         INTEGER NOT NULL CHECK (pipeline_events IN (0, 1)),
+    job_events              INTEGER NOT NULL CHECK (job_events IN (0, 1)),
+    events                  TEXT    NOT NULL DEFAULT '{}',
+    custom_headers          TEXT    NOT NULL DEFAULT '[]',
+    recent_failures         INTEGER NOT NULL DEFAULT 0,
+    disabled_until          TEXT,
+    permanently_disabled    INTEGER NOT NULL DEFAULT 0 CHECK (permanently_disabled IN (0, 1)),
+    created_at              TEXT    NOT NULL
+);
+CREATE INDEX project_hooks_project ON project_hooks (project_id, id);
+-- The triggers' EXISTS: a project without a hook wanting the event pays one index probe.
+CREATE INDEX project_hooks_pipeline ON project_hooks (project_id) WHERE pipeline_events = 1 AND permanently_disabled = 0;
+CREATE INDEX project_hooks_job ON project_hooks (project_id) WHERE job_events = 1 AND permanently_disabled = 0;
+
+-- The outbox: one row per (hook, status change), written by the triggers below in the same
+-- transaction as the change, so a rollback leaves none and a commit cannot lose it. `status` and
+-- `previous_status` are recorded at change time; `payload` is built once, when the deliverer
+-- first picks the row up, so every retry sends the same body. `state`: pending → delivered or
+-- failed (given up). `event_uuid` is `X-Gitlab-Event-UUID`, `Idempotency-Key` and `webhook-id`.
+CREATE TABLE hook_deliveries (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    hook_id         INTEGER NOT NULL REFERENCES project_hooks (id) ON DELETE CASCADE,
+    kind            TEXT    NOT NULL CHECK (kind IN ('pipeline', 'job')),
+    object_id       INTEGER NOT NULL,
+    status          TEXT    NOT NULL,
+    previous_status TEXT,
+    event_uuid      TEXT    NOT NULL,
+    payload         TEXT,
+    state           TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'failed')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT    NOT NULL,
+    created_at      TEXT    NOT NULL
+);
+CREATE INDEX hook_deliveries_pending ON hook_deliveries (hook_id, id) WHERE state = 'pending';
+CREATE INDEX hook_deliveries_done ON hook_deliveries (created_at) WHERE state <> 'pending';
+
+-- The delivery log (GitLab's web hook logs): one row per HTTP attempt, kept for 7 days.
+CREATE TABLE hook_logs (
+    id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+    hook_id             INTEGER NOT NULL REFERENCES project_hooks (id) ON DELETE CASCADE,
+    delivery_id         INTEGER,
+    url                 TEXT    NOT NULL,
+    trigger_name        TEXT    NOT NULL,
+    event_uuid          TEXT    NOT NULL,
+    request_headers     TEXT    NOT NULL,
+    request_data        TEXT    NOT NULL,
+    response_headers    TEXT    NOT NULL,
+    response_body       TEXT    NOT NULL,
+    response_status     TEXT    NOT NULL,
+    execution_duration  REAL    NOT NULL,
+    internal_error_message TEXT,
+    created_at          TEXT    NOT NULL
+);
+CREATE INDEX hook_logs_hook ON hook_logs (hook_id, id);
+CREATE INDEX hook_logs_created ON hook_logs (created_at);
+
+CREATE TRIGGER hook_pipeline_created AFTER INSERT ON pipelines
+WHEN EXISTS (SELECT 1 FROM project_hooks h
+             WHERE h.project_id = NEW.project_id AND h.pipeline_events = 1 AND h.permanently_disabled = 0)
+BEGIN
+    INSERT INTO hook_deliveries (hook_id, kind, object_id, status, previous_status, event_uuid,
+                                 next_attempt_at, created_at)
+    SELECT h.id, 'pipeline', NEW.id, NEW.status, NULL,
+           lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-'
+                 || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-'
+                 || hex(randomblob(6))),
+           strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+    FROM project_hooks h
+    WHERE h.project_id = NEW.project_id AND h.pipeline_events = 1 AND h.permanently_disabled = 0;
+END;
+
+CREATE TRIGGER hook_pipeline_status AFTER UPDATE OF status ON pipelines
+WHEN OLD.status IS NOT NEW.status
+ AND EXISTS (SELECT 1 FROM project_hooks h
+             WHERE h.project_id = NEW.project_id AND h.pipeline_events = 1 AND h.permanently_disabled = 0)
+BEGIN
+    INSERT INTO hook_deliveries (hook_id, kind, object_id, status, previous_status, event_uuid,
+                                 next_attempt_at, created_at)
+    SELECT h.id, 'pipeline', NEW.id, NEW.status, OLD.status,
+           lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-'
+                 || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-'
+                 || hex(randomblob(6))),
+           strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+    FROM project_hooks h
+    WHERE h.project_id = NEW.project_id AND h.pipeline_events = 1 AND h.permanently_disabled = 0;
+END;
+
+-- A job inserted past `created` (the first stage's `pending`, a retry's clone, `manual`): GitLab
+-- creates it `created` and its move on fires the hook, so this is that event.
+CREATE TRIGGER hook_job_inserted AFTER INSERT ON jobs
+WHEN NEW.status <> 'created'
+ AND EXISTS (SELECT 1 FROM project_hooks h
+             WHERE h.project_id = NEW.project_id AND h.job_events = 1 AND h.permanently_disabled = 0)
+BEGIN
+    INSERT INTO hook_deliveries (hook_id, kind, object_id, status, previous_status, event_uuid,
+                                 next_attempt_at, created_at)
+    SELECT h.id, 'job', NEW.id, NEW.status, 'created',
+           lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-'
+                 || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-'
+                 || hex(randomblob(6))),
+           strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+    FROM project_hooks h
+    WHERE h.project_id = NEW.project_id AND h.job_events = 1 AND h.permanently_disabled = 0;
+END;
+
+-- External jobs of the commit status API (a `commit_statuses` row, written before their first status
+-- change) fire no Job Hook, as GitLab's generic commit statuses fire none.
+CREATE TRIGGER hook_job_status AFTER UPDATE OF status ON jobs
+WHEN OLD.status IS NOT NEW.status
+ AND EXISTS (SELECT 1 FROM project_hooks h
+             WHERE h.project_id = NEW.project_id AND h.job_events = 1 AND h.permanently_disabled = 0)
+ AND NOT EXISTS (SELECT 1 FROM commit_statuses cs WHERE cs.job_id = NEW.id)
+BEGIN
+    INSERT INTO hook_deliveries (hook_id, kind, object_id, status, previous_status, event_uuid,
+                                 next_attempt_at, created_at)
+    SELECT h.id, 'job', NEW.id, NEW.status, OLD.status,
+           lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-'
+                 || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-'
+                 || hex(randomblob(6))),
+           strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+    FROM project_hooks h
+    WHERE h.project_id = NEW.project_id AND h.job_events = 1 AND h.permanently_disabled = 0;
+END;
+-- END add_webhooks

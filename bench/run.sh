@@ -11,9 +11,11 @@
 #          --report-only (only rebuild BENCHMARKS.md from the files below).
 #
 # Scenarios: liveness, the trigger call on a project without .gitlab-ci.yml and on one with the
-# 5-job bench/ci5.gitlab-ci.yml (side by side, with the per-run ratio), the triggers list, page 1
-# of the pipelines list at N and at 1,000 pipelines, and one pipeline read. Each wrk run also
-# reads the server's CPU time (utime + stime) before and after: the report gives it per request.
+# 5-job bench/ci5.gitlab-ci.yml (side by side, with the per-run ratio), the same call on projects
+# with 1 and with 10 pipeline webhooks (to bench/hook_receiver.py on loopback; 0 hooks = the first),
+# the triggers list, page 1 of the pipelines list at N and at 1,000 pipelines, and one pipeline
+# read; then the webhook delivery throughput while the backlog drains. Each wrk run also reads
+# the server's CPU time (utime + stime) before and after: the report gives it per request.
 # Each invocation writes bench/results/pipelines-N.md and then rebuilds BENCHMARKS.md from
 # bench/analysis.md (the hand-written findings) plus every bench/results/*.md.
 # Needs: cargo; curl, jq, sqlite3 (for the bulk seed) and wrk are installed with apt-get if missing.
@@ -76,8 +78,10 @@ DB="$TMP/triggerd.db"
 ROOT_TOKEN="glpat-benchroot$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 PID=""
 SAMPLER=""
+RECEIVER=""
 cleanup() {
     [ -n "$SAMPLER" ] && kill "$SAMPLER" 2>/dev/null || true
+    [ -n "$RECEIVER" ] && kill "$RECEIVER" 2>/dev/null || true
     if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then kill -TERM "$PID"; wait "$PID" 2>/dev/null || true; fi
     if [ "$KEEP" = 1 ]; then say "kept $TMP"; else rm -rf "$TMP"; fi
 }
@@ -100,6 +104,7 @@ start_server() {
     t0=$(date +%s%N)
     (cd "$TMP" && exec env TRIGGERD_SERVER__LISTEN="127.0.0.1:$PORT" TRIGGERD_DATABASE__PATH="$DB" \
         TRIGGERD_BOOTSTRAP__ROOT_TOKEN="$ROOT_TOKEN" TRIGGERD_LOG__LEVEL="$LOG_LEVEL" \
+        TRIGGERD_WEBHOOKS__ALLOW_LOCAL_NETWORK=true \
         "$BIN" serve >>"$SERVER_LOG" 2>&1) &
     PID=$!
     until curl -fs -o /dev/null "$BASE/-/liveness"; do
@@ -137,6 +142,18 @@ SMALL=$(api -X POST "$BASE/api/v4/projects" -d name=small -d initialize_with_rea
 SMALL_PIPELINES=1000
 api -X POST "$BASE/api/v4/projects/$CI5/repository/files/.gitlab-ci.yml" -H 'Content-Type: application/json' \
     -d "$(jq -n --rawfile c "$BENCH/ci5.gitlab-ci.yml" '{branch: "main", content: $c, commit_message: "5 jobs"}')" >/dev/null
+# Two projects like `hot` with 1 and 10 pipeline webhooks to a fast receiver on loopback.
+HOOK_PORT=$(free_port)
+python3 "$BENCH/hook_receiver.py" "$HOOK_PORT" &
+RECEIVER=$!
+HOOKS1=$(api -X POST "$BASE/api/v4/projects" -d name=hooks1 -d initialize_with_readme=true | jq -r .id)
+HOOKS10=$(api -X POST "$BASE/api/v4/projects" -d name=hooks10 -d initialize_with_readme=true | jq -r .id)
+api -X POST "$BASE/api/v4/projects/$HOOKS1/hooks" -d "url=http://127.0.0.1:$HOOK_PORT/h" -d pipeline_events=true >/dev/null
+for i in $(seq 1 10); do
+    api -X POST "$BASE/api/v4/projects/$HOOKS10/hooks" -d "url=http://127.0.0.1:$HOOK_PORT/h$i" -d pipeline_events=true >/dev/null
+done
+HOOKS1_TRIGGER_TOKEN=$(api -X POST "$BASE/api/v4/projects/$HOOKS1/triggers" -d description=bench | jq -r .token)
+HOOKS10_TRIGGER_TOKEN=$(api -X POST "$BASE/api/v4/projects/$HOOKS10/triggers" -d description=bench | jq -r .token)
 for i in $(seq 1 20); do
     api -X POST "$BASE/api/v4/projects/$LISTED/triggers" -d "description=listed trigger $i" >/dev/null
 done
@@ -219,11 +236,14 @@ URL[trigger_c128]="$BASE/api/v4/projects/$HOT/trigger/pipeline"; SCRIPT[trigger_
 URL[trigger5_c32]="$BASE/api/v4/projects/$CI5/trigger/pipeline"; SCRIPT[trigger5_c32]=trigger; CONNS[trigger5_c32]=32
 URL[trigger5_c128]="$BASE/api/v4/projects/$CI5/trigger/pipeline"; SCRIPT[trigger5_c128]=trigger; CONNS[trigger5_c128]=128
 TOKEN[trigger5_c32]=$CI5_TRIGGER_TOKEN; TOKEN[trigger5_c128]=$CI5_TRIGGER_TOKEN
+URL[hooks1_c32]="$BASE/api/v4/projects/$HOOKS1/trigger/pipeline";   SCRIPT[hooks1_c32]=trigger;  CONNS[hooks1_c32]=32
+URL[hooks10_c32]="$BASE/api/v4/projects/$HOOKS10/trigger/pipeline"; SCRIPT[hooks10_c32]=trigger; CONNS[hooks10_c32]=32
+TOKEN[hooks1_c32]=$HOOKS1_TRIGGER_TOKEN; TOKEN[hooks10_c32]=$HOOKS10_TRIGGER_TOKEN
 URL[triggers_list]="$BASE/api/v4/projects/$LISTED/triggers";    SCRIPT[triggers_list]=get;    CONNS[triggers_list]=32
 URL[pipelines_list]="$BASE/api/v4/projects/$LISTED/pipelines";  SCRIPT[pipelines_list]=get;   CONNS[pipelines_list]=32
 URL[pipelines_small]="$BASE/api/v4/projects/$SMALL/pipelines";  SCRIPT[pipelines_small]=get;  CONNS[pipelines_small]=32
 URL[pipeline_get]="$BASE/api/v4/projects/$LISTED/pipelines/$GET_PIPELINE"; SCRIPT[pipeline_get]=get; CONNS[pipeline_get]=32
-SCENARIOS="liveness_c32 liveness_c128 trigger_c32 trigger_c128 trigger5_c32 trigger5_c128 triggers_list pipelines_list pipelines_small pipeline_get"
+SCENARIOS="liveness_c32 liveness_c128 trigger_c32 trigger_c128 trigger5_c32 trigger5_c128 hooks1_c32 hooks10_c32 triggers_list pipelines_list pipelines_small pipeline_get"
 
 # Sanity: each scenario's request succeeds once, and the list sizes are what we claim.
 [ "$(curl -fsS -H "PRIVATE-TOKEN: $PAT" "${URL[triggers_list]}" | jq length)" = 20 ]
@@ -257,6 +277,16 @@ for run in $(seq 1 "$RUNS"); do
 done
 PEAK_KIB=$(status_kib VmHWM)
 LOAD_MAX_KIB=$(sort -n "$TMP/rss.log" | tail -1)
+# Webhook delivery throughput: the hooks scenarios left a backlog; count what the receiver gets
+# in a 20 s window with no other load (11 hooks, each delivered in order, 8 at once).
+hook_count() { curl -fsS "http://127.0.0.1:$HOOK_PORT/count"; }
+BACKLOG=$(sqlite3 "file:$DB?mode=ro" "SELECT COUNT(*) FROM hook_deliveries WHERE state = 'pending'")
+c0=$(hook_count); t0=$(date +%s%N)
+sleep 20
+c1=$(hook_count); t1=$(date +%s%N)
+DELIVERY_RPS=$(awk -v n="$((c1 - c0))" -v ns="$((t1 - t0))" 'BEGIN { printf "%.0f", n / (ns / 1e9) }')
+HOOK_EVENTS=$(sqlite3 "file:$DB?mode=ro" "SELECT COUNT(*) FROM hook_deliveries")
+HOOK_FAILED=$(sqlite3 "file:$DB?mode=ro" "SELECT COUNT(*) FROM hook_logs WHERE response_status <> '200'")
 sleep 2
 AFTER_KIB=$(status_kib VmRSS)
 stop_server
@@ -318,6 +348,8 @@ OUT="$BENCH/results/pipelines-$PIPELINES.md"
             liveness_c32|liveness_c128) name="(a) \`GET /-/liveness\`" ;;
             trigger_c32|trigger_c128) name="(b) trigger call, JSON, 3 variables, no \`.gitlab-ci.yml\`" ;;
             trigger5_c32|trigger5_c128) name="(b5) the same call, 5-job \`.gitlab-ci.yml\` (3 stages)" ;;
+            hooks1_c32) name="(b) with 1 pipeline webhook" ;;
+            hooks10_c32) name="(b) with 10 pipeline webhooks" ;;
             triggers_list) name="(c) \`GET /projects/:id/triggers\` (20 items, PAT)" ;;
             pipelines_list) name="(c) \`GET /projects/:id/pipelines\` (page 1 of $PIPELINES, PAT)" ;;
             pipelines_small) name="(c) \`GET /projects/:id/pipelines\` (page 1 of $SMALL_PIPELINES, PAT)" ;;
@@ -338,6 +370,21 @@ OUT="$BENCH/results/pipelines-$PIPELINES.md"
             "$(values "trigger5_c$c" rps | median)" "$(ratio_to "trigger5_c$c" "trigger_c$c" | median)" \
             "$(ratio_to "trigger5_c$c" "trigger_c$c" | paste -sd' ')"
     done
+    echo
+    echo "Trigger call (b), 32 connections, with pipeline webhooks configured (their deliveries run in the"
+    echo "same process, on the same 2 cores, while the calls are measured):"
+    echo
+    echo "| webhooks on the project | requests/s | ratio to 0 hooks, median of per-run ratios | per run |"
+    echo "|---:|---:|---:|---|"
+    printf '| 0 | %.0f | 1 | |\n' "$(values trigger_c32 rps | median)"
+    for h in 1 10; do
+        printf '| %s | %.0f | %s | %s |\n' "$h" "$(values "hooks${h}_c32" rps | median)" \
+            "$(ratio_to "hooks${h}_c32" trigger_c32 | median)" "$(ratio_to "hooks${h}_c32" trigger_c32 | paste -sd' ')"
+    done
+    echo
+    echo "Webhook delivery to a fast loopback receiver (bench/hook_receiver.py, one asyncio process) while"
+    echo "the backlog of the hooks scenarios drains, no other load: **${DELIVERY_RPS} deliveries/s** over 20 s"
+    echo "(backlog at the start: ${BACKLOG}; events queued in the whole run: ${HOOK_EVENTS}; attempts not answered 200: ${HOOK_FAILED})."
     echo
     echo "| resource | value |"
     echo "|---|---|"

@@ -20,6 +20,7 @@ pub struct Config {
     pub runners: RunnersConfig,
     pub triggers: TriggersConfig,
     pub web: WebConfig,
+    pub webhooks: WebhooksConfig,
     pub log: LogConfig,
 }
 
@@ -177,6 +178,44 @@ impl Default for WebConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// Allow hook URLs (and resolved addresses) on loopback, private, link-local and other
+    /// non-public networks (GitLab's "Allow requests to the local network from webhooks").
+    pub allow_local_network: bool,
+    /// A delivery attempt must get its answer within this many seconds (GitLab's 10).
+    pub timeout_secs: u64,
+    /// Hooks delivered to at once (each hook's events go one at a time, in order).
+    pub max_concurrency: usize,
+    /// How often the deliverer looks for due deliveries without being woken, in milliseconds.
+    pub poll_interval_ms: u64,
+    /// Wait before retrying after the 1st, 2nd and 3rd consecutive failure (× 1, 2, 3), in ms.
+    pub retry_delay_ms: u64,
+    /// From the 4th consecutive failure a hook is temporarily disabled for this × 2^(failures − 4)
+    /// milliseconds (GitLab: 1 minute) ...
+    pub disable_backoff_ms: u64,
+    /// ... at most this long (GitLab: 1 day). At the 40th failure it is disabled for good.
+    pub max_disable_backoff_ms: u64,
+    /// Delivery log rows (and finished outbox rows) are kept this many days (GitLab: 7).
+    pub log_retention_days: u64,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        Self {
+            allow_local_network: false,
+            timeout_secs: 10,
+            max_concurrency: 8,
+            poll_interval_ms: 1000,
+            retry_delay_ms: 10_000,
+            disable_backoff_ms: 60_000,
+            max_disable_backoff_ms: 86_400_000,
+            log_retention_days: 7,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct LogConfig {
     /// env_logger filter, e.g. `info` or `triggerd=debug`; `RUST_LOG` overrides it.
     pub level: String,
@@ -299,6 +338,14 @@ impl Config {
         let header = &self.server.client_address_header;
         if actix_web::http::header::HeaderName::try_from(header.as_str()).is_err() && !header.is_empty() {
             return bad("server.client_address_header must be empty or a header name");
+        }
+        if self.webhooks.timeout_secs == 0
+            || self.webhooks.max_concurrency == 0
+            || self.webhooks.poll_interval_ms == 0
+        {
+            return bad(
+                "webhooks.timeout_secs, webhooks.max_concurrency and webhooks.poll_interval_ms must be at least 1",
+            );
         }
         if self.web.session_ttl_secs == 0 {
             return bad("web.session_ttl_secs must be at least 1");

@@ -34,6 +34,9 @@ pub enum ApiError {
     /// 400 `{"error":"<param> is missing"}` and the other parameter-validation texts.
     #[error("{0}")]
     Param(String),
+    /// 422 `{"error":"<text>"}`: GitLab's hook validation errors (`Invalid url given`).
+    #[error("{0}")]
+    Unprocessable(String),
     /// 400 `{"message":"400 Bad request - <reason>"}`.
     #[error("400 Bad request - {0}")]
     BadRequest(String),
@@ -109,7 +112,7 @@ impl ApiError {
             ApiError::RecordNotFound => json!({"message": "404 Not found"}),
             ApiError::NoRoute => json!({"error": "404 Not Found"}),
             ApiError::MethodNotAllowed(m) => json!({"error": m}),
-            ApiError::Param(m) => json!({"error": m}),
+            ApiError::Param(m) | ApiError::Unprocessable(m) => json!({"error": m}),
             ApiError::BadRequest(r) => json!({"message": format!("400 Bad request - {r}")}),
             ApiError::Message(_, v) => json!({"message": v}),
             ApiError::PreconditionFailed => json!({"message": "412 Precondition Failed"}),
@@ -131,6 +134,7 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Param(_) | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Message(s, _) => *s,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod hooks;
 pub mod job_queue;
 pub mod model;
 pub mod state;
@@ -59,12 +60,14 @@ pub fn build(config: Config, listener: TcpListener) -> Result<Server, StartupErr
 pub struct Stopper {
     handle: ServerHandle,
     job_queue: Arc<JobQueue>,
+    hooks: Arc<hooks::Deliverer>,
 }
 
 impl Stopper {
     /// Stops the server; completes once it has stopped.
     pub async fn stop(&self, graceful: bool) {
         self.job_queue.stop();
+        self.hooks.stop();
         self.handle.stop(graceful).await;
     }
 }
@@ -108,6 +111,15 @@ pub fn start(config: Config, listener: TcpListener) -> Result<(Server, Stopper),
         actix_web::rt::spawn(api::trigger_audit::sweep_events(state.clone()));
     }
     let job_queue = state.job_queue.clone();
+    // Delivers the webhook outbox (and catches up after a restart: the outbox is durable).
+    let deliverer = hooks::Deliverer::new(
+        state.db.clone(),
+        config.webhooks.clone(),
+        state.external_url.clone().unwrap_or_else(|| state.bound_url.clone()),
+    );
+    if tokio::runtime::Handle::try_current().is_ok() {
+        actix_web::rt::spawn(deliverer.clone().run());
+    }
     let web_state = actix::Data::new(crate::web::WebState::default());
     let mut server = HttpServer::new(move || {
         App::new()
@@ -135,7 +147,7 @@ pub fn start(config: Config, listener: TcpListener) -> Result<(Server, Stopper),
     }
     // The signals are ours, not actix's: a stop must reach the long polls first.
     let server = server.disable_signals().listen(listener)?.run();
-    let stopper = Stopper { handle: server.handle(), job_queue };
+    let stopper = Stopper { handle: server.handle(), job_queue, hooks: deliverer };
     if tokio::runtime::Handle::try_current().is_ok() {
         actix_web::rt::spawn(stop_on_signal(stopper.clone()));
     }

@@ -161,6 +161,14 @@ pub fn parse_stored(s: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(s, &Rfc3339).ok()
 }
 
+/// A Gravatar identicon URL (Gravatar accepts SHA-256 of the trimmed, lower-cased email): the
+/// `avatar_url` of users in API entities and webhook payloads.
+pub fn avatar_url(email: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let hash = hex::encode(Sha256::digest(email.trim().to_lowercase().as_bytes()));
+    format!("https://www.gravatar.com/avatar/{hash}?s=80&d=identicon")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,10 @@
 //! kill is handed out again, and every job ends (finished by a runner, or, left running by the
 //! kill, failed by the sweeper with `stuck_or_timeout_failure`). A third kill -9 round sends
 //! every call with an `Idempotency-Key` and retries each after the restart: every key, answered
-//! or in flight at the kill, ends with exactly one pipeline.
+//! or in flight at the kill, ends with exactly one pipeline. A webhook round kills the
+//! server while its receiver holds the first delivery unanswered: after the restart every
+//! acknowledged pipeline's event arrives with the UUID the outbox gave it at the trigger call, and
+//! a refused trigger call left no event.
 //!
 //! This is the bounded CI form. `bench/crash.sh` runs the same test with more rounds and clients
 //! through these environment variables (defaults in brackets):
@@ -1181,6 +1184,144 @@ fn acknowledged_job_updates_survive_kill_9_no_job_is_handed_out_twice_and_every_
         // The next round's load runs with the usual (long) stuck timeout: no sweeps under load.
         drop(server);
         server = Server::start_with(&dir, &[POLL]);
+    }
+    drop(server);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A loopback webhook receiver: records `(X-Gitlab-Event-UUID, pipeline id, answered)` of every
+/// request; while `hang` is set it reads the request and never answers.
+struct HookReceiver {
+    url: String,
+    got: Arc<Mutex<Vec<(String, i64, bool)>>>,
+    hang: Arc<AtomicBool>,
+}
+
+impl HookReceiver {
+    fn start() -> HookReceiver {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let hang = Arc::new(AtomicBool::new(true));
+        let (g, h) = (got.clone(), hang.clone());
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let (g, h) = (g.clone(), h.clone());
+                thread::spawn(move || {
+                    let mut reader = BufReader::new(stream);
+                    let (mut uuid, mut len) = (String::new(), 0usize);
+                    let mut line = String::new();
+                    while reader.read_line(&mut line).is_ok_and(|n| n > 0) && !line.trim().is_empty() {
+                        let lower = line.to_ascii_lowercase();
+                        if let Some(v) = lower.strip_prefix("x-gitlab-event-uuid:") {
+                            uuid = v.trim().to_string();
+                        }
+                        if let Some(v) = lower.strip_prefix("content-length:") {
+                            len = v.trim().parse().unwrap_or(0);
+                        }
+                        line.clear();
+                    }
+                    let mut body = vec![0; len];
+                    if reader.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                    let id = v["object_attributes"]["id"].as_i64().unwrap_or(-1);
+                    let answered = !h.load(Ordering::SeqCst);
+                    g.lock().unwrap().push((uuid, id, answered));
+                    if answered {
+                        let mut s = reader.into_inner();
+                        let _ =
+                            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                    } else {
+                        // Holds the connection until the server gives up (its timeout) or dies.
+                        thread::sleep(Duration::from_secs(30));
+                    }
+                });
+            }
+        });
+        HookReceiver { url, got, hang }
+    }
+}
+
+#[test]
+fn a_webhook_event_acknowledged_before_kill_9_is_delivered_after_the_restart_with_its_uuid() {
+    let dir = temp_dir();
+    let db = dir.join("triggerd.db");
+    let env = [
+        ("TRIGGERD_WEBHOOKS__ALLOW_LOCAL_NETWORK", "true"),
+        ("TRIGGERD_WEBHOOKS__POLL_INTERVAL_MS", "50"),
+        ("TRIGGERD_WEBHOOKS__TIMEOUT_SECS", "2"),
+        ("TRIGGERD_WEBHOOKS__RETRY_DELAY_MS", "100"),
+        ("TRIGGERD_WEBHOOKS__DISABLE_BACKOFF_MS", "100"),
+        ("TRIGGERD_WEBHOOKS__MAX_DISABLE_BACKOFF_MS", "200"),
+    ];
+    let server = Server::start_with(&dir, &env);
+    let target = seed(&server.base);
+    let rx = HookReceiver::start();
+    let client = Client::builder().timeout(HANG_GUARD).build().unwrap();
+    let hook: Value = client
+        .post(format!("{}/api/v4/projects/{}/hooks", server.base, target.project_id))
+        .header("PRIVATE-TOKEN", ROOT_TOKEN)
+        .json(&json!({"url": rx.url, "pipeline_events": true}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(hook["id"].is_i64(), "{hook}");
+    let url = format!("{}/api/v4/projects/{}/trigger/pipeline", server.base, target.project_id);
+    let mut acked = Vec::new();
+    for i in 0..20 {
+        let vars = variables(99, 0, i);
+        let resp = client
+            .post(&url)
+            .header("Content-Type", "application/json")
+            .body(trigger_body(&target.token, &vars));
+        let resp = resp.send().unwrap();
+        assert_eq!(resp.status().as_u16(), 201);
+        acked.push(resp.json::<Value>().unwrap()["id"].as_i64().unwrap());
+    }
+    // A rolled-back write (the ref does not exist) leaves no event behind.
+    let bad = json!({"token": target.token, "ref": "no-such-ref"}).to_string();
+    let resp = client.post(&url).header("Content-Type", "application/json").body(bad).send().unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    server.kill_9();
+
+    let conn = Connection::open(&db).unwrap();
+    let queued: HashMap<i64, String> = conn
+        .prepare("SELECT object_id, event_uuid FROM hook_deliveries WHERE kind = 'pipeline'")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for id in &acked {
+        assert!(queued.contains_key(id), "no event queued for acknowledged pipeline {id}");
+    }
+    assert_eq!(queued.len(), acked.len(), "one creation event per pipeline, none for the refused call");
+    drop(conn);
+
+    rx.hang.store(false, Ordering::SeqCst);
+    let server = Server::start_with(&dir, &env);
+    let start = Instant::now();
+    loop {
+        let got = rx.got.lock().unwrap().clone();
+        let delivered: HashSet<i64> = got.iter().filter(|(_, _, ok)| *ok).map(|(_, id, _)| *id).collect();
+        if acked.iter().all(|id| delivered.contains(id)) {
+            for (uuid, id, _) in &got {
+                assert_eq!(queued.get(id), Some(uuid), "pipeline {id} was sent with another UUID");
+            }
+            eprintln!(
+                "webhook crash round: {} events, {} requests ({} before the kill)",
+                acked.len(),
+                got.len(),
+                got.iter().filter(|(_, _, ok)| !ok).count()
+            );
+            break;
+        }
+        assert!(start.elapsed() < HANG_GUARD, "only {} of {} events delivered", delivered.len(), acked.len());
+        thread::sleep(Duration::from_millis(50));
     }
     drop(server);
     let _ = std::fs::remove_dir_all(dir);

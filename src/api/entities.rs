@@ -1,7 +1,6 @@
 //! JSON shapes shared by several resources.
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::db::projects::ProjectRow;
 use crate::db::users::UserRow;
@@ -32,11 +31,7 @@ impl UserBasic {
     }
 }
 
-/// A Gravatar identicon URL (Gravatar accepts SHA-256 of the trimmed, lower-cased email).
-pub fn avatar_url(email: &str) -> String {
-    let hash = hex::encode(Sha256::digest(email.trim().to_lowercase().as_bytes()));
-    format!("https://www.gravatar.com/avatar/{hash}?s=80&d=identicon")
-}
+pub use crate::model::avatar_url;
 
 /// GitLab's `ProjectIdentity`: a runner's `projects`, the `project` of a runner's jobs.
 #[derive(Debug, Clone, Serialize)]

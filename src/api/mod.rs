@@ -19,6 +19,9 @@ pub mod entities;
 pub mod files;
 pub mod groups;
 pub mod health;
+pub mod hook_events;
+pub mod hook_params;
+pub mod hooks;
 pub mod idempotency;
 pub mod job_token_groups;
 pub mod job_token_scope;
@@ -91,6 +94,8 @@ fn build() -> Routes {
         groups::configure(r);
         namespaces::configure(r);
         triggers::configure(r);
+        hooks::configure(r);
+        hook_events::configure(r);
         refs::configure(r);
         files::configure(r);
         commits::configure(r);

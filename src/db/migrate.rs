@@ -11,7 +11,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use super::OpenError;
 
 /// The schema this binary writes and understands.
-pub const SCHEMA_VERSION: i64 = 10;
+pub const SCHEMA_VERSION: i64 = 11;
 
 /// The whole current schema, applied to a new file.
 pub const SCHEMA: &str = include_str!("../../schema.sql");
@@ -28,6 +28,7 @@ const UPGRADES: &[Upgrade] = &[
     add_list_indexes,
     add_trigger_extensions,
     add_commit_statuses,
+    add_webhooks,
 ];
 
 /// The lines of `schema.sql` between the line `-- BEGIN <name> …` and `-- END <name>`: an upgrade step runs
@@ -96,6 +97,12 @@ fn add_trigger_extensions(tx: &Transaction) -> rusqlite::Result<()> {
 /// `job_bridges`) and an index of pipelines by commit (new objects only; nothing existing changes).
 fn add_commit_statuses(tx: &Transaction) -> rusqlite::Result<()> {
     tx.execute_batch(schema_section("add_commit_statuses")?)
+}
+
+/// Project webhooks: `project_hooks`, the outbox `hook_deliveries`, the delivery log `hook_logs`
+/// and the triggers that fill the outbox on pipeline and job status changes (new tables only).
+fn add_webhooks(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(schema_section("add_webhooks")?)
 }
 
 /// Brings the database to [`SCHEMA_VERSION`], or refuses a database from a newer triggerd.

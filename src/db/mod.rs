@@ -10,6 +10,9 @@ pub mod commit_statuses;
 pub mod commits;
 pub mod files;
 pub mod group_members;
+pub mod hook_data;
+pub mod hook_deliveries;
+pub mod hooks;
 pub mod idempotency;
 pub mod job_token_groups;
 pub mod job_tokens;
@@ -29,7 +32,7 @@ pub mod web_sessions;
 
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use r2d2_sqlite::SqliteConnectionManager;
@@ -54,6 +57,8 @@ const STATEMENT_CACHE: usize = 128;
 pub struct Db {
     pool: Pool,
     writer: mpsc::Sender<Job>,
+    /// Notified after a commit that wrote webhook outbox rows (the deliverer waits on it).
+    outbox: Arc<tokio::sync::Notify>,
 }
 
 /// A queued write: runs inside the batch transaction and returns what to do once the commit
@@ -149,11 +154,20 @@ impl Db {
 
         let (tx, rx) = mpsc::channel::<Job>();
         let max_batch = cfg.max_batch;
+        let outbox = Arc::new(tokio::sync::Notify::new());
+        let watch = OutboxWatch { last: hook_deliveries::last_id(&writer)?, notify: outbox.clone() };
         std::thread::Builder::new()
             .name("triggerd-writer".into())
-            .spawn(move || writer_loop(writer, rx, max_batch))
+            .spawn(move || writer_loop(writer, rx, max_batch, watch))
             .map_err(OpenError::Thread)?;
-        Ok(Db { pool, writer: tx })
+        Ok(Db { pool, writer: tx, outbox })
+    }
+
+    /// Completes after a commit that wrote webhook outbox rows (a permit is kept when nobody
+    /// waits, so a wake-up between two waits is not lost; rows written by other processes are
+    /// only found by polling).
+    pub async fn outbox_written(&self) {
+        self.outbox.notified().await
     }
 
     /// Runs a read on a pooled read-only connection, off the async executor.
@@ -338,7 +352,25 @@ fn in_rolled_back_savepoint<T>(
     result
 }
 
-fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, max_batch: usize) {
+/// What the writer needs to wake the webhook deliverer after a commit that wrote outbox rows:
+/// the outbox's newest id seen so far (one `sqlite_sequence` lookup per batch).
+struct OutboxWatch {
+    last: i64,
+    notify: Arc<tokio::sync::Notify>,
+}
+
+impl OutboxWatch {
+    fn after_commit(&mut self, conn: &Connection) {
+        if let Ok(last) = hook_deliveries::last_id(conn)
+            && last > self.last
+        {
+            self.last = last;
+            self.notify.notify_one();
+        }
+    }
+}
+
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, max_batch: usize, mut watch: OutboxWatch) {
     // recv() fails only when every sender is gone: the server has stopped and the queue is empty.
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
@@ -362,6 +394,9 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, max_batch: usize) {
             let _ = conn.execute_batch("ROLLBACK");
             CommitFailure::from(&e)
         });
+        if committed.is_ok() {
+            watch.after_commit(&conn);
+        }
         for done in completions {
             done(committed.clone());
         }

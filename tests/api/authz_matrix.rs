@@ -102,6 +102,16 @@ impl Kind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Obj {
     Nothing,
+    /// A fresh hook of the project (URL on 127.0.0.1).
+    Hook,
+    /// A fresh hook and the trigger `pipeline_events`.
+    HookTest,
+    /// A fresh hook and a delivery log row of it.
+    HookLog,
+    /// A fresh hook with the custom header `X-Matrix`, and that header's name.
+    HookHeader,
+    /// A hook of a project no caller belongs to.
+    ForeignHook,
     /// The project's shared trigger, owned by the keeper (a Maintainer).
     Trigger,
     /// A fresh trigger owned by the caller (the keeper's for callers without a user).
@@ -192,6 +202,10 @@ impl Obj {
     fn label(self) -> &'static str {
         match self {
             Obj::Nothing => "",
+            Obj::Hook | Obj::HookTest => "a hook",
+            Obj::HookLog => "a hook's log entry",
+            Obj::HookHeader => "a hook's custom header",
+            Obj::ForeignHook => "a hook of another project",
             Obj::Trigger => "a trigger of another user",
             Obj::OwnTrigger => "the caller's own trigger",
             Obj::OthersTrigger => "a trigger of another user",
@@ -239,6 +253,11 @@ impl Obj {
     /// Whether the cell runs against a project of its own.
     fn fresh_project(self) -> bool {
         matches!(self, Obj::FreshProject | Obj::SelfInFreshProject | Obj::FreshProjectAndGroup)
+    }
+
+    /// Whether the object fills several path placeholders (values separated by commas).
+    fn multi_valued(self) -> bool {
+        matches!(self, Obj::HookTest | Obj::HookLog | Obj::HookHeader)
     }
 }
 
@@ -405,6 +424,24 @@ const ROWS: &[Row] = &[
     row("DELETE", "/api/v4/projects/{id}/members/{user_id}", Obj::FreshOwnerMember, "",          "401 404/403/403 403 403 403 403 204 204 401 401 401 403"),
     // Anyone may leave, except the last Owner; a non-member (or the admin) has no membership to remove.
     row("DELETE", "/api/v4/projects/{id}/members/{user_id}", Obj::SelfInFreshProject, "",        "401 404 204 204 204 204 403 404 401 401 401 403"),
+
+    // Project webhooks (executor-reference.md §3.1): Maintainer+ for everything. The seeded
+    // hooks point at 127.0.0.1, which this server refuses to deliver to: the test call is 422.
+    row("GET", "/api/v4/projects/{id}/hooks", Obj::Nothing, "",                                  "401 404/403/403 403 403 403 200 200 200 401 401 401 200"),
+    row("POST", "/api/v4/projects/{id}/hooks", Obj::Nothing, r#"{"url":"https://hooks.example.com/{n}"}"#,
+                                                                                                 "401 404/403/403 403 403 403 201 201 201 401 401 401 403"),
+    row("GET", "/api/v4/projects/{id}/hooks/{hook_id}", Obj::Hook, "",                          "401 404/403/403 403 403 403 200 200 200 401 401 401 200"),
+    row("PUT", "/api/v4/projects/{id}/hooks/{hook_id}", Obj::Hook, r#"{"name":"n-{n}"}"#,       "401 404/403/403 403 403 403 200 200 200 401 401 401 403"),
+    row("DELETE", "/api/v4/projects/{id}/hooks/{hook_id}", Obj::Hook, "",                       "401 404/403/403 403 403 403 204 204 204 401 401 401 403"),
+    row("PUT", "/api/v4/projects/{id}/hooks/{hook_id}/custom_headers/{key}", Obj::HookHeader, r#"{"value":"v-{n}"}"#,
+                                                                                                 "401 404/403/403 403 403 403 204 204 204 401 401 401 403"),
+    row("DELETE", "/api/v4/projects/{id}/hooks/{hook_id}/custom_headers/{key}", Obj::HookHeader, "",
+                                                                                                 "401 404/403/403 403 403 403 204 204 204 401 401 401 403"),
+    row("GET", "/api/v4/projects/{id}/hooks/{hook_id}", Obj::ForeignHook, "",                   "401 404/403/403 403 403 403 404 404 404 401 401 401 404"),
+    row("POST", "/api/v4/projects/{id}/hooks/{hook_id}/test/{trigger}", Obj::HookTest, "",      "401 404/403/403 403 403 403 422 422 422 401 401 401 403"),
+    row("GET", "/api/v4/projects/{id}/hooks/{hook_id}/events", Obj::Hook, "",                   "401 404/403/403 403 403 403 200 200 200 401 401 401 200"),
+    row("POST", "/api/v4/projects/{id}/hooks/{hook_id}/events/{hook_log_id}/resend", Obj::HookLog, "",
+                                                                                                 "401 404/403/403 403 403 403 201 201 201 401 401 401 403"),
 
     // Triggers (gitlab-reference.md §3): Maintainer+ manage every trigger; only the trigger's
     // owner (still Maintainer+) or an admin updates it.
@@ -849,6 +886,23 @@ impl World {
             Obj::OwnToken => Some(app.seed_token_row(me.id, &["api"], None, false).0.to_string()),
             Obj::OthersToken => Some(app.seed_token_row(self.keeper.id, &["api"], None, false).0.to_string()),
             Obj::ForeignTrigger => Some(self.foreign_trigger.to_string()),
+            Obj::Hook => Some(seed_hook(app, pid).to_string()),
+            Obj::HookTest => Some(format!("{},pipeline_events", seed_hook(app, pid))),
+            Obj::HookLog => {
+                let hook = seed_hook(app, pid);
+                Some(format!("{hook},{}", seed_hook_log(app, hook)))
+            }
+            Obj::ForeignHook => Some(seed_hook(app, self.elsewhere).to_string()),
+            Obj::HookHeader => {
+                let hook = seed_hook(app, pid);
+                app.db()
+                    .execute(
+                        r#"UPDATE project_hooks SET custom_headers = '[{"key":"X-Matrix","value":"v"}]' WHERE id = ?1"#,
+                        [hook],
+                    )
+                    .unwrap();
+                Some(format!("{hook},X-Matrix"))
+            }
             Obj::ForeignPipeline => Some(self.foreign_pipeline.to_string()),
             Obj::ForeignJob => Some(self.foreign_job.to_string()),
             Obj::FreshJob | Obj::FreshFailedJob | Obj::FreshManualJob => {
@@ -907,11 +961,18 @@ impl World {
         } else if project.is_some() {
             path = path.replacen("{id}", &pid.to_string(), 1);
         }
-        if let Some(start) = path.find('{') {
-            let end = start + path[start..].find('}').unwrap();
+        // An object naming several placeholders separates their values with commas.
+        if path.contains('{') {
             let value =
                 object.clone().unwrap_or_else(|| panic!("{} {} needs an object", row.method, row.path));
-            path.replace_range(start..=end, &value);
+            let values: Vec<&str> =
+                if row.obj.multi_valued() { value.split(',').collect() } else { vec![value.as_str()] };
+            for v in values {
+                if let Some(start) = path.find('{') {
+                    let end = start + path[start..].find('}').unwrap();
+                    path.replace_range(start..=end, v);
+                }
+            }
         }
         let other_vis = match project.map(|p| p.visibility) {
             Some("private") => "public",
@@ -970,8 +1031,10 @@ impl World {
             403 if kind == ReadApi && row.method != "GET" && !row.path.starts_with("/api/v4/jobs/") => {
                 Some(("error", "insufficient_scope"))
             }
-            404 if matches!(row.obj, Obj::ForeignTrigger | Obj::ForeignPipeline | Obj::ForeignJob)
-                && can_see(kind, project_visibility(project)) =>
+            404 if matches!(
+                row.obj,
+                Obj::ForeignTrigger | Obj::ForeignPipeline | Obj::ForeignJob | Obj::ForeignHook
+            ) && can_see(kind, project_visibility(project)) =>
             {
                 Some(("message", "404 Not found"))
             }
@@ -1006,6 +1069,35 @@ fn seed_group(app: &TestApp, owner: &TestUser, path: &str, visibility: &str, par
         visibility,
     };
     triggerd::db::namespaces::insert_group(&app.db(), &new, owner.id, &triggerd::model::now()).unwrap().id
+}
+
+/// Seeds a hook of `project_id` (URL on 127.0.0.1, no events) and returns its id.
+fn seed_hook(app: &TestApp, project_id: i64) -> i64 {
+    let settings = triggerd::db::hooks::HookSettings {
+        url: "http://127.0.0.1:9/hook".into(),
+        enable_ssl_verification: true,
+        events: "{}".into(),
+        custom_headers: "[]".into(),
+        ..Default::default()
+    };
+    triggerd::db::hooks::insert(&app.db(), project_id, &settings, &triggerd::model::now()).unwrap().id
+}
+
+/// Seeds a delivery log row of a hook and returns its id.
+fn seed_hook_log(app: &TestApp, hook_id: i64) -> i64 {
+    let log = triggerd::db::hook_deliveries::LogRow {
+        hook_id,
+        url: "http://127.0.0.1:9/hook".into(),
+        trigger: "pipeline_hooks".into(),
+        event_uuid: "0b6f1c5e-8f4a-4c39-9d7e-3c2a1b0f9e8d".into(),
+        request_headers: "{}".into(),
+        request_data: "{}".into(),
+        response_headers: "{}".into(),
+        response_status: "200".into(),
+        created_at: triggerd::model::now(),
+        ..Default::default()
+    };
+    triggerd::db::hook_deliveries::insert_log(&app.db(), &log).unwrap()
 }
 
 /// Seeds a runner (of `project_id`, or an instance runner) and returns its id.

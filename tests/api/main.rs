@@ -46,3 +46,6 @@ mod web_runners;
 mod web_support;
 mod web_triggers;
 mod web_ui;
+mod webhook_receiver;
+mod webhooks;
+mod webhooks_api;

@@ -42,6 +42,9 @@ def server(tmp_path_factory) -> Server:
         # One server and one address for every client test: refused trigger calls of many tests
         # would add up to the failed-attempt throttle's 429 (tested in tests/api/trigger_throttle.rs).
         TRIGGERD_TRIGGERS__MAX_FAILED_ATTEMPTS="0",
+        # test_hooks.py delivers to a receiver on 127.0.0.1.
+        TRIGGERD_WEBHOOKS__ALLOW_LOCAL_NETWORK="true",
+        TRIGGERD_WEBHOOKS__POLL_INTERVAL_MS="100",
     )
     with open(log_path, "wb") as log:
         # cwd is the empty temp dir, so no config.toml is picked up.
