@@ -2,9 +2,12 @@
 Pipeline triggers / Pipelines API pages), run verbatim against triggerd with the URL, tokens and
 ids substituted. Only `--silent --show-error --write-out …` is appended to read the status."""
 
+import http.server
 import json
 import shlex
 import subprocess
+import threading
+import time
 from dataclasses import dataclass
 
 import pytest
@@ -307,3 +310,57 @@ def test_pipelines_list_get_variables_cancel_retry_delete(s):
 def test_an_unknown_route_is_a_json_404(s):
     r = curl('curl --header "PRIVATE-TOKEN: {PAT}" "{URL}/api/v4/nothing/here"', **s)
     assert (r.status, r.json()) == (404, {"error": "404 Not Found"})
+
+
+# --- an external CI drives a triggered pipeline while a webhook follows it ---------------------
+
+
+class _Receiver(http.server.BaseHTTPRequestHandler):
+    events: list = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        _Receiver.events.append((self.headers.get("X-Gitlab-Event"), json.loads(body)))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_an_external_ci_moves_a_triggered_pipeline_and_a_webhook_reports_every_status(s):
+    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    _Receiver.events = []
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    try:
+        hook = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+        r = curl(
+            f'curl --request POST --header "PRIVATE-TOKEN: {{PAT}}" '
+            f'--data "url={hook}&pipeline_events=true&token=s3cret" "{{URL}}/api/v4/projects/{{ID}}/hooks"',
+            **s,
+        )
+        assert r.status == 201, r.body
+        made = created_pipeline(
+            curl("curl --request POST --form token={TOKEN} --form ref=main '{URL}/api/v4/projects/{ID}/trigger/pipeline'", **s)
+        )
+        pid, sha = made["id"], made["sha"]
+        for state in ["pending", "running", "success"]:
+            r = curl(
+                f'curl --request POST --header "PRIVATE-TOKEN: {{PAT}}" '
+                f'"{{URL}}/api/v4/projects/{{ID}}/statuses/{sha}?state={state}&name=jenkins&pipeline_id={pid}"',
+                **s,
+            )
+            assert r.status == 201 and r.json()["status"] == state, r.body
+        r = curl(f'curl --header "PRIVATE-TOKEN: {{PAT}}" "{{URL}}/api/v4/projects/{{ID}}/pipelines/{pid}"', **s)
+        assert r.json()["status"] == "success" and r.json()["finished_at"] is not None
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(_Receiver.events) < 4:
+            time.sleep(0.1)
+        kinds = {kind for kind, _ in _Receiver.events}
+        statuses = [e["object_attributes"]["status"] for _, e in _Receiver.events]
+        assert kinds == {"Pipeline Hook"}
+        assert statuses == ["created", "pending", "running", "success"], statuses
+        assert all(e["object_attributes"]["id"] == pid for _, e in _Receiver.events)
+    finally:
+        receiver.shutdown()
