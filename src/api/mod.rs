@@ -28,6 +28,7 @@ pub mod job_token_scope;
 pub mod jobs;
 pub mod keyset;
 pub mod limits;
+pub mod member_rules;
 pub mod members;
 pub mod namespaces;
 pub mod openapi;
