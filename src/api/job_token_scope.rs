@@ -65,7 +65,7 @@ async fn allowlist(
     let (rows, total) =
         state.db.read(move |c| Ok(store::allowlist(c, project_id, page.limit(), page.offset())?)).await?;
     let base = pagination::base_url(&req, &state);
-    let items: Vec<Value> = rows.iter().map(|p| super::projects::basic_project_json(p, &base)).collect();
+    let items: Vec<Value> = rows.iter().map(|p| super::project_json::basic_project_json(p, &base)).collect();
     Ok(pagination::respond(&req, &state, page, total, &items))
 }
 

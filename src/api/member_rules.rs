@@ -17,8 +17,18 @@ use crate::state::AppState;
 
 /// The required `access_level`: one of 10, 20, 30, 40, 50.
 pub fn access_level(params: &Params) -> ApiResult<i64> {
-    let level = params.int("access_level")?.ok_or_else(|| ApiError::missing("access_level"))?;
-    AccessLevel::from_i64(level).map(|l| l as i64).ok_or_else(|| ApiError::not_valid_value("access_level"))
+    optional_access_level(params, "access_level")?.ok_or_else(|| ApiError::missing("access_level"))
+}
+
+/// An optional access level parameter (`access_level`, the lists' `min_access_level`): one of
+/// 10, 20, 30, 40, 50 when given.
+pub fn optional_access_level(params: &Params, name: &'static str) -> ApiResult<Option<i64>> {
+    match params.int(name)? {
+        Some(n) => {
+            AccessLevel::from_i64(n).map(|l| Some(l as i64)).ok_or_else(|| ApiError::not_valid_value(name))
+        }
+        None => Ok(None),
+    }
 }
 
 /// `expires_at` is accepted (and ignored) when it is a date or date-time.

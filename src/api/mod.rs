@@ -37,6 +37,8 @@ pub mod panic_guard;
 pub mod params;
 pub mod pipeline_links;
 pub mod pipelines;
+pub mod project_fields;
+pub mod project_json;
 pub mod project_role;
 pub mod project_transfer;
 pub mod projects;
