@@ -53,6 +53,7 @@ pub mod trigger_lifetime;
 pub mod trigger_policy;
 pub mod trigger_variables;
 pub mod triggers;
+pub mod user_fields;
 pub mod user_update;
 pub mod users;
 
