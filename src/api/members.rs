@@ -40,15 +40,7 @@ async fn list_all(
     path: web::Path<String>,
     params: Params,
 ) -> ApiResult<HttpResponse> {
-    let page = Page::from_params(&params)?;
-    let query = params.string("query")?.filter(|q| !q.is_empty());
-    let pa = access::project_for(&state, Some(&caller), &path.into_inner()).await?;
-    let scope = group_members::Scope::ProjectAll(pa.project.id);
-    let (rows, total) = state
-        .db
-        .read(move |c| Ok(group_members::list(c, scope, query.as_deref(), page.limit(), page.offset())?))
-        .await?;
-    Ok(member_rules::respond_page(&req, &state, page, total, &rows))
+    page_of(caller, req, state, path.into_inner(), params, true).await
 }
 
 /// `GET /projects/:id/members/all/:user_id` — one member, direct or inherited.
@@ -79,13 +71,32 @@ async fn list(
     path: web::Path<String>,
     params: Params,
 ) -> ApiResult<HttpResponse> {
+    page_of(caller, req, state, path.into_inner(), params, false).await
+}
+
+/// A page of the project's direct members, or with `all` of its direct and inherited ones.
+async fn page_of(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: String,
+    params: Params,
+    all: bool,
+) -> ApiResult<HttpResponse> {
     let page = Page::from_params(&params)?;
     let query = params.string("query")?.filter(|q| !q.is_empty());
-    let pa = access::project_for(&state, Some(&caller), &path.into_inner()).await?;
-    let id = pa.project.id;
+    let pa = access::project_for(&state, Some(&caller), &id).await?;
+    let pid = pa.project.id;
     let (rows, total) = state
         .db
-        .read(move |c| Ok(members::list(c, id, query.as_deref(), page.limit(), page.offset())?))
+        .read(move |c| {
+            let (q, limit, offset) = (query.as_deref(), page.limit(), page.offset());
+            Ok(if all {
+                group_members::list(c, group_members::Scope::ProjectAll(pid), q, limit, offset)?
+            } else {
+                members::list(c, pid, q, limit, offset)?
+            })
+        })
         .await?;
     Ok(member_rules::respond_page(&req, &state, page, total, &rows))
 }
