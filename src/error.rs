@@ -210,5 +210,17 @@ pub fn taken(field: &'static str) -> impl FnOnce(rusqlite::Error) -> ApiError {
     }
 }
 
+/// Maps a unique-constraint violation to `409 {"message": message}` (a row that already
+/// exists), any other error as usual.
+pub fn conflict(message: &'static str) -> impl FnOnce(rusqlite::Error) -> ApiError {
+    move |e| {
+        if is_unique_violation(&e) {
+            ApiError::message(actix_web::http::StatusCode::CONFLICT, message)
+        } else {
+            ApiError::from(e)
+        }
+    }
+}
+
 /// Result alias used by handlers and the database layer.
 pub type ApiResult<T> = Result<T, ApiError>;

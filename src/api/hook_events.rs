@@ -8,9 +8,10 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
-use super::hooks::{find_hook, maintained_project};
+use super::hooks::find_hook;
 use super::pagination::{self, Page};
 use super::params::Params;
+use super::project_role::maintained_project;
 use crate::auth::Caller;
 use crate::db::hook_deliveries::{self as outbox, LogFilter, LogRow};
 use crate::error::{ApiError, ApiResult};

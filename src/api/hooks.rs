@@ -9,14 +9,15 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
 
-use super::access::{self, ProjectAccess};
+use super::access::{self};
 use super::hook_params::{OTHER_EVENTS, apply, custom_headers, merge_headers};
 use super::pagination::{self, Page};
 use super::params::Params;
+use super::project_role::maintained_project;
 use crate::auth::Caller;
 use crate::db::hooks::{self as store, HookRow, HookSettings};
 use crate::error::{ApiError, ApiResult};
-use crate::model::{self, AccessLevel};
+use crate::model::{self};
 use crate::state::AppState;
 
 pub fn configure(r: &mut super::Routes) {
@@ -82,13 +83,6 @@ pub fn hook_json(h: &HookRow, full: bool) -> Value {
     o.insert("token_present".into(), json!(s.token.is_some()));
     o.insert("signing_token_present".into(), json!(s.signing_secret.is_some()));
     Value::Object(o)
-}
-
-/// A project the caller may manage hooks of (Maintainer+ or admin): 404 / 403 otherwise.
-pub async fn maintained_project(state: &AppState, caller: &Caller, id: &str) -> ApiResult<ProjectAccess> {
-    let pa = access::project_for(state, Some(caller), id).await?;
-    pa.require(AccessLevel::Maintainer)?;
-    Ok(pa)
 }
 
 /// Loads a hook of the project: `404 Not found` when missing or another project's.

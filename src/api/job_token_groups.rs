@@ -7,25 +7,20 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
-use super::access::{self, ProjectAccess};
+use super::access::{self};
 use super::pagination::{self, Page};
 use super::params::Params;
+use super::project_role::maintained_project;
 use crate::auth::Caller;
 use crate::db::job_token_groups as store;
 use crate::db::namespaces::{self, NamespaceRow};
 use crate::error::{ApiError, ApiResult};
-use crate::model::{self, AccessLevel};
+use crate::model::{self};
 use crate::state::AppState;
 
 pub fn configure(r: &mut super::Routes) {
     r.resource("/projects/{id}/job_token_scope/groups_allowlist", |m| m.get(list).post(add));
     r.resource("/projects/{id}/job_token_scope/groups_allowlist/{target_group_id}", |m| m.delete(remove));
-}
-
-async fn administered(state: &AppState, caller: &Caller, id: &str) -> ApiResult<ProjectAccess> {
-    let pa = access::project_for(state, Some(caller), id).await?;
-    pa.require(AccessLevel::Maintainer)?;
-    Ok(pa)
 }
 
 /// GitLab's `BasicGroupDetails`.
@@ -42,7 +37,7 @@ async fn list(
     params: Params,
 ) -> ApiResult<HttpResponse> {
     let page = Page::from_params(&params)?;
-    let pa = administered(&state, &caller, &path).await?;
+    let pa = maintained_project(&state, &caller, &path).await?;
     let project_id = pa.project.id;
     let (rows, total) =
         state.db.read(move |c| Ok(store::list(c, project_id, page.limit(), page.offset())?)).await?;
@@ -60,7 +55,7 @@ async fn add(
     params: Params,
 ) -> ApiResult<HttpResponse> {
     let target = params.int("target_group_id")?.ok_or_else(|| ApiError::missing("target_group_id"))?;
-    let pa = administered(&state, &caller, &path).await?;
+    let pa = maintained_project(&state, &caller, &path).await?;
     let (project_id, user_id, admin) = (pa.project.id, caller.user.id, caller.is_admin());
     state
         .db
@@ -91,7 +86,7 @@ async fn remove(
 ) -> ApiResult<HttpResponse> {
     let (id, raw) = path.into_inner();
     let target = access::path_id(&raw, "target_group_id")?;
-    let pa = administered(&state, &caller, &id).await?;
+    let pa = maintained_project(&state, &caller, &id).await?;
     let project_id = pa.project.id;
     state
         .db

@@ -6,27 +6,21 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
-use super::access::{self, ProjectAccess, ProjectRef};
+use super::access::{self, ProjectRef};
 use super::pagination::{self, Page};
 use super::params::Params;
+use super::project_role::maintained_project;
 use crate::auth::Caller;
 use crate::db::job_tokens as store;
 use crate::db::projects::ProjectRow;
 use crate::error::{ApiError, ApiResult};
-use crate::model::{self, AccessLevel};
+use crate::model::{self};
 use crate::state::AppState;
 
 pub fn configure(r: &mut super::Routes) {
     r.resource("/projects/{id}/job_token_scope", |m| m.get(show).patch(update));
     r.resource("/projects/{id}/job_token_scope/allowlist", |m| m.get(allowlist).post(add));
     r.resource("/projects/{id}/job_token_scope/allowlist/{target_project_id}", |m| m.delete(remove));
-}
-
-/// A project the caller administers (Maintainer+ or admin): 404 / 403 otherwise.
-async fn administered(state: &AppState, caller: &Caller, id: &str) -> ApiResult<ProjectAccess> {
-    let pa = access::project_for(state, Some(caller), id).await?;
-    pa.require(AccessLevel::Maintainer)?;
-    Ok(pa)
 }
 
 /// `GET /projects/:id/job_token_scope`: `{"inbound_enabled", "outbound_enabled"}` (the legacy
@@ -36,7 +30,7 @@ async fn show(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let pa = administered(&state, &caller, &path).await?;
+    let pa = maintained_project(&state, &caller, &path).await?;
     let project_id = pa.project.id;
     let enabled = state.db.read(move |c| Ok(store::inbound_enabled(c, project_id)?)).await?;
     Ok(HttpResponse::Ok().json(json!({"inbound_enabled": enabled, "outbound_enabled": false})))
@@ -50,7 +44,7 @@ async fn update(
     params: Params,
 ) -> ApiResult<HttpResponse> {
     let enabled = params.bool("enabled")?.ok_or_else(|| ApiError::missing("enabled"))?;
-    let pa = administered(&state, &caller, &path).await?;
+    let pa = maintained_project(&state, &caller, &path).await?;
     let project_id = pa.project.id;
     state.db.write(move |c| Ok(store::set_inbound_enabled(c, project_id, enabled, &model::now())?)).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -66,12 +60,12 @@ async fn allowlist(
     params: Params,
 ) -> ApiResult<HttpResponse> {
     let page = Page::from_params(&params)?;
-    let pa = administered(&state, &caller, &path).await?;
+    let pa = maintained_project(&state, &caller, &path).await?;
     let project_id = pa.project.id;
     let (rows, total) =
         state.db.read(move |c| Ok(store::allowlist(c, project_id, page.limit(), page.offset())?)).await?;
     let base = pagination::base_url(&req, &state);
-    let items: Vec<Value> = rows.iter().map(|p| super::projects::basic_project_json(p, &base)).collect();
+    let items: Vec<Value> = rows.iter().map(|p| super::project_json::basic_project_json(p, &base)).collect();
     Ok(pagination::respond(&req, &state, page, total, &items))
 }
 
@@ -95,7 +89,7 @@ async fn add(
     params: Params,
 ) -> ApiResult<HttpResponse> {
     let target_id = params.int("target_project_id")?.ok_or_else(|| ApiError::missing("target_project_id"))?;
-    let pa = administered(&state, &caller, &path).await?;
+    let pa = maintained_project(&state, &caller, &path).await?;
     let project_id = pa.project.id;
     let user_id = caller.user.id;
     let who = caller.clone();
@@ -130,7 +124,7 @@ async fn remove(
 ) -> ApiResult<HttpResponse> {
     let (id, raw) = path.into_inner();
     let target_id = access::path_id(&raw, "target_project_id")?;
-    let pa = administered(&state, &caller, &id).await?;
+    let pa = maintained_project(&state, &caller, &id).await?;
     let project_id = pa.project.id;
     state
         .db

@@ -5,12 +5,12 @@
 //! As in GitLab, every route needs authentication (`before { authenticate! }`) and a member
 //! missing under a found project is `404 {"message":"404 Not found"}` (`find_by!`).
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::access;
 use super::entities::UserBasic;
+use super::member_rules::{self, Who, access_level, check_expires_at};
 use super::pagination::{self, Page};
 use super::params::Params;
 use crate::auth::Caller;
@@ -40,17 +40,7 @@ async fn list_all(
     path: web::Path<String>,
     params: Params,
 ) -> ApiResult<HttpResponse> {
-    let page = Page::from_params(&params)?;
-    let query = params.string("query")?.filter(|q| !q.is_empty());
-    let pa = access::project_for(&state, Some(&caller), &path.into_inner()).await?;
-    let scope = group_members::Scope::ProjectAll(pa.project.id);
-    let (rows, total) = state
-        .db
-        .read(move |c| Ok(group_members::list(c, scope, query.as_deref(), page.limit(), page.offset())?))
-        .await?;
-    let base = pagination::base_url(&req, &state);
-    let items: Vec<Value> = rows.iter().map(|m| member_json(m, &base)).collect();
-    Ok(pagination::respond(&req, &state, page, total, &items))
+    page_of(caller, req, state, path.into_inner(), params, true).await
 }
 
 /// `GET /projects/:id/members/all/:user_id` — one member, direct or inherited.
@@ -66,10 +56,7 @@ async fn show_all(
     let scope = group_members::Scope::ProjectAll(pa.project.id);
     let member = state
         .db
-        .read(move |c| {
-            let (rows, _) = group_members::list(c, scope, None, i64::MAX, 0)?;
-            Ok(rows.into_iter().find(|m| m.user.id == user_id))
-        })
+        .read(move |c| Ok(group_members::find_in(c, scope, user_id)?))
         .await?
         .ok_or(ApiError::RecordNotFound)?;
     Ok(HttpResponse::Ok().json(member_json(&member, &pagination::base_url(&req, &state))))
@@ -84,17 +71,34 @@ async fn list(
     path: web::Path<String>,
     params: Params,
 ) -> ApiResult<HttpResponse> {
+    page_of(caller, req, state, path.into_inner(), params, false).await
+}
+
+/// A page of the project's direct members, or with `all` of its direct and inherited ones.
+async fn page_of(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: String,
+    params: Params,
+    all: bool,
+) -> ApiResult<HttpResponse> {
     let page = Page::from_params(&params)?;
     let query = params.string("query")?.filter(|q| !q.is_empty());
-    let pa = access::project_for(&state, Some(&caller), &path.into_inner()).await?;
-    let id = pa.project.id;
+    let pa = access::project_for(&state, Some(&caller), &id).await?;
+    let pid = pa.project.id;
     let (rows, total) = state
         .db
-        .read(move |c| Ok(members::list(c, id, query.as_deref(), page.limit(), page.offset())?))
+        .read(move |c| {
+            let (q, limit, offset) = (query.as_deref(), page.limit(), page.offset());
+            Ok(if all {
+                group_members::list(c, group_members::Scope::ProjectAll(pid), q, limit, offset)?
+            } else {
+                members::list(c, pid, q, limit, offset)?
+            })
+        })
         .await?;
-    let base = pagination::base_url(&req, &state);
-    let items: Vec<Value> = rows.iter().map(|m| member_json(m, &base)).collect();
-    Ok(pagination::respond(&req, &state, page, total, &items))
+    Ok(member_rules::respond_page(&req, &state, page, total, &rows))
 }
 
 /// `GET /projects/:id/members/:user_id` and `GET /projects/:id/members/all/:user_id` — one member.
@@ -123,19 +127,7 @@ async fn create(
     params: Params,
 ) -> ApiResult<HttpResponse> {
     let level = access_level(&params)?;
-    let who = match (params.string("user_id")?, params.string("username")?) {
-        (Some(_), Some(_)) => return Err(ApiError::Param("user_id, username are mutually exclusive".into())),
-        (None, None) => {
-            return Err(ApiError::Param(
-                "user_id, username are missing, at least one parameter must be provided".into(),
-            ));
-        }
-        (Some(id), None) => Who::Id(id),
-        (None, Some(name)) => Who::Username(name),
-    };
-    if who.is_list() {
-        return Err(ApiError::BadRequest("adding several members in one request is not supported".into()));
-    }
+    let who = Who::from_params(&params)?;
     check_expires_at(&params)?;
     let pa = access::project_for(&state, Some(&caller), &path.into_inner()).await?;
     pa.require(AccessLevel::Maintainer)?;
@@ -144,27 +136,16 @@ async fn create(
     let member = state
         .db
         .write(move |c| {
-            let user = match &who {
-                Who::Id(raw) => match raw.trim().parse::<i64>() {
-                    Ok(id) => users::find(c, id)?,
-                    Err(_) => None,
-                },
-                Who::Username(name) => users::find_by_username(c, name.trim())?,
-            }
-            .ok_or(ApiError::NotFound("User"))?;
+            let user = users::find_by_id_or_username(c, who.id, who.username.as_deref())?
+                .ok_or(ApiError::NotFound("User"))?;
             if members::find(c, pid, user.id)?.is_some() {
-                return Err(ApiError::message(StatusCode::CONFLICT, "Member already exists"));
+                return Err(member_rules::already_exists());
             }
             if level == AccessLevel::Owner as i64 && !may_grant_owner {
                 return Err(ApiError::forbidden());
             }
-            members::insert(c, pid, user.id, level, &model::now()).map_err(|e| {
-                if crate::error::is_unique_violation(&e) {
-                    ApiError::message(StatusCode::CONFLICT, "Member already exists")
-                } else {
-                    e.into()
-                }
-            })?;
+            members::insert(c, pid, user.id, level, &model::now())
+                .map_err(crate::error::conflict(member_rules::ALREADY_EXISTS))?;
             members::find(c, pid, user.id)?.ok_or(ApiError::RecordNotFound)
         })
         .await?;
@@ -262,37 +243,6 @@ impl Rights {
             maintainer: admin || level >= AccessLevel::Maintainer as i64,
             owner: admin || level >= AccessLevel::Owner as i64,
         })
-    }
-}
-
-/// How `POST …/members` names the user to add.
-enum Who {
-    Id(String),
-    Username(String),
-}
-
-impl Who {
-    /// GitLab's comma-separated bulk form.
-    fn is_list(&self) -> bool {
-        match self {
-            Who::Id(s) | Who::Username(s) => s.contains(','),
-        }
-    }
-}
-
-/// The required `access_level`: one of 10, 20, 30, 40, 50.
-fn access_level(params: &Params) -> ApiResult<i64> {
-    let level = params.int("access_level")?.ok_or_else(|| ApiError::missing("access_level"))?;
-    AccessLevel::from_i64(level).map(|l| l as i64).ok_or_else(|| ApiError::not_valid_value("access_level"))
-}
-
-/// `expires_at` is accepted (and ignored) when it is a date or date-time.
-fn check_expires_at(params: &Params) -> ApiResult<()> {
-    match params.string("expires_at")? {
-        Some(s) if !s.trim().is_empty() && model::parse_datetime(&s).is_none() => {
-            Err(ApiError::invalid("expires_at"))
-        }
-        _ => Ok(()),
     }
 }
 

@@ -65,7 +65,7 @@ pub async fn transfer(
             projects::view(c, id, Some(me))?.ok_or(ApiError::NotFound("Project"))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(super::projects::project_json(
+    Ok(HttpResponse::Ok().json(super::project_json::project_json(
         &view,
         &pagination::base_url(&req, &state),
         true,

@@ -1,17 +1,22 @@
 //! GitLab's Projects API (the subset triggerd needs): create a project in the caller's namespace
 //! (or, for admins, in a user's), list the projects a caller can see, get, update and delete
-//! one. Owns the Project JSON every project endpoint returns ([`project_json`]).
+//! one. The Project JSON is in [`super::project_json`], the field rules in
+//! [`super::project_fields`].
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::access;
-use super::limits;
+use super::member_rules;
 use super::pagination::{self, Page};
 use super::params::Params;
+use super::project_fields::{
+    Errors, branch_errors, description_errors, name_errors, parameterize, path_errors,
+};
+use super::project_json::project_json;
 use crate::auth::{Caller, MaybeCaller};
-use crate::db::projects::{self, ListFilter, NewProject, ProjectChanges, ProjectOrder, ProjectView};
+use crate::db::projects::{self, ListFilter, NewProject, ProjectChanges, ProjectOrder};
 use crate::db::users;
 use crate::error::{ApiError, ApiResult};
 use crate::model::{self, AccessLevel};
@@ -27,13 +32,6 @@ pub fn configure(r: &mut super::Routes) {
 const VISIBILITIES: &[&str] = &["private", "internal", "public"];
 const DEFAULT_BRANCH: &str = "main";
 
-const PATH_FORMAT: &str = "can contain only letters, digits, '_', '-' and '.'. Cannot start with '-', \
-                           end in '.git' or end in '.atom'";
-const PATH_SPECIAL: &str =
-    "must not start or end with a special character and must not contain consecutive special characters.";
-const NAME_FORMAT: &str = "can contain only letters, digits, emoji, '_', '.', '+', dashes, or spaces. \
-                           It must start with a letter, digit, emoji, or '_'.";
-const BLANK: &str = "can't be blank";
 const TAKEN: &str = "has already been taken";
 
 /// `POST /projects` — creates a project in the caller's namespace (the caller becomes Owner),
@@ -95,7 +93,23 @@ async fn list(
     state: web::Data<AppState>,
     params: Params,
 ) -> ApiResult<HttpResponse> {
-    let page = Page::from_params(&params)?;
+    let user = caller.0.as_ref().map(|c| c.user.id);
+    let signed_in = user.is_some();
+    let mut filter = list_filter(&params, user, caller.0.as_ref().is_some_and(Caller::is_admin))?;
+    let membership = params.bool("membership")?.unwrap_or(false);
+    let owned = params.bool("owned")?.unwrap_or(false);
+    let _simple = params.bool("simple")?; // accepted; the full representation is returned
+    let min_access_level = member_rules::optional_access_level(&params, "min_access_level")?;
+    // Anonymous callers have no memberships: these filters do not apply to them.
+    filter.membership = membership && signed_in;
+    filter.owned = owned && signed_in;
+    filter.min_access_level = min_access_level.filter(|_| signed_in);
+    projects_page(&req, &state, &params, filter, signed_in).await
+}
+
+/// The list parameters `GET /projects` and `GET /groups/:id/projects` share: `order_by`,
+/// `sort` (newest first by default), `visibility`, `archived` and `search`.
+pub(crate) fn list_filter(params: &Params, caller: Option<i64>, admin: bool) -> ApiResult<ListFilter> {
     let order = match params
         .one_of("order_by", &["id", "name", "path", "created_at", "updated_at", "last_activity_at"])?
         .as_deref()
@@ -106,40 +120,35 @@ async fn list(
         Some("updated_at" | "last_activity_at") => ProjectOrder::UpdatedAt,
         _ => ProjectOrder::CreatedAt,
     };
-    let descending = params.one_of("sort", &["asc", "desc"])?.as_deref() != Some("asc");
-    let visibility = params.one_of("visibility", VISIBILITIES)?;
-    let membership = params.bool("membership")?.unwrap_or(false);
-    let owned = params.bool("owned")?.unwrap_or(false);
-    let archived_only = params.bool("archived")?.unwrap_or(false);
-    let _simple = params.bool("simple")?; // accepted; the full representation is returned
-    let min_access_level = match params.int("min_access_level")? {
-        Some(n) if AccessLevel::from_i64(n).is_none() => {
-            return Err(ApiError::not_valid_value("min_access_level"));
-        }
-        other => other,
-    };
-    let search = params.string("search")?.filter(|s| !s.is_empty());
-    let user = caller.0.as_ref().map(|c| c.user.id);
-    let signed_in = user.is_some();
-    let filter = ListFilter {
+    Ok(ListFilter {
         namespace_id: None,
-        caller: user,
-        admin: caller.0.as_ref().is_some_and(Caller::is_admin),
-        // Anonymous callers have no memberships: these filters do not apply to them.
-        membership: membership && signed_in,
-        owned: owned && signed_in,
-        min_access_level: min_access_level.filter(|_| signed_in),
-        search,
-        visibility,
-        archived_only,
+        caller,
+        admin,
+        membership: false,
+        owned: false,
+        min_access_level: None,
+        descending: params.one_of("sort", &["asc", "desc"])?.as_deref() != Some("asc"),
+        visibility: params.one_of("visibility", VISIBILITIES)?,
+        archived_only: params.bool("archived")?.unwrap_or(false),
+        search: params.string("search")?.filter(|s| !s.is_empty()),
         order,
-        descending,
-    };
+    })
+}
+
+/// A page of the projects `filter` selects, as Project JSON (`permissions` for a signed-in caller).
+pub(crate) async fn projects_page(
+    req: &HttpRequest,
+    state: &AppState,
+    params: &Params,
+    filter: ListFilter,
+    signed_in: bool,
+) -> ApiResult<HttpResponse> {
+    let page = Page::from_params(params)?;
     let (rows, total) =
         state.db.read(move |c| Ok(projects::list(c, &filter, page.limit(), page.offset())?)).await?;
-    let base = pagination::base_url(&req, &state);
+    let base = pagination::base_url(req, state);
     let items: Vec<Value> = rows.iter().map(|v| project_json(v, &base, signed_in)).collect();
-    Ok(pagination::respond(&req, &state, page, total, &items))
+    Ok(pagination::respond(req, state, page, total, &items))
 }
 
 /// `GET /projects/:id` — one project (anonymous callers see public projects).
@@ -384,242 +393,4 @@ async fn create_in(
         })
         .await?;
     Ok(HttpResponse::Created().json(project_json(&view, &pagination::base_url(req, state), true)))
-}
-
-/// GitLab's `BasicProjectDetails`: the project fields every project entity starts with (the job
-/// token allowlist shows exactly these).
-pub fn basic_project_json(p: &crate::db::projects::ProjectRow, base: &str) -> Value {
-    let full_path = p.path_with_namespace();
-    let web_url = format!("{base}/{full_path}");
-    json!({
-        "id": p.id,
-        "description": p.description,
-        "name": p.name,
-        "name_with_namespace": p.name_with_namespace(),
-        "path": p.path,
-        "path_with_namespace": full_path,
-        "created_at": p.created_at,
-        "default_branch": p.default_branch,
-        "tag_list": [],
-        "topics": [],
-        "ssh_url_to_repo": format!("git@{}:{full_path}.git", ssh_host(base)),
-        "http_url_to_repo": format!("{web_url}.git"),
-        "web_url": web_url,
-        "readme_url": null,
-        "avatar_url": null,
-        "forks_count": 0,
-        "star_count": 0,
-        "last_activity_at": p.updated_at,
-        "namespace": {
-            "id": p.namespace_id,
-            "name": p.namespace_short_name,
-            "path": p.namespace_path,
-            "kind": p.namespace_kind,
-            "full_path": p.namespace,
-            "parent_id": p.namespace_parent_id,
-            "avatar_url": null,
-            "web_url": super::namespaces::web_url(base, &p.namespace_kind, &p.namespace),
-        },
-    })
-}
-
-/// GitLab's project JSON (`ProjectDetails`). `permissions` only for an authenticated viewer.
-pub fn project_json(v: &ProjectView, base: &str, with_permissions: bool) -> Value {
-    let p = &v.project;
-    let mut out = basic_project_json(p, base);
-    if let Value::Object(map) = &mut out {
-        let more = json!({
-            "updated_at": p.updated_at,
-            "visibility": p.visibility,
-            "empty_repo": v.empty_repo,
-            "archived": false,
-            "creator_id": p.creator_id,
-            "open_issues_count": 0,
-            "jobs_enabled": true,
-            "builds_access_level": "enabled",
-            "ci_config_path": null,
-        });
-        if let Value::Object(more) = more {
-            map.extend(more);
-        }
-        // GitLab shows `owner` for projects in a personal namespace only.
-        if let Some(owner) = &v.owner {
-            map.insert("owner".into(), json!(super::entities::UserBasic::new(owner, base)));
-        }
-    }
-    if with_permissions && let Value::Object(map) = &mut out {
-        let access = |level: Option<i64>| match level {
-            Some(level) => json!({"access_level": level, "notification_level": 3}),
-            None => Value::Null,
-        };
-        map.insert(
-            "permissions".into(),
-            json!({"project_access": access(v.caller_direct_level), "group_access": access(v.caller_group_level)}),
-        );
-    }
-    out
-}
-
-/// The host part of the base URL, for `git@host:…` (no scheme, port or path).
-fn ssh_host(base: &str) -> &str {
-    let authority = base.split_once("://").map_or(base, |(_, rest)| rest);
-    let authority = authority.split('/').next().unwrap_or(authority);
-    if let Some(rest) = authority.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or(rest);
-    }
-    authority.split(':').next().unwrap_or(authority)
-}
-
-/// Validation messages per field, in GitLab's `{"message":{field:[…]}}` shape.
-#[derive(Default)]
-pub(super) struct Errors(Map<String, Value>);
-
-impl Errors {
-    pub(super) fn add(&mut self, field: &str, messages: Vec<String>) {
-        if messages.is_empty() {
-            return;
-        }
-        let entry = self.0.entry(field.to_string()).or_insert_with(|| Value::Array(Vec::new()));
-        if let Value::Array(list) = entry {
-            list.extend(messages.into_iter().map(Value::String));
-        }
-    }
-
-    pub(super) fn into_result(self) -> ApiResult<()> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::Message(StatusCode::BAD_REQUEST, Value::Object(self.0)))
-        }
-    }
-}
-
-/// GitLab's project name rule: letters, digits, emoji, `_`, `.`, `+`, dashes, spaces; starting
-/// with a letter, digit, emoji or `_`.
-pub(super) fn name_errors(name: &str) -> Vec<String> {
-    if name.trim().is_empty() {
-        return vec![BLANK.into()];
-    }
-    let mut out = Vec::new();
-    let emoji = |c: char| ('\u{00A9}'..='\u{1F9FF}').contains(&c) && !c.is_alphanumeric();
-    let mut chars = name.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_alphanumeric() || c == '_' || emoji(c));
-    let rest_ok = chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '+' | '-' | ' ') || emoji(c));
-    if !first_ok || !rest_ok {
-        out.push(NAME_FORMAT.into());
-    }
-    out.extend(limits::PROJECT_NAME.error(name));
-    out
-}
-
-/// GitLab's project path rules: `[A-Za-z0-9_.-]`, not starting with `-`, not ending in `.git`
-/// or `.atom`; no special character first or last and no two in a row.
-pub(super) fn path_errors(path: &str) -> Vec<String> {
-    if path.trim().is_empty() {
-        return vec![BLANK.into()];
-    }
-    let mut out = Vec::new();
-    let special = |c: char| matches!(c, '_' | '.' | '-');
-    let charset_ok = path.chars().all(|c| c.is_ascii_alphanumeric() || special(c));
-    if !charset_ok || path.starts_with('-') || path.ends_with(".git") || path.ends_with(".atom") {
-        out.push(PATH_FORMAT.into());
-    }
-    let chars: Vec<char> = path.chars().collect();
-    let edges = chars.first().is_some_and(|c| special(*c)) || chars.last().is_some_and(|c| special(*c));
-    let doubled = chars.windows(2).any(|w| special(w[0]) && special(w[1]));
-    if charset_ok && (edges || doubled) {
-        out.push(PATH_SPECIAL.into());
-    }
-    out.extend(limits::PROJECT_PATH.error(path));
-    out
-}
-
-pub(super) fn description_errors(description: &str) -> Vec<String> {
-    limits::PROJECT_DESCRIPTION.error(description).into_iter().collect()
-}
-
-/// A branch name git would accept (`git check-ref-format --branch`, simplified).
-fn branch_errors(branch: &str) -> Vec<String> {
-    let bad_char = |c: char| {
-        c.is_control() || c.is_whitespace() || matches!(c, '~' | '^' | ':' | '?' | '*' | '[' | '\\')
-    };
-    if let Some(too_long) = limits::REF_NAME.error(branch) {
-        return vec![too_long];
-    }
-    let ok = !branch.is_empty()
-        && !branch.starts_with(['-', '/', '.'])
-        && !branch.ends_with(['/', '.'])
-        && !branch.ends_with(".lock")
-        && !branch.contains("..")
-        && !branch.contains("//")
-        && !branch.contains("@{")
-        && branch != "@"
-        && !branch.chars().any(bad_char);
-    if ok { Vec::new() } else { vec!["is invalid".into()] }
-}
-
-/// Rails' `parameterize`: lower-case, runs of anything but `[a-z0-9_-]` become one `-`, no
-/// leading or trailing `-`.
-fn parameterize(s: &str) -> String {
-    let mut out = String::new();
-    let mut dash = false;
-    for c in s.chars() {
-        if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-            if dash && !out.is_empty() {
-                out.push('-');
-            }
-            dash = false;
-            out.push(c.to_ascii_lowercase());
-        } else {
-            dash = true;
-        }
-    }
-    // Collapse `-` runs produced by literal dashes next to replaced characters.
-    let mut collapsed = String::with_capacity(out.len());
-    for c in out.chars() {
-        if !(c == '-' && collapsed.ends_with('-')) {
-            collapsed.push(c);
-        }
-    }
-    collapsed.trim_matches('-').to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_parameterize_into_paths() {
-        assert_eq!(parameterize("My Project"), "my-project");
-        assert_eq!(parameterize("  Hello, World! "), "hello-world");
-        assert_eq!(parameterize("a - b"), "a-b");
-        assert_eq!(parameterize("snake_case"), "snake_case");
-    }
-
-    #[test]
-    fn gitlab_path_rules_apply() {
-        for ok in ["demo", "Demo", "my-project", "a.b_c", "x1"] {
-            assert!(path_errors(ok).is_empty(), "{ok}");
-        }
-        for bad in ["-x", ".x", "x.git", "x.atom", "a b", "a/b", "x-", "a--b", "a._b", ""] {
-            assert!(!path_errors(bad).is_empty(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn gitlab_name_rules_apply() {
-        for ok in ["Demo", "My Project", "a+b", "_x", "Ünïcödé"] {
-            assert!(name_errors(ok).is_empty(), "{ok}");
-        }
-        for bad in ["-x", ".x", "a/b", "", "   "] {
-            assert!(!name_errors(bad).is_empty(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn the_ssh_host_drops_scheme_and_port() {
-        assert_eq!(ssh_host("http://127.0.0.1:8080"), "127.0.0.1");
-        assert_eq!(ssh_host("https://git.example.com"), "git.example.com");
-        assert_eq!(ssh_host("http://[::1]:80/x"), "::1");
-    }
 }

@@ -43,9 +43,7 @@ pub(super) async fn readable(
 
 /// Who may push: Developer+.
 pub(super) async fn writable(state: &AppState, caller: &Caller, id: &str) -> ApiResult<ProjectAccess> {
-    let pa = access::project_for(state, Some(caller), id).await?;
-    pa.require(AccessLevel::Developer)?;
-    Ok(pa)
+    super::project_role::project_at_least(state, caller, id, AccessLevel::Developer).await
 }
 
 /// GitLab's `Commit` entity for the commit a ref points at: its commit row when the Repository

@@ -14,6 +14,7 @@ use super::entities::UserBasic;
 use super::limits;
 use super::pagination::{self, Page};
 use super::params::Params;
+use super::project_role::maintained_project;
 use super::trigger_call::is_expired;
 use super::trigger_lifetime;
 use super::trigger_policy::PolicyPatch;
@@ -111,17 +112,6 @@ pub(crate) async fn find_trigger(
     trigger_id: i64,
 ) -> ApiResult<TriggerRow> {
     state.db.read(move |c| Ok(store::find(c, project_id, trigger_id)?)).await?.ok_or(ApiError::RecordNotFound)
-}
-
-/// A project the caller may manage triggers of (Maintainer+ or admin): 404 / 403 otherwise.
-pub(crate) async fn maintained_project(
-    state: &AppState,
-    caller: &Caller,
-    id: &str,
-) -> ApiResult<ProjectAccess> {
-    let pa = access::project_for(state, Some(caller), id).await?;
-    pa.require(AccessLevel::Maintainer)?;
-    Ok(pa)
 }
 
 /// `GET /projects/:id/triggers` — the project's triggers by id, paginated (Maintainer+).

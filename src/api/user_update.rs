@@ -7,10 +7,10 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::limits::{self, PASSWORD_MIN};
 use super::pagination;
 use super::params::Params;
-use super::users::{admin_only, check_unique_except, detailed_json, email_valid, user_id, username_error};
+use super::user_fields::{check_email, check_name, check_password, check_unique_except, check_username};
+use super::users::{admin_only, detailed_json, user_id};
 use crate::auth::{self, Caller};
 use crate::db::users::{self, UserChanges};
 use crate::db::web_sessions;
@@ -36,32 +36,17 @@ pub async fn update(
     params.bool("skip_reconfirmation")?;
     params.bool("can_create_group")?;
     if let Some(email) = &email {
-        if email.is_empty() {
-            return Err(ApiError::validation("email", "can't be blank"));
-        }
-        limits::EMAIL.check("email", email)?;
-        if !email_valid(email) {
-            return Err(ApiError::validation("email", "is invalid"));
-        }
+        check_email(email)?;
     }
     if let Some(name) = &name {
-        if name.is_empty() {
-            return Err(ApiError::validation("name", "can't be blank"));
-        }
-        limits::USER_NAME.check("name", name)?;
+        check_name(name)?;
     }
-    if let Some(err) = username.as_deref().and_then(username_error) {
-        return Err(ApiError::validation("username", err));
+    if let Some(username) = &username {
+        check_username(username)?;
     }
     let hash = match password {
         Some(pw) => {
-            limits::PASSWORD.check("password", &pw)?;
-            if pw.chars().count() < PASSWORD_MIN {
-                return Err(ApiError::validation(
-                    "password",
-                    format!("is too short (minimum is {PASSWORD_MIN} characters)"),
-                ));
-            }
+            check_password(&pw)?;
             // The user must exist before an argon2 hash is spent on them.
             state.db.read(move |c| Ok(users::find(c, id)?)).await?.ok_or(ApiError::NotFound("User"))?;
             Some(auth::hash_password_async(&state, pw).await?)

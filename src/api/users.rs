@@ -6,9 +6,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::entities::UserBasic;
-use super::limits::{self, PASSWORD_MIN};
 use super::pagination::{self, Page};
 use super::params::Params;
+use super::user_fields::{check_email, check_name, check_password, check_unique, check_username};
 use crate::auth::{self, Caller};
 use crate::db::users::{self, AdminChange, NewUser, UserRow};
 use crate::error::{ApiError, ApiResult};
@@ -148,44 +148,6 @@ async fn show(
     Ok(HttpResponse::Ok().json(view_json(&caller, &user, &base)))
 }
 
-/// GitLab's username rule: letters, digits, `_`, `-`, `.`; not starting with `-` or `.`; not
-/// ending in `.`, `.git` or `.atom`.
-pub(super) fn username_error(username: &str) -> Option<String> {
-    if username.trim().is_empty() {
-        return Some("can't be blank".into());
-    }
-    if let Some(too_long) = limits::USERNAME.error(username) {
-        return Some(too_long);
-    }
-    let charset_ok = username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-    let lower = username.to_ascii_lowercase();
-    let bad_edges = username.starts_with(['-', '.'])
-        || username.ends_with('.')
-        || lower.ends_with(".git")
-        || lower.ends_with(".atom");
-    if !charset_ok || bad_edges {
-        return Some(
-            "can contain only letters, digits, '_', '-' and '.'. Cannot start with '-' or '.', or end in \
-             '.', '.git' or '.atom'."
-                .into(),
-        );
-    }
-    None
-}
-
-/// A plausible email address: one `@` with something on both sides, a dot in the domain, no
-/// whitespace.
-pub(super) fn email_valid(email: &str) -> bool {
-    let Some((local, domain)) = email.split_once('@') else { return false };
-    !local.is_empty()
-        && !domain.is_empty()
-        && !domain.contains('@')
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-}
-
 /// `POST /users` (admins): creates a user. `201` with the admin view.
 async fn create(
     caller: Caller,
@@ -228,30 +190,13 @@ async fn create(
     let email = email.trim().to_string();
     let name = name.trim().to_string();
 
-    if email.is_empty() {
-        return Err(ApiError::validation("email", "can't be blank"));
-    }
-    limits::EMAIL.check("email", &email)?;
-    if !email_valid(&email) {
-        return Err(ApiError::validation("email", "is invalid"));
-    }
-    if name.is_empty() {
-        return Err(ApiError::validation("name", "can't be blank"));
-    }
-    limits::USER_NAME.check("name", &name)?;
-    if let Some(err) = username_error(&username) {
-        return Err(ApiError::validation("username", err));
-    }
+    check_email(&email)?;
+    check_name(&name)?;
+    check_username(&username)?;
     // reset_password / force_random_password: no usable password (sign-in is by token only).
     let password_hash = match password {
         Some(pw) => {
-            limits::PASSWORD.check("password", &pw)?;
-            if pw.chars().count() < PASSWORD_MIN {
-                return Err(ApiError::validation(
-                    "password",
-                    format!("is too short (minimum is {PASSWORD_MIN} characters)"),
-                ));
-            }
+            check_password(&pw)?;
             // Cheap uniqueness pre-check so a duplicate does not cost an argon2 hash; the write
             // below checks again atomically.
             let (e, u) = (email.clone(), username.clone());
@@ -283,32 +228,6 @@ async fn create(
         .await?;
     let base = pagination::base_url(&req, &state);
     Ok(HttpResponse::Created().json(detailed_json(&user, &base)))
-}
-
-/// GitLab's 409s: the email is checked first, then the username (both case-insensitive; a
-/// username is also taken by a top-level group of that path, as they share the namespace).
-fn check_unique(c: &rusqlite::Connection, email: &str, username: &str) -> ApiResult<()> {
-    check_unique_except(c, email, username, None)
-}
-
-/// [`check_unique`] ignoring user `except` (the one being edited).
-pub(super) fn check_unique_except(
-    c: &rusqlite::Connection,
-    email: &str,
-    username: &str,
-    except: Option<i64>,
-) -> ApiResult<()> {
-    let other = |u: Option<UserRow>| u.is_some_and(|u| Some(u.id) != except);
-    if other(users::find_by_email(c, email)?) {
-        return Err(ApiError::message(StatusCode::CONFLICT, "Email has already been taken"));
-    }
-    let namespace = crate::db::namespaces::find_by_full_path(c, username)?;
-    if other(users::find_by_username(c, username)?)
-        || namespace.is_some_and(|n| except.is_none() || n.owner_id != except)
-    {
-        return Err(ApiError::message(StatusCode::CONFLICT, "Username has already been taken"));
-    }
-    Ok(())
 }
 
 /// Sets a user's state for block/unblock: `201 true`. The rules that depend on other rows (the
@@ -381,29 +300,4 @@ async fn delete(
     let change = state.db.write(move |c| Ok(users::delete_as(c, actor, id)?)).await?;
     admin_change(change, "cannot delete the last admin")?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn usernames_follow_gitlabs_path_rules() {
-        for ok in ["alice", "a", "A_b-c.d", "x1", "_x", "bob.smith"] {
-            assert!(username_error(ok).is_none(), "{ok}");
-        }
-        for bad in ["", " ", "-x", ".x", "x.", "a b", "a/b", "é", "x.git", "x.ATOM", "a@b"] {
-            assert!(username_error(bad).is_some(), "{bad:?}");
-        }
-        assert!(username_error(&"a".repeat(256)).is_some());
-        assert!(username_error(&"a".repeat(255)).is_none());
-    }
-
-    #[test]
-    fn emails_need_a_local_part_and_a_dotted_domain() {
-        assert!(email_valid("a@example.com"));
-        for bad in ["a", "@x.com", "a@", "a@b", "a b@x.com", "a@x@y.com", "a@.com", "a@x."] {
-            assert!(!email_valid(bad), "{bad}");
-        }
-    }
 }

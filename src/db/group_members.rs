@@ -126,3 +126,9 @@ pub fn list(
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok((rows, total))
 }
+
+/// One member of what `scope` names, with their highest level.
+pub fn find_in(conn: &Connection, scope: Scope, user_id: i64) -> rusqlite::Result<Option<MemberRow>> {
+    let (rows, _) = list(conn, scope, None, i64::MAX, 0)?;
+    Ok(rows.into_iter().find(|m| m.user.id == user_id))
+}

@@ -11,6 +11,12 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use super::projects::{self, ProjectRow};
 use crate::auth;
 
+mod list;
+mod scope;
+
+pub use list::{RunnerFilter, Visible, list};
+pub use scope::{RunnerScope, scope, scopes_for_project, tags_match};
+
 /// GitLab's `TAG_LIST_MAX_LENGTH`: tags one runner may have.
 pub const MAX_TAGS: usize = 50;
 
@@ -282,174 +288,6 @@ pub fn projects_of(conn: &Connection, runner_id: i64) -> rusqlite::Result<Vec<Pr
     .collect()
 }
 
-/// What decides which jobs a runner may pick.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RunnerScope {
-    pub runner_id: i64,
-    /// Paused runners get no jobs.
-    pub active: bool,
-    /// Instance runners serve every project.
-    pub instance: bool,
-    pub project_ids: Vec<i64>,
-    pub tags: Vec<String>,
-    pub run_untagged: bool,
-}
-
-impl RunnerScope {
-    /// True when the runner may run a job of `project_id` with `job_tags`: it is not paused,
-    /// serves the project, has every tag of the job, and a job without tags needs `run_untagged`.
-    pub fn can_pick(&self, project_id: i64, job_tags: &[String]) -> bool {
-        self.active
-            && (self.instance || self.project_ids.contains(&project_id))
-            && tags_match(&self.tags, self.run_untagged, job_tags)
-    }
-}
-
-/// GitLab's tag matching: a tagged job needs a runner with all its tags; an untagged job needs a
-/// `run_untagged` runner.
-pub fn tags_match(runner_tags: &[String], run_untagged: bool, job_tags: &[String]) -> bool {
-    if job_tags.is_empty() { run_untagged } else { job_tags.iter().all(|t| runner_tags.contains(t)) }
-}
-
-/// A runner's projects and tags, for matching; `None` when the runner is gone.
-pub fn scope(conn: &Connection, runner_id: i64) -> rusqlite::Result<Option<RunnerScope>> {
-    let Some(r) = find(conn, runner_id)? else { return Ok(None) };
-    Ok(Some(RunnerScope {
-        runner_id,
-        active: r.active,
-        instance: r.is_instance(),
-        project_ids: project_ids(conn, runner_id)?,
-        tags: r.tags,
-        run_untagged: r.run_untagged,
-    }))
-}
-
-/// The matching data of every runner that may serve `project_id` (its project runners and all
-/// instance runners, paused ones included: [`RunnerScope::can_pick`] refuses those), by id. For
-/// waking the right long-polling runners when a job of the project becomes pending.
-pub fn scopes_for_project(conn: &Connection, project_id: i64) -> rusqlite::Result<Vec<RunnerScope>> {
-    let ids: Vec<i64> = conn
-        .prepare_cached(
-            "SELECT r.id FROM runners r
-             WHERE r.runner_type = 'instance_type'
-                OR EXISTS (SELECT 1 FROM runner_projects rp WHERE rp.runner_id = r.id AND rp.project_id = ?1)
-             ORDER BY r.id",
-        )?
-        .query_map([project_id], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(s) = scope(conn, id)? {
-            out.push(s);
-        }
-    }
-    Ok(out)
-}
-
-/// Whose runners a listing shows.
-#[derive(Debug, Clone)]
-pub enum Visible {
-    /// Every runner (`GET /runners/all`).
-    All,
-    /// Project runners of projects where this user is Maintainer or above (`GET /runners`).
-    OwnedBy(i64),
-    /// A project's runners and every instance runner (`GET /projects/:id/runners`).
-    Project(i64),
-}
-
-/// Listing filters: GitLab's `type`, `status`, `paused`, `tag_list`, `version_prefix` and the
-/// deprecated `scope`. Every condition must hold.
-#[derive(Debug, Clone, Default)]
-pub struct RunnerFilter {
-    /// Each entry: the runner type is one of these.
-    pub types: Vec<Vec<String>>,
-    /// Each entry: `online`, `offline`, `never_contacted`, `stale`, `active` or `paused`.
-    pub statuses: Vec<String>,
-    /// Runners having all of these tags.
-    pub tags: Option<Vec<String>>,
-    /// The last reported version starts with this.
-    pub version_prefix: Option<String>,
-}
-
-/// A page of runners ordered by id, with the total. Deadlines are in the stored format.
-pub fn list(
-    conn: &Connection,
-    visible: &Visible,
-    f: &RunnerFilter,
-    online_deadline: &str,
-    stale_deadline: &str,
-    limit: i64,
-    offset: i64,
-) -> rusqlite::Result<(Vec<RunnerRow>, i64)> {
-    use rusqlite::types::Value;
-    let mut conds: Vec<String> = Vec::new();
-    let mut args: Vec<Value> = Vec::new();
-    let arg = |args: &mut Vec<Value>, v: Value| {
-        args.push(v);
-        format!("?{}", args.len())
-    };
-    match visible {
-        Visible::All => {}
-        Visible::OwnedBy(user) => {
-            let u = arg(&mut args, Value::Integer(*user));
-            conds.push(format!(
-                "EXISTS (SELECT 1 FROM runner_projects rp WHERE rp.runner_id = r.id AND {} >= 40)",
-                super::access::project_level_sql("rp.project_id", &u)
-            ));
-        }
-        Visible::Project(project) => {
-            let p = arg(&mut args, Value::Integer(*project));
-            conds.push(format!(
-                "(r.runner_type = 'instance_type'
-                  OR EXISTS (SELECT 1 FROM runner_projects rp WHERE rp.runner_id = r.id AND rp.project_id = {p}))"
-            ));
-        }
-    }
-    for types in &f.types {
-        let list = arg(&mut args, Value::Text(serde_json::Value::from(types.clone()).to_string()));
-        conds.push(format!("r.runner_type IN (SELECT value FROM json_each({list}))"));
-    }
-    for status in &f.statuses {
-        let cond = match status.as_str() {
-            "online" => format!("r.contacted_at > {}", arg(&mut args, Value::Text(online_deadline.into()))),
-            "offline" => format!("r.contacted_at <= {}", arg(&mut args, Value::Text(online_deadline.into()))),
-            "never_contacted" => "r.contacted_at IS NULL".to_string(),
-            "stale" => {
-                let d = arg(&mut args, Value::Text(stale_deadline.into()));
-                format!("(r.created_at <= {d} AND (r.contacted_at IS NULL OR r.contacted_at <= {d}))")
-            }
-            "active" => "r.active = 1".to_string(),
-            "paused" => "r.active = 0".to_string(),
-            _ => "0".to_string(),
-        };
-        conds.push(cond);
-    }
-    if let Some(tags) = &f.tags {
-        let list = arg(&mut args, Value::Text(serde_json::Value::from(tags.clone()).to_string()));
-        conds.push(format!(
-            "(SELECT COUNT(*) FROM runner_tags t WHERE t.runner_id = r.id
-                  AND t.name IN (SELECT value FROM json_each({list}))) = json_array_length({list})"
-        ));
-    }
-    if let Some(prefix) = &f.version_prefix {
-        let v = arg(&mut args, Value::Text(prefix.clone()));
-        conds.push(format!("substr(r.version, 1, length({v})) = {v}"));
-    }
-    let filter = if conds.is_empty() { "1".to_string() } else { conds.join(" AND ") };
-    let total: i64 = conn
-        .prepare_cached(&format!("SELECT COUNT(*) FROM runners r WHERE {filter}"))?
-        .query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?;
-    let off = arg(&mut args, Value::Integer(offset));
-    let rows = conn
-        .prepare_cached(&format!(
-            "{SELECT} WHERE {filter} ORDER BY r.id {} OFFSET {off}",
-            super::limit_clause(limit)
-        ))?
-        .query_map(rusqlite::params_from_iter(args.iter()), RunnerRow::from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok((rows, total))
-}
-
 /// True when the user is Maintainer or above in one of the runner's projects.
 pub fn maintained_by(conn: &Connection, runner_id: i64, user_id: i64) -> rusqlite::Result<bool> {
     conn.prepare_cached(&format!(
@@ -545,31 +383,6 @@ mod tests {
 
     fn strings(t: &[&str]) -> Vec<String> {
         t.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn a_tagged_job_needs_every_tag_and_an_untagged_job_needs_run_untagged() {
-        assert!(tags_match(&strings(&["a", "b"]), false, &strings(&["a"])));
-        assert!(tags_match(&strings(&["a", "b"]), false, &strings(&["b", "a"])));
-        assert!(!tags_match(&strings(&["a"]), true, &strings(&["a", "b"])));
-        assert!(tags_match(&strings(&["a"]), true, &[]));
-        assert!(!tags_match(&strings(&["a"]), false, &[]));
-    }
-
-    #[test]
-    fn a_paused_or_foreign_runner_picks_nothing() {
-        let s = RunnerScope {
-            runner_id: 1,
-            active: true,
-            instance: false,
-            project_ids: vec![3],
-            tags: vec![],
-            run_untagged: true,
-        };
-        assert!(s.can_pick(3, &[]));
-        assert!(!s.can_pick(4, &[]));
-        assert!(!RunnerScope { active: false, ..s.clone() }.can_pick(3, &[]));
-        assert!(RunnerScope { instance: true, ..s }.can_pick(4, &[]));
     }
 
     /// A database with users 1 (root) and 2, projects 1 and 2 (user 2 is Maintainer of 1).

@@ -60,6 +60,19 @@ pub fn find_by_username(conn: &Connection, username: &str) -> rusqlite::Result<O
     conn.prepare_cached(&sql)?.query_row([username], UserRow::from_row).optional()
 }
 
+/// The user named by `id`, else by `username` (the Members API's `user_id` or `username`).
+pub fn find_by_id_or_username(
+    conn: &Connection,
+    id: Option<i64>,
+    username: Option<&str>,
+) -> rusqlite::Result<Option<UserRow>> {
+    match (id, username) {
+        (Some(id), _) => find(conn, id),
+        (None, Some(name)) => find_by_username(conn, name),
+        (None, None) => Ok(None),
+    }
+}
+
 pub fn count(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))
 }

@@ -3,14 +3,14 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
-use super::{VISIBILITIES, group_for, group_json};
+use super::{group_for, group_json};
+use crate::api::member_rules;
 use crate::api::pagination::{self, Page};
 use crate::api::params::Params;
+use crate::api::projects;
 use crate::auth::{Caller, MaybeCaller};
 use crate::db::namespaces::{self, ListFilter};
-use crate::db::projects::{self, ProjectOrder};
-use crate::error::{ApiError, ApiResult};
-use crate::model::AccessLevel;
+use crate::error::ApiResult;
 use crate::state::AppState;
 
 /// `GET /groups` — anonymous: public groups; users: the groups they belong to (directly or
@@ -49,12 +49,7 @@ fn list_filter(params: &Params, caller: Option<&Caller>, membership: bool) -> Ap
         Some("id") => "id",
         _ => "name",
     };
-    let min_access_level = match params.int("min_access_level")? {
-        Some(n) if AccessLevel::from_i64(n).is_none() => {
-            return Err(ApiError::not_valid_value("min_access_level"));
-        }
-        other => other,
-    };
+    let min_access_level = member_rules::optional_access_level(params, "min_access_level")?;
     let signed_in = caller.is_some();
     Ok(ListFilter {
         caller: caller.map(|c| c.user.id),
@@ -94,36 +89,8 @@ pub(super) async fn projects(
     params: Params,
 ) -> ApiResult<HttpResponse> {
     let ga = group_for(&state, caller.0.as_ref(), &path.into_inner()).await?;
-    let page = Page::from_params(&params)?;
-    let order = match params
-        .one_of("order_by", &["id", "name", "path", "created_at", "updated_at", "last_activity_at"])?
-        .as_deref()
-    {
-        Some("id") => ProjectOrder::Id,
-        Some("name") => ProjectOrder::Name,
-        Some("path") => ProjectOrder::Path,
-        Some("updated_at" | "last_activity_at") => ProjectOrder::UpdatedAt,
-        _ => ProjectOrder::CreatedAt,
-    };
-    let descending = params.one_of("sort", &["asc", "desc"])?.as_deref() != Some("asc");
     let user = caller.0.as_ref().map(|c| c.user.id);
-    let filter = projects::ListFilter {
-        caller: user,
-        admin: ga.admin,
-        membership: false,
-        owned: false,
-        min_access_level: None,
-        search: params.string("search")?.filter(|s| !s.is_empty()),
-        visibility: params.one_of("visibility", VISIBILITIES)?,
-        archived_only: params.bool("archived")?.unwrap_or(false),
-        order,
-        descending,
-        namespace_id: Some(ga.group.id),
-    };
-    let (rows, total) =
-        state.db.read(move |c| Ok(projects::list(c, &filter, page.limit(), page.offset())?)).await?;
-    let base = pagination::base_url(&req, &state);
-    let items: Vec<Value> =
-        rows.iter().map(|v| crate::api::projects::project_json(v, &base, user.is_some())).collect();
-    Ok(pagination::respond(&req, &state, page, total, &items))
+    let mut filter = projects::list_filter(&params, user, ga.admin)?;
+    filter.namespace_id = Some(ga.group.id);
+    projects::projects_page(&req, &state, &params, filter, user.is_some()).await
 }

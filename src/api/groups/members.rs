@@ -3,12 +3,11 @@
 //! needs a caller who can see the group; changing needs Owner (GitLab's `admin_group_member`).
 //! A top-level group keeps at least one Owner.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::Value;
 
 use super::group_for;
 use crate::api::access;
+use crate::api::member_rules::{self, Who, access_level, check_expires_at};
 use crate::api::members::member_json;
 use crate::api::pagination::{self, Page};
 use crate::api::params::Params;
@@ -44,9 +43,7 @@ async fn page_of(
         .db
         .read(move |c| Ok(group_members::list(c, scope, query.as_deref(), page.limit(), page.offset())?))
         .await?;
-    let base = pagination::base_url(&req, &state);
-    let items: Vec<Value> = rows.iter().map(|m| member_json(m, &base)).collect();
-    Ok(pagination::respond(&req, &state, page, total, &items))
+    Ok(member_rules::respond_page(&req, &state, page, total, &rows))
 }
 
 /// `GET /groups/:id/members` — the group's direct members, by user id.
@@ -86,8 +83,7 @@ async fn one(
         .db
         .read(move |c| {
             if all {
-                let (rows, _) = group_members::list(c, Scope::GroupAll(gid), None, i64::MAX, 0)?;
-                Ok(rows.into_iter().find(|m| m.user.id == user_id))
+                Ok(group_members::find_in(c, Scope::GroupAll(gid), user_id)?)
             } else {
                 Ok(group_members::find(c, gid, user_id)?)
             }
@@ -119,20 +115,6 @@ async fn show_all(
     one(caller, req, state, id, user, true).await
 }
 
-fn access_level(params: &Params) -> ApiResult<i64> {
-    let level = params.int("access_level")?.ok_or_else(|| ApiError::missing("access_level"))?;
-    AccessLevel::from_i64(level).map(|l| l as i64).ok_or_else(|| ApiError::not_valid_value("access_level"))
-}
-
-fn check_expires_at(params: &Params) -> ApiResult<()> {
-    match params.string("expires_at")? {
-        Some(s) if !s.trim().is_empty() && model::parse_datetime(&s).is_none() => {
-            Err(ApiError::invalid("expires_at"))
-        }
-        _ => Ok(()),
-    }
-}
-
 /// The caller's right to manage the group's members, read inside the write (a caller demoted
 /// meanwhile acts with the rights they have now).
 fn require_owner(c: &rusqlite::Connection, group_id: i64, user_id: i64) -> ApiResult<()> {
@@ -162,20 +144,7 @@ async fn create(
     params: Params,
 ) -> ApiResult<HttpResponse> {
     let level = access_level(&params)?;
-    let who = match (params.string("user_id")?, params.string("username")?) {
-        (Some(_), Some(_)) => return Err(ApiError::Param("user_id, username are mutually exclusive".into())),
-        (None, None) => {
-            return Err(ApiError::Param(
-                "user_id, username are missing, at least one parameter must be provided".into(),
-            ));
-        }
-        (Some(id), None) => (Some(id), None),
-        (None, Some(name)) => (None, Some(name)),
-    };
-    if who.0.as_deref().is_some_and(|s| s.contains(',')) || who.1.as_deref().is_some_and(|s| s.contains(','))
-    {
-        return Err(ApiError::BadRequest("adding several members in one request is not supported".into()));
-    }
+    let who = Who::from_params(&params)?;
     check_expires_at(&params)?;
     let ga = group_for(&state, Some(&caller), &path.into_inner()).await?;
     let (gid, me) = (ga.group.id, caller.user.id);
@@ -183,22 +152,10 @@ async fn create(
         .db
         .write(move |c| {
             require_owner(c, gid, me)?;
-            let user = match &who {
-                (Some(raw), _) => match raw.trim().parse::<i64>() {
-                    Ok(id) => users::find(c, id)?,
-                    Err(_) => None,
-                },
-                (None, Some(name)) => users::find_by_username(c, name.trim())?,
-                (None, None) => None,
-            }
-            .ok_or(ApiError::NotFound("User"))?;
-            group_members::insert(c, gid, user.id, level, &model::now()).map_err(|e| {
-                if crate::error::is_unique_violation(&e) {
-                    ApiError::message(StatusCode::CONFLICT, "Member already exists")
-                } else {
-                    e.into()
-                }
-            })?;
+            let user = users::find_by_id_or_username(c, who.id, who.username.as_deref())?
+                .ok_or(ApiError::NotFound("User"))?;
+            group_members::insert(c, gid, user.id, level, &model::now())
+                .map_err(crate::error::conflict(member_rules::ALREADY_EXISTS))?;
             group_members::find(c, gid, user.id)?.ok_or(ApiError::RecordNotFound)
         })
         .await?;

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::pagination;
 use super::params::Params;
-use super::projects::{Errors, description_errors, name_errors, path_errors};
+use super::project_fields::{Errors, description_errors, name_errors, path_errors};
 use crate::auth::{Caller, MaybeCaller};
 use crate::db::namespaces::{self, GroupChanges, ListFilter, MAX_DEPTH, NamespaceRow, NewGroup};
 use crate::db::projects;

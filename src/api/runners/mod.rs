@@ -17,12 +17,9 @@
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use super::access::{self, ProjectAccess};
-use crate::auth::Caller;
+use super::project_role::maintained_project;
 use crate::db::runners as store;
-use crate::error::ApiResult;
-use crate::model::{self, AccessLevel};
-use crate::state::AppState;
+use crate::model::{self};
 
 mod attributes;
 mod entity;
@@ -85,11 +82,4 @@ pub(crate) fn deadlines() -> (String, String) {
         model::format_ts(now - Duration::seconds(store::ONLINE_CONTACT_TIMEOUT_SECS)),
         model::format_ts(now - Duration::seconds(store::STALE_TIMEOUT_SECS)),
     )
-}
-
-/// A project the caller is Maintainer+ of (or an admin): `404 Project Not Found` / 403.
-async fn maintained_project(state: &AppState, caller: &Caller, id: &str) -> ApiResult<ProjectAccess> {
-    let pa = access::project_for(state, Some(caller), id).await?;
-    pa.require(AccessLevel::Maintainer)?;
-    Ok(pa)
 }
