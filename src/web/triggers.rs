@@ -14,6 +14,7 @@ use super::forms::Fields;
 use super::projects::project_page;
 use super::runners::{self, RunnersSection};
 use super::session::{MaybeViewer, Viewer};
+use super::trigger_events::{self, UnknownDay};
 use super::view::{self, Chrome, When};
 use super::{WebError, WebResult};
 use crate::api::access::ProjectAccess;
@@ -57,6 +58,10 @@ struct Section {
     expired: usize,
     trigger_url: String,
     default_ref: String,
+    /// The newest days of calls with tokens that are no trigger token of the project.
+    unknown: Vec<UnknownDay>,
+    /// How many days have such calls in all.
+    unknown_days: i64,
 }
 
 #[derive(Template)]
@@ -141,7 +146,10 @@ async fn load_section(state: &AppState, req: &HttpRequest, pa: &ProjectAccess) -
         })
         .collect();
     let base = crate::api::pagination::base_url(req, state);
+    let (unknown, unknown_days) = trigger_events::unknown_days(state, pa).await?;
     Ok(Section {
+        unknown,
+        unknown_days,
         project_id: pid,
         path: pa.project.path_with_namespace(),
         expiring: tokens.iter().filter(|t| !t.expired && !t.expiry_badge.is_empty()).count(),

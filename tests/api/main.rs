@@ -44,6 +44,7 @@ mod web_pats;
 mod web_pipelines;
 mod web_runners;
 mod web_support;
+mod web_trigger_events;
 mod web_triggers;
 mod web_ui;
 mod webhook_receiver;
