@@ -10,6 +10,7 @@
 
 pub mod error;
 pub mod forms;
+pub mod hooks;
 pub mod jobs;
 pub mod pipeline_actions;
 pub mod pipelines;
@@ -138,6 +139,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(&project_route("/-/triggers/{trigger_id}/edit"), web::post().to(trigger_edit::edit))
             .route(&project_route("/-/triggers/{trigger_id}/rotate"), web::post().to(trigger_edit::rotate))
             .route(&project_route("/-/triggers/{trigger_id}/events"), web::get().to(trigger_events::events))
+            .route(&project_route("/-/hooks"), web::get().to(hooks::list))
+            .route(&project_route("/-/hooks"), web::post().to(hooks::create))
+            .route(&project_route("/-/hooks/{hook_id}/test"), web::post().to(hooks::test))
+            .route(&project_route("/-/hooks/{hook_id}/delete"), web::post().to(hooks::delete))
             .route(&project_route("/-/pipelines"), web::get().to(pipelines::list))
             .route(&project_route("/-/pipelines/{pipeline_id}"), web::get().to(pipelines::show))
             .route(

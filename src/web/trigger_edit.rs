@@ -145,7 +145,7 @@ fn list_param(raw: &str) -> String {
 }
 
 /// What an API error says, without JSON quotes.
-fn api_message(e: &ApiError) -> String {
+pub(super) fn api_message(e: &ApiError) -> String {
     match e {
         ApiError::Message(_, serde_json::Value::String(s)) => s.clone(),
         other => other.to_string(),

@@ -40,6 +40,7 @@ mod trigger_policies;
 mod trigger_throttle;
 mod triggers;
 mod users;
+mod web_hooks;
 mod web_pats;
 mod web_pipelines;
 mod web_runners;
