@@ -1,5 +1,5 @@
 // Browser tests of the third slice of the web UI: a trigger token's audit log (linked from the
-// token row) and the unknown-token counts on Settings › CI/CD, with axe-core on the new pages.
+// token row), the unknown-token counts on Settings › CI/CD and Settings › Webhooks, with axe-core on the new pages.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -49,4 +49,37 @@ test('the audit log page keeps its Content-Security-Policy with JavaScript on', 
   await page.getByText('This token has not been used yet.').waitFor();
   assert.equal(await cspViolations(page), 0);
   await ctx.close();
+});
+
+test('a maintainer adds a signed webhook, reads its secret once and deletes it after confirming', async () => {
+  const { owner, path } = await setup();
+  const ctx = await newContext({ bypassCSP: true }); // axe is injected as a script
+  const page = await ctx.newPage();
+  const report = {};
+  await signIn(page, owner);
+  await page.goto(`${server.url}/${path}/-/settings/ci_cd`);
+  await page.getByRole('link', { name: 'Settings › Webhooks' }).click();
+  await page.getByText('No webhooks yet.').waitFor();
+  report['webhooks (empty)'] = await axeViolations(page);
+  await page.getByLabel('URL').fill('https://hooks.example.com/ui');
+  await page.getByLabel('Secret token (optional)').fill('shh');
+  await page.getByLabel(/^Sign deliveries/).check();
+  await page.getByRole('button', { name: 'Add webhook' }).click();
+  const secret = await page.getByRole('textbox', { name: 'Signing secret' }).inputValue();
+  assert.match(secret, /^whsec_/);
+  report['signing secret'] = await axeViolations(page);
+  await page.getByRole('link', { name: 'Done, back to webhooks' }).click();
+  await page.getByRole('heading', { name: 'https://hooks.example.com/ui' }).waitFor();
+  assert.equal(await page.getByText(secret).count(), 0, 'the secret is shown once');
+  report['webhooks (one)'] = await axeViolations(page);
+  await page.evaluate(() => document.querySelectorAll('form[data-confirm]').forEach((f) => f.removeAttribute('data-confirm')));
+  await page.getByRole('button', { name: 'Delete webhook https://hooks.example.com/ui' }).click();
+  await page.getByRole('heading', { name: 'Delete webhook?' }).waitFor();
+  report['delete webhook'] = await axeViolations(page);
+  await page.getByRole('button', { name: 'Delete webhook' }).click();
+  await page.getByText('Webhook was deleted.').waitFor();
+  await ctx.close();
+  for (const [name, violations] of Object.entries(report)) {
+    assert.deepEqual(violations, [], `${name}: ${violations.join('; ')}`);
+  }
 });
