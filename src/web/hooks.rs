@@ -25,8 +25,6 @@ use crate::api::{hook_events, hooks as rules};
 use crate::auth;
 use crate::db::hook_deliveries::{self as deliveries, LogFilter};
 use crate::db::hooks as store;
-use crate::db::web_sessions;
-use crate::model;
 use crate::state::AppState;
 
 /// Recent deliveries shown per hook.
@@ -179,25 +177,14 @@ pub async fn create(
 ) -> WebResult<HttpResponse> {
     let (ns, project) = path.into_inner();
     let (viewer, pa) = maintained(&state, &viewer, &req, &ns, &project).await?;
-    let form = Fields::from_body(&body)?;
-    viewer.check_form(&form)?;
-    let nonce = form.text("nonce").filter(|n| n.len() <= 64).unwrap_or_default().to_string();
-    if nonce.is_empty() {
-        return Err(WebError::BadRequest("The form is incomplete: reload the page and try again.".into()));
-    }
+    let form = viewer.form(&body)?;
+    let nonce = form.nonce()?;
     let full = pa.project.path_with_namespace();
-    let (session_id, nonce_digest) = (viewer.session_id, auth::digest(&nonce));
-    let fresh = state
-        .db
-        .write(move |c| Ok(web_sessions::use_nonce(c, session_id, &nonce_digest, &model::now())?))
-        .await?;
-    if !fresh {
-        let page = view::ReplayedPage {
-            chrome: viewer.chrome("Webhook already added", None),
-            back: format!("/{full}/-/hooks"),
-            back_label: "Back to webhooks",
-        };
-        return view::render_with(StatusCode::CONFLICT, &page);
+    if let Some(replayed) = viewer
+        .replayed(&state, &nonce, "Webhook already added", format!("/{full}/-/hooks"), "Back to webhooks")
+        .await?
+    {
+        return Ok(replayed);
     }
     let url = form.text("url").unwrap_or_default().to_string();
     let checked = |k: &str| if form.get(k).is_some() { "true" } else { "false" }.to_string();
@@ -250,8 +237,7 @@ async fn hook_of(
 ) -> WebResult<(Viewer, ProjectAccess, store::HookRow, Fields)> {
     let (ns, project, raw_id) = path;
     let (viewer, pa) = maintained(state, viewer, req, &ns, &project).await?;
-    let form = Fields::from_body(body)?;
-    viewer.check_form(&form)?;
+    let form = viewer.form(body)?;
     let id = raw_id.parse::<i64>().map_err(|_| WebError::NotFound)?;
     let pid = pa.project.id;
     let hook = state.db.read(move |c| Ok(store::find(c, pid, id)?)).await?.ok_or(WebError::NotFound)?;

@@ -251,12 +251,8 @@ pub async fn create(
 ) -> WebResult<HttpResponse> {
     let (ns, project) = path.into_inner();
     let (viewer, pa) = maintained(&state, &viewer, &req, &ns, &project).await?;
-    let form = Fields::from_body(&body)?;
-    viewer.check_form(&form)?;
-    let nonce = form.text("nonce").filter(|n| n.len() <= 64).unwrap_or_default().to_string();
-    if nonce.is_empty() {
-        return Err(WebError::BadRequest("The form is incomplete: reload the page and try again.".into()));
-    }
+    let form = viewer.form(&body)?;
+    let nonce = form.nonce()?;
     let description = form.text("description").unwrap_or_default().to_string();
     let expires_raw = form.text("expires_at").unwrap_or_default().to_string();
     let lifetimes = &state.config.triggers;
@@ -378,8 +374,7 @@ pub async fn revoke(
 ) -> WebResult<HttpResponse> {
     let (ns, project, raw_id) = path.into_inner();
     let (viewer, pa) = maintained(&state, &viewer, &req, &ns, &project).await?;
-    let form = Fields::from_body(&body)?;
-    viewer.check_form(&form)?;
+    let form = viewer.form(&body)?;
     let id = raw_id.parse::<i64>().map_err(|_| WebError::NotFound)?;
     let pid = pa.project.id;
     let trigger = state.db.read(move |c| Ok(store::find(c, pid, id)?)).await?.ok_or(WebError::NotFound)?;
