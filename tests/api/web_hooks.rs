@@ -104,7 +104,8 @@ fn a_url_the_api_refuses_comes_back_with_its_message_and_adds_nothing() {
     let app = spawn_app();
     let r = app.roles();
     let b = Browser::sign_in(&app, &r.maintainer);
-    for url in ["http://127.0.0.1:9/hook", "not a url", ""] {
+    let huge = format!("https://hooks.example.com/{}", "a".repeat(10_000));
+    for url in ["http://127.0.0.1:9/hook", "not a url", "", "javascript:alert(1)", huge.as_str()] {
         let page = b.page(HOOKS, 200);
         let form = add_form(&page, url, &[]);
         let resp = b.post(HOOKS, &pairs(&form));

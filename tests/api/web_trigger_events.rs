@@ -62,7 +62,10 @@ fn the_audit_log_is_paginated_by_fifty() {
     assert!(first.contains(&format!("href=\"{link}?page=2\"")));
     let second = b.page(&format!("{link}?page=2"), 200);
     assert!(second.contains("ref-00") && !second.contains("ref-50"));
-    assert_eq!(b.get(&format!("{link}?page=0")).status(), 400);
+    for bad in ["0", "-1", "x", "99999999999999"] {
+        assert_eq!(b.get(&format!("{link}?page={bad}")).status(), 400, "{bad}");
+    }
+    assert!(b.page(&format!("{link}?page=100000"), 200).contains("No calls on this page."), "past the end");
 }
 
 #[test]
