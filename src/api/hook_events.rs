@@ -72,7 +72,7 @@ fn failed(outcome: &Outcome) -> ApiError {
 
 /// `POST /projects/:id/hooks/:hook_id/test/:trigger` — sends a sample of the project's newest
 /// pipeline or job now (disabled or not); a success re-enables a disabled hook.
-async fn test(
+pub(crate) async fn test(
     caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<(String, String, String)>,

@@ -121,7 +121,7 @@ async fn show(
 }
 
 /// `POST /projects/:id/hooks` — 201 with the hook (and a generated signing secret, once).
-async fn create(
+pub(crate) async fn create(
     caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -206,7 +206,7 @@ async fn update(
 }
 
 /// `DELETE /projects/:id/hooks/:hook_id` — 204; its queued deliveries and log go with it.
-async fn delete(
+pub(crate) async fn delete(
     caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,

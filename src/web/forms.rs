@@ -63,6 +63,16 @@ impl Fields {
         Ok(Params::try_from_pairs(pairs, &ParamLimits::from_config(limits))?)
     }
 
+    /// The form's one-time nonce (at most 64 characters): otherwise 400.
+    pub fn nonce(&self) -> WebResult<String> {
+        match self.text("nonce").filter(|n| n.len() <= 64) {
+            Some(n) => Ok(n.to_string()),
+            None => {
+                Err(WebError::BadRequest("The form is incomplete: reload the page and try again.".into()))
+            }
+        }
+    }
+
     /// A positive page number (default 1): otherwise 400.
     pub fn page(&self) -> WebResult<i64> {
         match self.text("page") {

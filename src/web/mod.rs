@@ -10,6 +10,7 @@
 
 pub mod error;
 pub mod forms;
+pub mod hooks;
 pub mod jobs;
 pub mod pipeline_actions;
 pub mod pipelines;
@@ -17,6 +18,7 @@ pub mod projects;
 pub mod runners;
 pub mod session;
 pub mod trigger_edit;
+pub mod trigger_events;
 pub mod triggers;
 pub mod user_settings;
 pub mod view;
@@ -136,6 +138,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(&project_route("/-/triggers/{trigger_id}/edit"), web::get().to(trigger_edit::edit_form))
             .route(&project_route("/-/triggers/{trigger_id}/edit"), web::post().to(trigger_edit::edit))
             .route(&project_route("/-/triggers/{trigger_id}/rotate"), web::post().to(trigger_edit::rotate))
+            .route(&project_route("/-/triggers/{trigger_id}/events"), web::get().to(trigger_events::events))
+            .route(&project_route("/-/hooks"), web::get().to(hooks::list))
+            .route(&project_route("/-/hooks"), web::post().to(hooks::create))
+            .route(&project_route("/-/hooks/{hook_id}/test"), web::post().to(hooks::test))
+            .route(&project_route("/-/hooks/{hook_id}/delete"), web::post().to(hooks::delete))
             .route(&project_route("/-/pipelines"), web::get().to(pipelines::list))
             .route(&project_route("/-/pipelines/{pipeline_id}"), web::get().to(pipelines::show))
             .route(

@@ -9,10 +9,12 @@ use askama::Template;
 use super::forms::Fields;
 use super::pipelines::{find_pipeline, parse_id};
 use super::projects::project_page;
-use super::session::MaybeViewer;
+use super::session::{MaybeViewer, Viewer};
 use super::view::{self, Chrome};
 use super::{WebError, WebResult};
+use crate::api::access::ProjectAccess;
 use crate::db::jobs;
+use crate::db::pipelines::PipelineRow;
 use crate::model::{self, AccessLevel};
 use crate::state::AppState;
 
@@ -23,6 +25,26 @@ struct CancelPage {
     path: String,
     id: i64,
     return_to: String,
+}
+
+/// A pipeline button's POST: the pipeline of the path and the checked form, when the viewer
+/// has `level` on its project (404 otherwise, as for a pipeline that is not there).
+async fn pipeline_form(
+    state: &AppState,
+    viewer: MaybeViewer,
+    req: &HttpRequest,
+    (ns, project, raw): (String, String, String),
+    body: &Bytes,
+    level: AccessLevel,
+) -> WebResult<(Viewer, ProjectAccess, PipelineRow, Fields)> {
+    let pa = project_page(state, &viewer, req, &ns, &project).await?;
+    let viewer = viewer.require(req)?;
+    let form = viewer.form(body)?;
+    let row = find_pipeline(state, &pa, parse_id(&raw)?).await?;
+    if !pa.at_least(level) {
+        return Err(WebError::NotFound);
+    }
+    Ok((viewer, pa, row, form))
 }
 
 /// Which write a pipeline action makes.
@@ -40,16 +62,9 @@ async fn act(
     body: Bytes,
     action: Action,
 ) -> WebResult<HttpResponse> {
-    let (ns, project, raw) = path;
-    let pa = project_page(&state, &viewer, &req, &ns, &project).await?;
-    let viewer = viewer.require(&req)?;
-    let form = Fields::from_body(&body)?;
-    viewer.check_form(&form)?;
-    let id = parse_id(&raw)?;
-    let row = find_pipeline(&state, &pa, id).await?;
-    if !pa.at_least(AccessLevel::Developer) {
-        return Err(WebError::NotFound);
-    }
+    let (viewer, pa, row, form) =
+        pipeline_form(&state, viewer, &req, path, &body, AccessLevel::Developer).await?;
+    let id = row.id;
     let full = pa.project.path_with_namespace();
     let return_to = view::local_path(form.get("return_to"), &format!("/{full}/-/pipelines/{id}"));
     if matches!(action, Action::Cancel) && form.get("confirm") != Some("1") {
@@ -125,16 +140,9 @@ pub async fn delete(
     path: web::Path<(String, String, String)>,
     body: Bytes,
 ) -> WebResult<HttpResponse> {
-    let (ns, project, raw) = path.into_inner();
-    let pa = project_page(&state, &viewer, &req, &ns, &project).await?;
-    let viewer = viewer.require(&req)?;
-    let form = Fields::from_body(&body)?;
-    viewer.check_form(&form)?;
-    let id = parse_id(&raw)?;
-    let row = find_pipeline(&state, &pa, id).await?;
-    if !pa.at_least(AccessLevel::Owner) {
-        return Err(WebError::NotFound);
-    }
+    let (viewer, pa, row, form) =
+        pipeline_form(&state, viewer, &req, path.into_inner(), &body, AccessLevel::Owner).await?;
+    let id = row.id;
     let full = pa.project.path_with_namespace();
     if form.get("confirm") != Some("1") {
         let page =

@@ -4,6 +4,8 @@
 //! Reads follow the API's rules (`require_read`) and the variables rule of the variables
 //! endpoint; the buttons' writes are in `pipeline_actions`.
 
+use std::collections::HashSet;
+
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
@@ -15,7 +17,7 @@ use super::{WebError, WebResult};
 use crate::api::access::ProjectAccess;
 use crate::api::pipelines::{SOURCES, STATUSES};
 use crate::db::pipelines::{self as store, PipelineRow, Scope};
-use crate::db::{jobs, triggers};
+use crate::db::{commit_statuses, jobs, triggers};
 use crate::model::AccessLevel;
 use crate::state::AppState;
 
@@ -237,11 +239,82 @@ pub async fn list(
 }
 
 struct JobItem {
-    url: String,
+    /// The job's page (builds), or `None` (bridges and external jobs have none).
+    url: Option<String>,
     name: String,
     badge: Badge,
     duration: Option<String>,
     allow_failure: bool,
+    /// What the job is when it is not a build: "trigger job" (a bridge) or "external".
+    label: Option<&'static str>,
+    /// An external job's `target_url` (http or https only) and description.
+    target_url: Option<String>,
+    description: Option<String>,
+}
+
+/// What kind of job a row of the pipeline is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Build,
+    Bridge,
+    External,
+}
+
+/// A pipeline's jobs by stage: builds (linked to their page), bridges and external jobs
+/// (commit statuses, in their stage with their `target_url` and description), as the commit
+/// status API's list of the pipeline reads them.
+fn pipeline_stages(
+    c: &rusqlite::Connection,
+    pid: i64,
+    id: i64,
+    sha: &str,
+    path: &str,
+) -> rusqlite::Result<Vec<Stage>> {
+    let ids_of = |kind: jobs::JobKind| -> rusqlite::Result<HashSet<i64>> {
+        let filter = jobs::ListFilter { kind, pipeline_id: Some(id), ..Default::default() };
+        Ok(jobs::list(c, pid, &filter, MAX_JOBS, 0)?.0.into_iter().map(|j| j.id).collect())
+    };
+    let (builds, bridges) = (ids_of(jobs::JobKind::Builds)?, ids_of(jobs::JobKind::Bridges)?);
+    let filter = commit_statuses::ListFilter { pipeline_id: Some(id), ..Default::default() };
+    let (mut rows, _) = commit_statuses::list(c, pid, sha, &filter, MAX_JOBS, 0)?;
+    rows.sort_by_key(|r| (r.job.stage_idx, r.job.id));
+    let mut stages: Vec<Stage> = Vec::new();
+    for r in rows {
+        let j = r.job;
+        let kind = if builds.contains(&j.id) {
+            Kind::Build
+        } else if bridges.contains(&j.id) {
+            Kind::Bridge
+        } else {
+            Kind::External
+        };
+        let external = kind == Kind::External;
+        let item = JobItem {
+            url: (kind == Kind::Build).then(|| format!("/{path}/-/jobs/{}", j.id)),
+            badge: Badge::status(&j.status),
+            duration: view::duration(j.duration),
+            allow_failure: j.allow_failure,
+            label: match kind {
+                Kind::Build => None,
+                Kind::Bridge => Some("trigger job"),
+                Kind::External => Some("external"),
+            },
+            target_url: r.target_url.filter(|u| external && web_link(u)),
+            description: r.description.filter(|d| external && !d.is_empty()),
+            name: j.name,
+        };
+        match stages.last_mut() {
+            Some(s) if s.name == j.stage => s.jobs.push(item),
+            _ => stages.push(Stage { name: j.stage, jobs: vec![item] }),
+        }
+    }
+    Ok(stages)
+}
+
+/// A URL the page may link: http or https only.
+fn web_link(url: &str) -> bool {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    lower.starts_with("https://") || lower.starts_with("http://")
 }
 
 struct Stage {
@@ -326,23 +399,7 @@ pub async fn show(
             } else {
                 None
             };
-            let filter = jobs::ListFilter { pipeline_id: Some(id), ..Default::default() };
-            let (mut rows, _) = jobs::list(c, pid, &filter, MAX_JOBS, 0)?;
-            rows.sort_by_key(|j| (j.stage_idx, j.id));
-            let mut stages: Vec<Stage> = Vec::new();
-            for j in rows {
-                let item = JobItem {
-                    url: format!("/{job_path}/-/jobs/{}", j.id),
-                    badge: Badge::status(&j.status),
-                    duration: view::duration(j.duration),
-                    allow_failure: j.allow_failure,
-                    name: j.name,
-                };
-                match stages.last_mut() {
-                    Some(s) if s.name == j.stage => s.jobs.push(item),
-                    _ => stages.push(Stage { name: j.stage, jobs: vec![item] }),
-                }
-            }
+            let stages = pipeline_stages(c, pid, id, &probe.sha, &job_path)?;
             Ok((trigger, variables, stages))
         })
         .await?;
@@ -377,4 +434,15 @@ pub async fn show(
         path: full,
     };
     view::render(&page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_http_and_https_target_urls_become_links() {
+        assert!(web_link("https://ci.example/b/1") && web_link("HTTP://ci.example"));
+        assert!(!web_link("javascript:alert(1)") && !web_link("data:text/html,x") && !web_link("ftp://x"));
+    }
 }

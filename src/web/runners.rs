@@ -21,8 +21,6 @@ use super::{WebError, WebResult};
 use crate::api::access::ProjectAccess;
 use crate::api::runners::{self as rules, manage};
 use crate::db::runners::{self as store, RunnerFilter, RunnerRow, Visible};
-use crate::db::web_sessions;
-use crate::model;
 use crate::state::AppState;
 
 /// Runners listed at most.
@@ -116,8 +114,7 @@ pub async fn toggle(
         _ => return Err(WebError::NotFound),
     };
     let (viewer, pa) = maintained(&state, &viewer, &req, &ns, &project).await?;
-    let form = Fields::from_body(&body)?;
-    viewer.check_form(&form)?;
+    viewer.form(&body)?;
     let id = raw_id.parse::<i64>().map_err(|_| WebError::NotFound)?;
     let pid = pa.project.id;
     let listed = state
@@ -171,30 +168,25 @@ pub async fn reset_registration_token(
 ) -> WebResult<HttpResponse> {
     let (ns, project) = path.into_inner();
     let (viewer, pa) = maintained(&state, &viewer, &req, &ns, &project).await?;
-    let form = Fields::from_body(&body)?;
-    viewer.check_form(&form)?;
+    let form = viewer.form(&body)?;
     let full = pa.project.path_with_namespace();
-    let nonce = form.text("nonce").filter(|n| n.len() <= 64).unwrap_or_default().to_string();
-    if nonce.is_empty() {
-        return Err(WebError::BadRequest("The form is incomplete: reload the page and try again.".into()));
-    }
+    let nonce = form.nonce()?;
     if form.get("confirm") != Some("1") {
         let page =
             ResetAskPage { chrome: viewer.chrome("Reset registration token", None), path: full, nonce };
         return view::render(&page);
     }
-    let (session_id, nonce_digest) = (viewer.session_id, crate::auth::digest(&nonce));
-    let fresh = state
-        .db
-        .write(move |c| Ok(web_sessions::use_nonce(c, session_id, &nonce_digest, &model::now())?))
-        .await?;
-    if !fresh {
-        let page = view::ReplayedPage {
-            chrome: viewer.chrome("Token already created", None),
-            back: format!("/{full}/-/settings/ci_cd#js-runners-settings"),
-            back_label: "Back to runners",
-        };
-        return view::render_with(StatusCode::CONFLICT, &page);
+    if let Some(replayed) = viewer
+        .replayed(
+            &state,
+            &nonce,
+            "Token already created",
+            format!("/{full}/-/settings/ci_cd#js-runners-settings"),
+            "Back to runners",
+        )
+        .await?
+    {
+        return Ok(replayed);
     }
     let resp = manage::reset_registration_token(
         viewer.caller(),

@@ -44,6 +44,35 @@ pub struct Viewer {
 }
 
 impl Viewer {
+    /// A POSTed form of this session: its fields once the form token checks out.
+    pub fn form(&self, body: &Bytes) -> WebResult<Fields> {
+        let form = Fields::from_body(body)?;
+        self.check_form(&form)?;
+        Ok(form)
+    }
+
+    /// Spends a form's one-time nonce. `Some(409 page)` when it was spent already (a reload of a
+    /// form whose answer showed a secret once): nothing may be minted or shown again.
+    pub async fn replayed(
+        &self,
+        state: &AppState,
+        nonce: &str,
+        title: &str,
+        back: String,
+        back_label: &'static str,
+    ) -> WebResult<Option<HttpResponse>> {
+        let (session_id, digest) = (self.session_id, auth::digest(nonce));
+        let fresh = state
+            .db
+            .write(move |c| Ok(web_sessions::use_nonce(c, session_id, &digest, &model::now())?))
+            .await?;
+        if fresh {
+            return Ok(None);
+        }
+        let page = view::ReplayedPage { chrome: self.chrome(title, None), back, back_label };
+        Ok(Some(view::render_with(StatusCode::CONFLICT, &page)?))
+    }
+
     /// The user as the API's access rules know callers.
     pub fn caller(&self) -> Caller {
         Caller { user: self.user.clone(), scopes: vec!["api".into()], token_id: 0, job: None }

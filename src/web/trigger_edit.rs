@@ -12,7 +12,6 @@ use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use askama::Template;
 
-use super::forms::Fields;
 use super::session::{MaybeViewer, Viewer};
 use super::triggers::{check_form, maintained, token_page};
 use super::view::{self, Chrome};
@@ -22,7 +21,6 @@ use crate::api::params::{ParamLimits, Params};
 use crate::api::triggers as rules;
 use crate::auth;
 use crate::db::triggers::{self as store, TriggerRow};
-use crate::db::web_sessions;
 use crate::error::ApiError;
 use crate::model;
 use crate::state::AppState;
@@ -145,7 +143,7 @@ fn list_param(raw: &str) -> String {
 }
 
 /// What an API error says, without JSON quotes.
-fn api_message(e: &ApiError) -> String {
+pub(super) fn api_message(e: &ApiError) -> String {
     match e {
         ApiError::Message(_, serde_json::Value::String(s)) => s.clone(),
         other => other.to_string(),
@@ -163,8 +161,7 @@ pub async fn edit(
     body: Bytes,
 ) -> WebResult<HttpResponse> {
     let (viewer, pa, trigger) = editable(&state, &viewer, &req, path.into_inner()).await?;
-    let form = Fields::from_body(&body)?;
-    viewer.check_form(&form)?;
+    let form = viewer.form(&body)?;
     let description = form.text("description").unwrap_or_default().to_string();
     let mut page = edit_page(&viewer, &pa, trigger.clone())?;
     page.description = description.clone();
@@ -209,12 +206,8 @@ pub async fn rotate(
     body: Bytes,
 ) -> WebResult<HttpResponse> {
     let (viewer, pa, trigger) = editable(&state, &viewer, &req, path.into_inner()).await?;
-    let form = Fields::from_body(&body)?;
-    viewer.check_form(&form)?;
-    let nonce = form.text("nonce").filter(|n| n.len() <= 64).unwrap_or_default().to_string();
-    if nonce.is_empty() {
-        return Err(WebError::BadRequest("The form is incomplete: reload the page and try again.".into()));
-    }
+    let form = viewer.form(&body)?;
+    let nonce = form.nonce()?;
     let grace = form
         .text("grace_period")
         .map(|g| g.parse::<i64>().ok().and_then(|n| GRACE_PERIODS.iter().find(|(s, _)| *s == n)))
@@ -234,18 +227,17 @@ pub async fn rotate(
         };
         return view::render(&page);
     }
-    let (session_id, nonce_digest) = (viewer.session_id, auth::digest(&nonce));
-    let fresh = state
-        .db
-        .write(move |c| Ok(web_sessions::use_nonce(c, session_id, &nonce_digest, &model::now())?))
-        .await?;
-    if !fresh {
-        let page = view::ReplayedPage {
-            chrome: viewer.chrome("Token already created", None),
-            back: format!("/{path}/-/settings/ci_cd#js-pipeline-triggers"),
-            back_label: "Back to pipeline trigger tokens",
-        };
-        return view::render_with(StatusCode::CONFLICT, &page);
+    if let Some(replayed) = viewer
+        .replayed(
+            &state,
+            &nonce,
+            "Token already created",
+            format!("/{path}/-/settings/ci_cd#js-pipeline-triggers"),
+            "Back to pipeline trigger tokens",
+        )
+        .await?
+    {
+        return Ok(replayed);
     }
     let params = Params::try_from_pairs(
         [("grace_period", grace.0.to_string())],

@@ -14,6 +14,7 @@ use super::forms::Fields;
 use super::projects::project_page;
 use super::runners::{self, RunnersSection};
 use super::session::{MaybeViewer, Viewer};
+use super::trigger_events::{self, UnknownDay};
 use super::view::{self, Chrome, When};
 use super::{WebError, WebResult};
 use crate::api::access::ProjectAccess;
@@ -57,6 +58,10 @@ struct Section {
     expired: usize,
     trigger_url: String,
     default_ref: String,
+    /// The newest days of calls with tokens that are no trigger token of the project.
+    unknown: Vec<UnknownDay>,
+    /// How many days have such calls in all.
+    unknown_days: i64,
 }
 
 #[derive(Template)]
@@ -141,7 +146,10 @@ async fn load_section(state: &AppState, req: &HttpRequest, pa: &ProjectAccess) -
         })
         .collect();
     let base = crate::api::pagination::base_url(req, state);
+    let (unknown, unknown_days) = trigger_events::unknown_days(state, pa).await?;
     Ok(Section {
+        unknown,
+        unknown_days,
         project_id: pid,
         path: pa.project.path_with_namespace(),
         expiring: tokens.iter().filter(|t| !t.expired && !t.expiry_badge.is_empty()).count(),
@@ -243,12 +251,8 @@ pub async fn create(
 ) -> WebResult<HttpResponse> {
     let (ns, project) = path.into_inner();
     let (viewer, pa) = maintained(&state, &viewer, &req, &ns, &project).await?;
-    let form = Fields::from_body(&body)?;
-    viewer.check_form(&form)?;
-    let nonce = form.text("nonce").filter(|n| n.len() <= 64).unwrap_or_default().to_string();
-    if nonce.is_empty() {
-        return Err(WebError::BadRequest("The form is incomplete: reload the page and try again.".into()));
-    }
+    let form = viewer.form(&body)?;
+    let nonce = form.nonce()?;
     let description = form.text("description").unwrap_or_default().to_string();
     let expires_raw = form.text("expires_at").unwrap_or_default().to_string();
     let lifetimes = &state.config.triggers;
@@ -370,8 +374,7 @@ pub async fn revoke(
 ) -> WebResult<HttpResponse> {
     let (ns, project, raw_id) = path.into_inner();
     let (viewer, pa) = maintained(&state, &viewer, &req, &ns, &project).await?;
-    let form = Fields::from_body(&body)?;
-    viewer.check_form(&form)?;
+    let form = viewer.form(&body)?;
     let id = raw_id.parse::<i64>().map_err(|_| WebError::NotFound)?;
     let pid = pa.project.id;
     let trigger = state.db.read(move |c| Ok(store::find(c, pid, id)?)).await?.ok_or(WebError::NotFound)?;

@@ -238,8 +238,7 @@ pub async fn create(
     body: Bytes,
 ) -> WebResult<HttpResponse> {
     let viewer = viewer.require(&req)?;
-    let form = Fields::from_body(&body)?;
-    viewer.check_form(&form)?;
+    let form = viewer.form(&body)?;
     let nonce = form.text("nonce").filter(|n| n.len() <= 64).unwrap_or_default().to_string();
     if nonce.is_empty() {
         return Err(WebError::BadRequest("The form is incomplete: reload the page and try again.".into()));
@@ -303,8 +302,7 @@ pub async fn revoke(
     body: Bytes,
 ) -> WebResult<HttpResponse> {
     let viewer = viewer.require(&req)?;
-    let form = Fields::from_body(&body)?;
-    viewer.check_form(&form)?;
+    let form = viewer.form(&body)?;
     let id = path.parse::<i64>().map_err(|_| WebError::NotFound)?;
     let caller = viewer.caller();
     let token = rules::visible_token(&caller, &state, id).await?;

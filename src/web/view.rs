@@ -33,6 +33,11 @@ impl Chrome {
 pub fn flash_message(code: Option<&str>) -> Option<&'static str> {
     Some(match code? {
         "trigger_removed" => "Trigger removed.",
+        "hook_added" => "Webhook was created.",
+        "hook_removed" => "Webhook was deleted.",
+        "hook_tested" => "Hook executed successfully: HTTP 2xx.",
+        "hook_test_failed" => "Hook execution failed: see the hook's recent deliveries.",
+        "hook_test_no_pipeline" => "Hook execution failed. Ensure the project has CI pipelines.",
         "trigger_updated" => "Trigger was successfully updated.",
         "pipeline_canceled" => "Pipeline canceled.",
         "pipeline_retried" => "Pipeline retried.",

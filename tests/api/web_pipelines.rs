@@ -178,3 +178,51 @@ fn cancel_asks_first_then_stops_the_pipeline_and_returns_to_the_filtered_list() 
     assert_eq!(retry.status(), 303);
     assert_ne!(app.pipeline_status(id), "canceled");
 }
+
+#[test]
+fn the_pipeline_page_shows_external_jobs_with_their_link_and_description_and_bridges_beside_builds() {
+    let app = spawn_app();
+    let r = app.roles();
+    let resp = app.post_json(
+        &format!("/projects/{}/repository/files/.gitlab-ci.yml", r.project_id),
+        Some(&r.owner.token),
+        &serde_json::json!({"branch": "main", "commit_message": "ci", "content":
+            "build:\n  stage: build\n  script: [make]\ndownstream:\n  stage: test\n  trigger:\n    project: owner/elsewhere\n"}),
+    );
+    assert_eq!(resp.status(), 201, "{}", resp.text().unwrap());
+    let trigger = app.seed_trigger(r.project_id, &r.owner, "ci");
+    let created = app
+        .client
+        .post(app.api(&format!("/projects/{}/trigger/pipeline", r.project_id)))
+        .form(&[("token", trigger.token.as_str()), ("ref", "main")])
+        .send()
+        .unwrap();
+    let pipeline = json_of(created, 201);
+    let (pid, sha) = (pipeline["id"].as_i64().unwrap(), pipeline["sha"].as_str().unwrap().to_string());
+    let status = crate::commit_statuses::posted(
+        &app,
+        r.project_id,
+        &sha,
+        &r.developer.token,
+        serde_json::json!({"state": "running", "name": "lint", "pipeline_id": pid,
+            "target_url": "https://ci.example/builds/7", "description": "lint is running"}),
+    );
+    assert_eq!(status["pipeline_id"].as_i64(), Some(pid));
+    let b = Browser::sign_in(&app, &r.reporter);
+    let page = b.page(&format!("/owner/demo/-/pipelines/{pid}"), 200);
+    assert!(page.contains(">external</h3>"), "the external stage");
+    assert!(
+        page.contains(
+            "<a href=\"https://ci.example/builds/7\" rel=\"noopener noreferrer nofollow\">lint</a>"
+        )
+    );
+    assert!(page.contains("lint is running"));
+    assert!(page.contains("downstream <span class=\"label\">trigger job</span>"), "the bridge is shown");
+    let build_id: i64 = app
+        .db()
+        .query_row("SELECT id FROM jobs WHERE pipeline_id = ?1 AND name = 'build'", [pid], |row| row.get(0))
+        .unwrap();
+    assert!(page.contains(&format!("href=\"/owner/demo/-/jobs/{build_id}\">build</a>")));
+    let external_id = status["id"].as_i64().unwrap();
+    assert!(!page.contains(&format!("/-/jobs/{external_id}\"")), "an external job has no job page");
+}
