@@ -45,12 +45,15 @@ fn the_audit_log_is_paginated_by_fifty() {
     let r = app.roles();
     let trigger = app.seed_trigger(r.project_id, &r.owner, "deploy");
     {
+        // Dated now: the retention sweep, which runs when the server starts, must not race the
+        // test for rows older than `triggers.events_retention_days`.
         let conn = app.db();
+        let now = triggerd::model::now();
         for i in 0..51 {
             conn.execute(
                 "INSERT INTO trigger_events (trigger_id, created_at, client_address, ref, outcome, status)
-                 VALUES (?1, '2026-01-01T00:00:00.000Z', '10.0.0.1', ?2, 'rejected', 400)",
-                rusqlite::params![trigger.id, format!("ref-{i:02}")],
+                 VALUES (?1, ?3, '10.0.0.1', ?2, 'rejected', 400)",
+                rusqlite::params![trigger.id, format!("ref-{i:02}"), now],
             )
             .unwrap();
         }
