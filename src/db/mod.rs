@@ -6,6 +6,8 @@
 //! hop to actix's blocking pool, [`Db::write`] to the writer thread.
 
 pub mod access;
+#[cfg(test)]
+mod batch_tests;
 pub mod commit_statuses;
 pub mod commits;
 pub mod files;
