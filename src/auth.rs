@@ -238,42 +238,85 @@ fn app_state(req: &HttpRequest) -> ApiResult<web::Data<AppState>> {
 /// The job a CI/CD job token names, whatever its status (a finished job's token still names it).
 pub async fn job_of_token(state: &AppState, token: &str) -> ApiResult<Option<db::jobs::JobRow>> {
     let wanted = digest(token);
-    state
-        .db
-        .read(move |c| {
-            let Some(id) = db::job_tokens::job_id_by_token_digest(c, &wanted)? else { return Ok(None) };
-            Ok(db::jobs::find_by_id(c, id)?)
-        })
-        .await
+    state.db.read(move |c| job_of_digest(c, &wanted)).await
 }
 
-/// The caller a running job's token stands for: the job's user. Unknown tokens, jobs no longer
-/// running and blocked users are 401.
-async fn resolve_job_token(req: &HttpRequest, token: String) -> ApiResult<Caller> {
-    let state = app_state(req)?;
-    let found = job_of_token(&state, &token).await?;
-    let Some(job) = found.filter(|j| j.status == "running") else { return Err(ApiError::Unauthorized) };
-    let Some(user) = job.user.filter(UserRow::is_active) else { return Err(ApiError::Unauthorized) };
-    let job = Some(JobCaller { job_id: job.id, project_id: job.project_id });
-    Ok(Caller { user, scopes: vec!["read_api".into()], token_id: 0, job })
+fn job_of_digest(c: &db::Connection, wanted: &[u8]) -> ApiResult<Option<db::jobs::JobRow>> {
+    let Some(id) = db::job_tokens::job_id_by_token_digest(c, wanted)? else { return Ok(None) };
+    Ok(db::jobs::find_by_id(c, id)?)
 }
 
-async fn resolve(req: HttpRequest) -> ApiResult<Option<Caller>> {
-    let Some(token) = presented_token(&req) else {
-        return match presented_job_token(&req) {
-            Some(job_token) => resolve_job_token(&req, job_token).await.map(Some),
-            None => Ok(None),
+/// The credential a request presents, read from its headers and query string only: resolving it
+/// is [`resolve_in`], inside whatever read the request makes first.
+#[derive(Debug, Clone)]
+pub struct Presented {
+    credential: Credential,
+    /// GET or HEAD: a `read_api` token may be used.
+    reading: bool,
+}
+
+#[derive(Debug, Clone)]
+enum Credential {
+    Nothing,
+    /// A personal access token's digest.
+    Personal(Vec<u8>),
+    /// A CI/CD job token's digest (on a route open to job tokens).
+    Job(Vec<u8>),
+}
+
+impl Presented {
+    pub fn of(req: &HttpRequest) -> Presented {
+        let credential = match presented_token(req) {
+            Some(token) => Credential::Personal(digest(&token)),
+            None => match presented_job_token(req) {
+                Some(token) => Credential::Job(digest(&token)),
+                None => Credential::Nothing,
+            },
         };
-    };
-    let state = app_state(&req)?;
-    let wanted = digest(&token);
-    let lookup = wanted.clone();
-    let found = state.db.read(move |c| Ok(tokens::find_by_digest(c, &lookup)?)).await?;
-    let Some((tok, user)) = found else {
+        Presented { credential, reading: req.method() == Method::GET || req.method() == Method::HEAD }
+    }
+}
+
+/// A resolved credential: the caller, and whether its token's last use is due to be recorded.
+#[derive(Debug)]
+pub struct Resolved {
+    caller: Caller,
+    stale: bool,
+}
+
+impl Resolved {
+    pub fn caller(&self) -> &Caller {
+        &self.caller
+    }
+}
+
+/// Resolves a presented credential on a read connection: every check that needs the token's or
+/// the job's row (unknown, revoked or expired token, job no longer running, blocked user, a
+/// `read_api` token on a write). `Ok(None)` when no credential was presented. It reads the rows
+/// at once, so a revocation or a block committed before the request's read refuses it.
+pub fn resolve_in(c: &db::Connection, presented: &Presented) -> ApiResult<Option<Resolved>> {
+    match &presented.credential {
+        Credential::Nothing => Ok(None),
+        Credential::Job(wanted) => {
+            let found = job_of_digest(c, wanted)?;
+            let Some(job) = found.filter(|j| j.status == "running") else {
+                return Err(ApiError::Unauthorized);
+            };
+            let Some(user) = job.user.filter(UserRow::is_active) else { return Err(ApiError::Unauthorized) };
+            let job = Some(JobCaller { job_id: job.id, project_id: job.project_id });
+            let caller = Caller { user, scopes: vec!["read_api".into()], token_id: 0, job };
+            Ok(Some(Resolved { caller, stale: false }))
+        }
+        Credential::Personal(wanted) => resolve_personal(c, wanted, presented.reading).map(Some),
+    }
+}
+
+fn resolve_personal(c: &db::Connection, wanted: &[u8], reading: bool) -> ApiResult<Resolved> {
+    let Some((tok, user)) = tokens::find_by_digest(c, wanted)? else {
         log::warn!("rejected an unknown personal access token");
         return Err(ApiError::Unauthorized);
     };
-    if !digests_match(&tok.digest, &wanted) {
+    if !digests_match(&tok.digest, wanted) {
         return Err(ApiError::Unauthorized);
     }
     if tok.revoked {
@@ -289,17 +332,23 @@ async fn resolve(req: HttpRequest) -> ApiResult<Option<Caller>> {
         return Err(ApiError::Unauthorized);
     }
     let read_only = !tok.scopes.iter().any(|s| s == "api");
-    if read_only && !(req.method() == Method::GET || req.method() == Method::HEAD) {
+    if read_only && !reading {
         return Err(ApiError::InsufficientScope);
     }
-    // GitLab records last use at most every 10 minutes; so do we, without delaying the request.
+    // GitLab records last use at most every 10 minutes; so do we.
     let stale = tok
         .last_used_at
         .as_deref()
         .and_then(model::parse_stored)
         .is_none_or(|t| time::OffsetDateTime::now_utc() - t > time::Duration::minutes(10));
-    if stale {
-        let (db, id) = (state.db.clone(), tok.id);
+    Ok(Resolved { caller: Caller { user, scopes: tok.scopes, token_id: tok.id, job: None }, stale })
+}
+
+/// The caller of a resolved credential, recording its token's use when due without delaying the
+/// request.
+pub fn record_use(state: &AppState, resolved: Resolved) -> Caller {
+    if resolved.stale {
+        let (db, id) = (state.db.clone(), resolved.caller.token_id);
         actix_web::rt::spawn(async move {
             let now = model::now();
             if let Err(e) = db.write(move |c| Ok(tokens::touch(c, id, &now)?)).await {
@@ -307,7 +356,17 @@ async fn resolve(req: HttpRequest) -> ApiResult<Option<Caller>> {
             }
         });
     }
-    Ok(Some(Caller { user, scopes: tok.scopes, token_id: tok.id, job: None }))
+    resolved.caller
+}
+
+async fn resolve(req: HttpRequest) -> ApiResult<Option<Caller>> {
+    let presented = Presented::of(&req);
+    if matches!(presented.credential, Credential::Nothing) {
+        return Ok(None);
+    }
+    let state = app_state(&req)?;
+    let resolved = state.db.read(move |c| resolve_in(c, &presented)).await?;
+    Ok(resolved.map(|r| record_use(&state, r)))
 }
 
 impl FromRequest for MaybeCaller {

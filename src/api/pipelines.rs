@@ -309,15 +309,17 @@ fn list_filter(p: &Params) -> ApiResult<ListFilter> {
 
 /// `GET /projects/:id/pipelines`
 async fn list(
-    caller: MaybeCaller,
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
     params: Params,
 ) -> ApiResult<HttpResponse> {
+    // The credential and the project in one read; the credential's errors first, then the
+    // parameters', then the project's.
+    let found = access::authenticate_with_project(&state, &req, &path).await?;
     let filter = list_filter(&params)?;
     let paging = Paging::from_params(&params, KeysetOrders::IdEither)?;
-    let pa = access::project_for(&state, caller.0.as_ref(), &path).await?;
+    let pa = found.project?;
     require_read(&pa)?;
     let pid = pa.project.id;
     let found =
@@ -330,19 +332,31 @@ async fn list(
 
 /// `GET /projects/:id/pipelines/:pipeline_id`
 async fn get(
-    caller: MaybeCaller,
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (id, raw) = path.into_inner();
+    let found = access::authenticate_with_project(&state, &req, &id).await?;
     let pipeline_id = access::path_id(&raw, "pipeline_id")?;
-    let pa = access::project_for(&state, caller.0.as_ref(), &id).await?;
-    let row = find_pipeline(&state, pa.project.id, pipeline_id).await?;
-    require_read(&pa)?;
+    let (caller, pa) = (found.caller, found.project?);
+    // The pipeline and its links in one more read (the links are dropped when the role check
+    // below refuses).
     let base = pagination::base_url(&req, &state);
+    let (project_id, viewer, link_base) =
+        (pa.project.id, super::pipeline_links::viewer_of(caller.as_ref()), base.clone());
+    let (row, links) = state
+        .db
+        .read(move |c| {
+            let Some(row) = store::find(c, project_id, pipeline_id)? else { return Ok(None) };
+            let links = super::pipeline_links::links_in(c, viewer, row.id, &link_base)?;
+            Ok(Some((row, links)))
+        })
+        .await?
+        .ok_or(ApiError::RecordNotFound)?;
+    require_read(&pa)?;
     let mut shown = Pipeline::new(&row, &pa.project, &base);
-    shown.links = Some(super::pipeline_links::load(&state, caller.0.as_ref(), row.id, base).await?);
+    shown.links = Some(links);
     Ok(HttpResponse::Ok().json(shown))
 }
 

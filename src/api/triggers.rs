@@ -114,15 +114,27 @@ pub(crate) async fn find_trigger(
     state.db.read(move |c| Ok(store::find(c, project_id, trigger_id)?)).await?.ok_or(ApiError::RecordNotFound)
 }
 
+/// [`maintained_project`](super::project_role::maintained_project) for a request whose credential is not resolved yet: the caller (401 when
+/// anonymous) and the project in one read.
+async fn request_maintained_project(
+    state: &AppState,
+    req: &HttpRequest,
+    id: &str,
+) -> ApiResult<ProjectAccess> {
+    let (_caller, project) = access::authenticate_with_project(state, req, id).await?.signed_in()?;
+    let pa = project?;
+    pa.require(AccessLevel::Maintainer)?;
+    Ok(pa)
+}
+
 /// `GET /projects/:id/triggers` — the project's triggers by id, paginated (Maintainer+).
 async fn list(
-    caller: Caller,
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
     params: Params,
 ) -> ApiResult<HttpResponse> {
-    let pa = maintained_project(&state, &caller, &path).await?;
+    let pa = request_maintained_project(&state, &req, &path).await?;
     Page::refuse_keyset(&params)?;
     let page = Page::from_params(&params)?;
     let project_id = pa.project.id;
@@ -135,13 +147,12 @@ async fn list(
 
 /// `GET /projects/:id/triggers/:trigger_id` — one trigger (Maintainer+).
 async fn show(
-    caller: Caller,
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (id, raw_trigger_id) = path.into_inner();
-    let pa = maintained_project(&state, &caller, &id).await?;
+    let pa = request_maintained_project(&state, &req, &id).await?;
     let trigger_id = access::path_id(&raw_trigger_id, "trigger_id")?;
     let trigger = find_trigger(&state, pa.project.id, trigger_id).await?;
     Ok(HttpResponse::Ok().json(TriggerJson::new(trigger, &pagination::base_url(&req, &state))))

@@ -6,6 +6,8 @@
 //! hop to actix's blocking pool, [`Db::write`] to the writer thread.
 
 pub mod access;
+#[cfg(test)]
+mod batch_tests;
 pub mod commit_statuses;
 pub mod commits;
 pub mod files;
@@ -36,7 +38,10 @@ use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{Connection, OpenFlags};
+/// The connection a [`Db::read`] or [`Db::write`] closure is given, for code above `db/` that
+/// passes it down to the queries here without naming the driver.
+pub use rusqlite::Connection;
+use rusqlite::OpenFlags;
 use tokio::sync::oneshot;
 
 use crate::config::DatabaseConfig;

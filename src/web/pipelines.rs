@@ -17,7 +17,7 @@ use super::{WebError, WebResult};
 use crate::api::access::ProjectAccess;
 use crate::api::pipelines::{SOURCES, STATUSES};
 use crate::db::pipelines::{self as store, PipelineRow, Scope};
-use crate::db::{commit_statuses, jobs, triggers};
+use crate::db::{COUNT_LIMIT, Window, commit_statuses, jobs, triggers};
 use crate::model::AccessLevel;
 use crate::state::AppState;
 
@@ -77,7 +77,8 @@ struct ListPage {
     ref_name: String,
     username: String,
     scope: String,
-    total: i64,
+    /// The count, or "10000+" past the count limit.
+    total: String,
     prev: Option<String>,
     next: Option<String>,
     /// The rendered [`Table`].
@@ -92,7 +93,7 @@ struct Table {
     csrf: String,
     path: String,
     rows: Vec<Row>,
-    total: i64,
+    total: String,
     return_to: String,
     empty_text: &'static str,
     /// A pipeline in the table may still change: the script refreshes it.
@@ -146,18 +147,21 @@ pub async fn list(
     filter.ref_name = ref_name.clone();
     filter.username = username.clone();
     let pid = pa.project.id;
-    let (rows, total) = state
+    // The API's bounded page: counted up to db::COUNT_LIMIT rows (past it the count shows as
+    // "10000+"), the next link from one extra row, so a page costs the same at any size.
+    let (rows, total, more) = state
         .db
         .read(move |c| {
-            let (rows, total) = store::list(c, pid, &filter, PER_PAGE, (page - 1) * PER_PAGE)?;
-            let mut out = Vec::with_capacity(rows.len());
-            for r in rows {
+            let found = store::page(c, pid, &filter, PER_PAGE, Window::Offset((page - 1) * PER_PAGE))?;
+            let mut out = Vec::with_capacity(found.rows.len());
+            for r in found.rows {
                 let label = trigger_label(c, &r)?;
                 out.push((r, label));
             }
-            Ok((out, total))
+            Ok((out, found.total, found.more))
         })
         .await?;
+    let total = total.map_or_else(|| format!("{COUNT_LIMIT}+"), |n| n.to_string());
     let full = pa.project.path_with_namespace();
     let may_act = pa.at_least(AccessLevel::Developer);
     let base = format!("/{full}/-/pipelines");
@@ -204,7 +208,7 @@ pub async fn list(
                 trigger,
             })
             .collect(),
-        total,
+        total: total.clone(),
         return_to: url_with(scope_param, page),
         empty_text: if current == "finished" {
             "There are currently no finished pipelines."
@@ -231,7 +235,7 @@ pub async fn list(
         scope: scope_param.unwrap_or_default().to_string(),
         total,
         prev: (page > 1).then(|| url_with(scope_param, page - 1)),
-        next: (page * PER_PAGE < total).then(|| url_with(scope_param, page + 1)),
+        next: more.then(|| url_with(scope_param, page + 1)),
         table_html: table.render()?,
         path: full,
     };

@@ -22,6 +22,7 @@ mod jobs;
 mod large_lists;
 mod members;
 mod namespaces;
+mod one_read_auth;
 mod openapi;
 mod pipelines;
 mod projects;

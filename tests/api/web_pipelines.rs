@@ -226,3 +226,50 @@ fn the_pipeline_page_shows_external_jobs_with_their_link_and_description_and_bri
     let external_id = status["id"].as_i64().unwrap();
     assert!(!page.contains(&format!("/-/jobs/{external_id}\"")), "an external job has no job page");
 }
+
+#[test]
+fn the_list_counts_up_to_ten_thousand_pipelines_and_pages_on_past_them() {
+    let app = spawn_app();
+    let r = app.roles();
+    for _ in 0..21 {
+        app.seed_pipeline(r.project_id, Some(r.owner.id), "main", &"e".repeat(40));
+    }
+    let b = Browser::sign_in(&app, &r.reporter);
+    let page = b.page("/owner/demo/-/pipelines", 200);
+    assert!(page.contains("<span class=\"count\">21</span>"), "an exact count below the limit");
+    assert!(
+        page.contains("rel=\"next\"")
+            && b.page("/owner/demo/-/pipelines?page=2", 200).contains("<span class=\"count\">21</span>")
+    );
+    assert!(
+        !b.page("/owner/demo/-/pipelines?page=2", 200).contains("rel=\"next\""),
+        "page 2 holds the last one"
+    );
+
+    // Past 10,000 (seeded in one statement) the count stops at the limit and the pages go on.
+    app.db()
+        .execute(
+            "WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < 10000)
+             INSERT INTO pipelines (project_id, iid, ref, sha, before_sha, tag, status, source, created_at, updated_at)
+             SELECT ?1, 100 + i, 'main', '0123456789abcdef0123456789abcdef01234567',
+                    '0000000000000000000000000000000000000000', 0, 'success', 'trigger',
+                    '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z'
+             FROM seq",
+            [r.project_id],
+        )
+        .unwrap();
+    let page = b.page("/owner/demo/-/pipelines", 200);
+    assert!(page.contains("<span class=\"count\">10000+</span>"), "no exact count past the limit");
+    assert!(page.contains("Pipelines (10000+)") && page.contains("rel=\"next\""));
+    assert!(b.page("/owner/demo/-/pipelines?page=501", 200).contains("rel=\"next\""));
+    let last = b.page("/owner/demo/-/pipelines?page=502", 200);
+    assert!(
+        last.contains("rel=\"prev\"") && !last.contains("rel=\"next\""),
+        "10,021 rows: page 502 is the last"
+    );
+    let finished = b.page("/owner/demo/-/pipelines?scope=finished", 200);
+    assert!(
+        finished.contains("<span class=\"count\">10000</span>"),
+        "a filtered count below the limit is exact"
+    );
+}
