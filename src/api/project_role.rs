@@ -1,6 +1,8 @@
 //! The project a route acts on, with the role it needs: `404 Project Not Found` when the caller
 //! cannot see it, then `403` below the role (admins pass). One call for the handlers' preamble.
 
+use actix_web::HttpRequest;
+
 use super::access::{self, ProjectAccess};
 use crate::auth::Caller;
 use crate::error::ApiResult;
@@ -23,4 +25,17 @@ pub async fn project_at_least(
 /// triggers, hooks, runners and job token scope.
 pub async fn maintained_project(state: &AppState, caller: &Caller, id: &str) -> ApiResult<ProjectAccess> {
     project_at_least(state, caller, id, AccessLevel::Maintainer).await
+}
+
+/// [`maintained_project`] for a request whose credential is not resolved yet: the caller (401
+/// when anonymous), the project and the caller's level in one read.
+pub async fn request_maintained_project(
+    state: &AppState,
+    req: &HttpRequest,
+    id: &str,
+) -> ApiResult<ProjectAccess> {
+    let (_caller, project) = access::authenticate_with_project(state, req, id).await?.signed_in()?;
+    let pa = project?;
+    pa.require(AccessLevel::Maintainer)?;
+    Ok(pa)
 }

@@ -14,7 +14,7 @@ use super::entities::UserBasic;
 use super::limits;
 use super::pagination::{self, Page};
 use super::params::Params;
-use super::project_role::maintained_project;
+use super::project_role::{maintained_project, request_maintained_project};
 use super::trigger_call::is_expired;
 use super::trigger_lifetime;
 use super::trigger_policy::PolicyPatch;
@@ -112,19 +112,6 @@ pub(crate) async fn find_trigger(
     trigger_id: i64,
 ) -> ApiResult<TriggerRow> {
     state.db.read(move |c| Ok(store::find(c, project_id, trigger_id)?)).await?.ok_or(ApiError::RecordNotFound)
-}
-
-/// [`maintained_project`](super::project_role::maintained_project) for a request whose credential is not resolved yet: the caller (401 when
-/// anonymous) and the project in one read.
-async fn request_maintained_project(
-    state: &AppState,
-    req: &HttpRequest,
-    id: &str,
-) -> ApiResult<ProjectAccess> {
-    let (_caller, project) = access::authenticate_with_project(state, req, id).await?.signed_in()?;
-    let pa = project?;
-    pa.require(AccessLevel::Maintainer)?;
-    Ok(pa)
 }
 
 /// `GET /projects/:id/triggers` — the project's triggers by id, paginated (Maintainer+).
