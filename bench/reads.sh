@@ -10,6 +10,8 @@
 # Every run appends its wrk result, its ratio to the pass's liveness and the server's CPU µs per
 # request (utime + stime over the run) to OUTDIR/results.txt. Run it for two binaries in turn
 # (A B A B) on a busy machine: only the ratios and the CPU per request compare across runs.
+# With PERF=1, the second pass also runs `perf record -F 999 -g -p <server>` during each scenario
+# and writes OUTDIR/<scenario>.data (the CPU figures of that pass include perf's overhead).
 # Needs curl, jq, wrk.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -35,14 +37,20 @@ LIVE=0
 run() { # name url
   local b a line rps
   b=$(ticks)
+  local perf=""
+  if [ -n "${PERF:-}" ] && [ "$PASS" = 2 ]; then
+    perf record -F 999 -g -p "$PID" -o "$OUT/$1.data" -- sleep "$SECS" >/dev/null 2>&1 &
+    perf=$!
+  fi
   line=$(cd "$ROOT" && wrk -t2 -c32 -d"$SECS"s -s bench/get.lua "$2" | grep ^RESULT)
   a=$(ticks)
+  [ -n "$perf" ] && wait "$perf"
   req=$(echo "$line" | sed -n 's/.*requests=\([0-9]*\).*/\1/p')
   rps=$(echo "$line" | sed -n 's/.*rps=\([0-9.]*\).*/\1/p')
   [ "$1" = liveness ] && LIVE=$rps
   echo "$1 $line ratio=$(awk -v r="$rps" -v l="$LIVE" 'BEGIN{printf "%.3f", r/l}') cpu_us=$(awk -v t=$((a-b)) -v n="$req" 'BEGIN{printf "%.1f", t*10000/n}')" | tee -a "$OUT/results.txt"
 }
-for r in 1 2; do
+for PASS in 1 2; do
   run liveness "$BASE/-/liveness"
   run triggers_list "$BASE/api/v4/projects/$P/triggers"
   run pipelines_list "$BASE/api/v4/projects/$P/pipelines"

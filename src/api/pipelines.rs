@@ -314,16 +314,20 @@ async fn list(
     path: web::Path<String>,
     params: Params,
 ) -> ApiResult<HttpResponse> {
-    // The credential and the project in one read; the credential's errors first, then the
-    // parameters', then the project's.
-    let found = access::authenticate_with_project(&state, &req, &path).await?;
-    let filter = list_filter(&params)?;
-    let paging = Paging::from_params(&params, KeysetOrders::IdEither)?;
-    let pa = found.project?;
-    require_read(&pa)?;
-    let pid = pa.project.id;
-    let found =
-        state.db.read(move |c| Ok(store::page(c, pid, &filter, paging.limit(), paging.window())?)).await?;
+    // The credential, the project and the page in one read; the credential's errors first, then
+    // the parameters', then the project's. Refused parameters leave the page unread.
+    let query = list_filter(&params)
+        .and_then(|filter| Ok((filter, Paging::from_params(&params, KeysetOrders::IdEither)?)));
+    let wanted = query.as_ref().ok().cloned();
+    let found = access::authenticate_with_project_then(&state, &req, &path, move |c, pa| {
+        let Some((filter, paging)) = wanted else { return Ok(None) };
+        require_read(pa)?;
+        Ok(Some(store::page(c, pa.project.id, &filter, paging.limit(), paging.window())?))
+    })
+    .await?;
+    let (_, paging) = query?;
+    let (pa, found) = found.project_and_read()?;
+    let found = found.ok_or_else(|| ApiError::Internal("the page was not read".into()))?;
     let base = pagination::base_url(&req, &state);
     let items: Vec<PipelineBasic> =
         found.rows.iter().map(|r| PipelineBasic::new(r, &pa.project, &base)).collect();
@@ -337,24 +341,26 @@ async fn get(
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (id, raw) = path.into_inner();
-    let found = access::authenticate_with_project(&state, &req, &id).await?;
-    let pipeline_id = access::path_id(&raw, "pipeline_id")?;
-    let (caller, pa) = (found.caller, found.project?);
-    // The pipeline and its links in one more read (the links are dropped when the role check
-    // below refuses).
+    // The credential, the project, the pipeline and its links in one read; the credential's
+    // errors first, then the id's, then the project's, the pipeline's and the role's.
+    let pipeline_id = access::path_id(&raw, "pipeline_id");
+    let wanted = pipeline_id.as_ref().ok().copied();
     let base = pagination::base_url(&req, &state);
-    let (project_id, viewer, link_base) =
-        (pa.project.id, super::pipeline_links::viewer_of(caller.as_ref()), base.clone());
-    let (row, links) = state
-        .db
-        .read(move |c| {
-            let Some(row) = store::find(c, project_id, pipeline_id)? else { return Ok(None) };
-            let links = super::pipeline_links::links_in(c, viewer, row.id, &link_base)?;
-            Ok(Some((row, links)))
-        })
-        .await?
-        .ok_or(ApiError::RecordNotFound)?;
-    require_read(&pa)?;
+    let link_base = base.clone();
+    let found = access::authenticate_with_project_then(&state, &req, &id, move |c, pa| {
+        let Some(pipeline_id) = wanted else { return Ok(None) };
+        let Some(row) = store::find(c, pa.project.id, pipeline_id)? else {
+            return Err(ApiError::RecordNotFound);
+        };
+        require_read(pa)?;
+        let viewer = pa.user_id.map(|id| (id, pa.admin));
+        let links = super::pipeline_links::links_in(c, viewer, row.id, &link_base)?;
+        Ok(Some((row, links)))
+    })
+    .await?;
+    pipeline_id?;
+    let (pa, found) = found.project_and_read()?;
+    let (row, links) = found.ok_or_else(|| ApiError::Internal("the pipeline was not read".into()))?;
     let mut shown = Pipeline::new(&row, &pa.project, &base);
     shown.links = Some(links);
     Ok(HttpResponse::Ok().json(shown))

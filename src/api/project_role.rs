@@ -5,6 +5,7 @@ use actix_web::HttpRequest;
 
 use super::access::{self, ProjectAccess};
 use crate::auth::Caller;
+use crate::db;
 use crate::error::ApiResult;
 use crate::model::AccessLevel;
 use crate::state::AppState;
@@ -27,15 +28,24 @@ pub async fn maintained_project(state: &AppState, caller: &Caller, id: &str) -> 
     project_at_least(state, caller, id, AccessLevel::Maintainer).await
 }
 
-/// [`maintained_project`] for a request whose credential is not resolved yet: the caller (401
-/// when anonymous), the project and the caller's level in one read.
-pub async fn request_maintained_project(
+/// [`maintained_project`] for a request whose credential is not resolved yet, with the handler's
+/// own read: the caller (401 when anonymous), the project, the caller's level and `then` (which
+/// runs only for a Maintainer+) in one trip to the blocking pool.
+pub async fn request_maintained_project_then<T, F>(
     state: &AppState,
     req: &HttpRequest,
     id: &str,
-) -> ApiResult<ProjectAccess> {
-    let (_caller, project) = access::authenticate_with_project(state, req, id).await?.signed_in()?;
-    let pa = project?;
-    pa.require(AccessLevel::Maintainer)?;
-    Ok(pa)
+    then: F,
+) -> ApiResult<(ProjectAccess, T)>
+where
+    F: FnOnce(&db::Connection, &ProjectAccess) -> ApiResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    let found = access::authenticate_with_project_then(state, req, id, move |c, pa| {
+        pa.require(AccessLevel::Maintainer)?;
+        then(c, pa)
+    })
+    .await?;
+    let (_caller, found) = found.signed_in()?;
+    found.project_and_read()
 }

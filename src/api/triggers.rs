@@ -14,7 +14,7 @@ use super::entities::UserBasic;
 use super::limits;
 use super::pagination::{self, Page};
 use super::params::Params;
-use super::project_role::{maintained_project, request_maintained_project};
+use super::project_role::{maintained_project, request_maintained_project_then};
 use super::trigger_call::is_expired;
 use super::trigger_lifetime;
 use super::trigger_policy::PolicyPatch;
@@ -121,12 +121,13 @@ async fn list(
     path: web::Path<String>,
     params: Params,
 ) -> ApiResult<HttpResponse> {
-    let pa = request_maintained_project(&state, &req, &path).await?;
-    Page::refuse_keyset(&params)?;
-    let page = Page::from_params(&params)?;
-    let project_id = pa.project.id;
-    let (rows, total) =
-        state.db.read(move |c| Ok(store::list(c, project_id, page.limit(), page.offset())?)).await?;
+    // The parameters are checked after the project and the role, as before the one-hop read.
+    let page = Page::refuse_keyset(&params).and_then(|()| Page::from_params(&params));
+    let (_pa, (page, (rows, total))) = request_maintained_project_then(&state, &req, &path, move |c, pa| {
+        let page = page?;
+        Ok((page, store::list(c, pa.project.id, page.limit(), page.offset())?))
+    })
+    .await?;
     let base = pagination::base_url(&req, &state);
     let items: Vec<TriggerJson> = rows.into_iter().map(|t| TriggerJson::new(t, &base)).collect();
     Ok(pagination::respond(&req, &state, page, total, &items))
@@ -139,9 +140,11 @@ async fn show(
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (id, raw_trigger_id) = path.into_inner();
-    let pa = request_maintained_project(&state, &req, &id).await?;
-    let trigger_id = access::path_id(&raw_trigger_id, "trigger_id")?;
-    let trigger = find_trigger(&state, pa.project.id, trigger_id).await?;
+    let trigger_id = access::path_id(&raw_trigger_id, "trigger_id");
+    let (_pa, trigger) = request_maintained_project_then(&state, &req, &id, move |c, pa| {
+        store::find(c, pa.project.id, trigger_id?)?.ok_or(ApiError::RecordNotFound)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(TriggerJson::new(trigger, &pagination::base_url(&req, &state))))
 }
 
