@@ -674,3 +674,22 @@ BEGIN
     WHERE h.project_id = NEW.project_id AND h.job_events = 1 AND h.permanently_disabled = 0;
 END;
 -- END add_webhooks
+
+-- BEGIN add_bridge_queue (an upgrade step in src/db/migrate.rs runs this section as is)
+-- The queues of the background workers. At every job queue tick the bridge worker looks for
+-- pending `trigger:` jobs and for running `strategy: depend` bridges whose downstream ended;
+-- every minute the sweeper looks for running jobs gone silent or past their timeout. Found
+-- through `jobs_pending`, a scan of every pipeline's status and a scan of every job, these cost
+-- more with every job waiting for a runner and every pipeline and job ever run (the sweeper's
+-- scan on the writer thread, holding up every write). `is_bridge` is set by the trigger below
+-- whoever inserts the bridge row; `jobs_pending_bridges` holds only the pending bridges and
+-- `jobs_running` only the running jobs (as many as runners are busy): each lookup costs the same
+-- with a million jobs and pipelines as with none.
+ALTER TABLE jobs ADD COLUMN is_bridge INTEGER NOT NULL DEFAULT 0 CHECK (is_bridge IN (0, 1));
+UPDATE jobs SET is_bridge = 1 WHERE id IN (SELECT job_id FROM job_bridges);
+CREATE INDEX jobs_pending_bridges ON jobs (id) WHERE status = 'pending' AND is_bridge = 1;
+CREATE INDEX jobs_running ON jobs (id) WHERE status = 'running';
+CREATE TRIGGER job_bridges_mark_job AFTER INSERT ON job_bridges BEGIN
+    UPDATE jobs SET is_bridge = 1 WHERE id = NEW.job_id;
+END;
+-- END add_bridge_queue

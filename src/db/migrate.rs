@@ -11,7 +11,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use super::OpenError;
 
 /// The schema this binary writes and understands.
-pub const SCHEMA_VERSION: i64 = 11;
+pub const SCHEMA_VERSION: i64 = 12;
 
 /// The whole current schema, applied to a new file.
 pub const SCHEMA: &str = include_str!("../../schema.sql");
@@ -29,6 +29,7 @@ const UPGRADES: &[Upgrade] = &[
     add_trigger_extensions,
     add_commit_statuses,
     add_webhooks,
+    add_bridge_queue,
 ];
 
 /// The lines of `schema.sql` between the line `-- BEGIN <name> …` and `-- END <name>`: an upgrade step runs
@@ -103,6 +104,12 @@ fn add_commit_statuses(tx: &Transaction) -> rusqlite::Result<()> {
 /// and the triggers that fill the outbox on pipeline and job status changes (new tables only).
 fn add_webhooks(tx: &Transaction) -> rusqlite::Result<()> {
     tx.execute_batch(schema_section("add_webhooks")?)
+}
+
+/// The bridge worker's queue: `jobs.is_bridge`, set for existing bridges and by a trigger on
+/// `job_bridges`, and the partial index of pending bridges.
+fn add_bridge_queue(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(schema_section("add_bridge_queue")?)
 }
 
 /// Brings the database to [`SCHEMA_VERSION`], or refuses a database from a newer triggerd.
@@ -230,6 +237,7 @@ mod tests {
                 .unwrap()
                 .contains("CREATE TABLE trigger_idempotency_keys")
         );
+        assert!(schema_section("add_bridge_queue").unwrap().contains("CREATE INDEX jobs_pending_bridges"));
         assert!(schema_section("no_such_step").is_err());
     }
 

@@ -336,6 +336,10 @@ pub fn configure(conn: &Connection, cfg: &DatabaseConfig) -> rusqlite::Result<()
     conn.busy_timeout(Duration::from_millis(cfg.busy_timeout_ms))?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "synchronous", cfg.synchronous.to_ascii_uppercase())?;
+    // Every write runs in a savepoint, whose sub-journal SQLite spills to a temporary FILE past
+    // 64 KiB unless temporary storage is in memory: a 5-job pipeline touches more pages than
+    // that, and the spill's pwrite calls were a quarter of its write (BENCHMARKS.md, round three).
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(())
 }
 

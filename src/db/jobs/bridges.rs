@@ -11,7 +11,7 @@ use crate::ci::PlannedJob;
 use crate::ci::status::JobStatus;
 
 /// SQL condition: the job `j` is a bridge.
-pub(crate) const IS_BRIDGE: &str = "EXISTS (SELECT 1 FROM job_bridges b WHERE b.job_id = j.id)";
+pub(crate) const IS_BRIDGE: &str = "j.is_bridge = 1";
 
 /// One bridge with what its worker needs of its job.
 #[derive(Debug, Clone)]
@@ -66,11 +66,12 @@ pub(super) fn copy(conn: &Connection, from: i64, to: i64) -> rusqlite::Result<()
     Ok(())
 }
 
-/// The latest bridges waiting for their downstream pipeline, oldest first.
+/// The latest bridges waiting for their downstream pipeline, oldest first: a walk of the
+/// `jobs_pending_bridges` partial index, which holds nothing else.
 pub fn pending_ids(conn: &Connection) -> rusqlite::Result<Vec<i64>> {
     conn.prepare_cached(
-        "SELECT j.id FROM jobs j JOIN job_bridges b ON b.job_id = j.id
-         WHERE j.status = 'pending' AND j.retried = 0 ORDER BY j.id",
+        "SELECT id FROM jobs INDEXED BY jobs_pending_bridges
+         WHERE status = 'pending' AND is_bridge = 1 AND retried = 0 ORDER BY id",
     )?
     .query_map([], |r| r.get(0))?
     .collect()
@@ -212,9 +213,10 @@ pub(super) fn depend_downstreams(conn: &Connection, pipeline_id: i64) -> rusqlit
 /// catches up with, e.g. after a restart): the downstream pipelines and their statuses.
 pub fn settled_downstreams(conn: &Connection) -> rusqlite::Result<Vec<(i64, String)>> {
     conn.prepare_cached(
-        "SELECT p.id, p.status FROM jobs j JOIN job_bridges b ON b.job_id = j.id
+        "SELECT p.id, p.status FROM jobs j INDEXED BY jobs_running
+         JOIN job_bridges b ON b.job_id = j.id
          JOIN pipeline_sources s ON s.source_bridge_id = j.id JOIN pipelines p ON p.id = s.pipeline_id
-         WHERE j.status = 'running' AND j.retried = 0 AND b.depend = 1
+         WHERE j.status = 'running' AND j.is_bridge = 1 AND j.retried = 0 AND b.depend = 1
            AND p.status IN ('success', 'failed', 'canceled', 'skipped')",
     )?
     .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?

@@ -142,7 +142,8 @@ pub fn touch_running(conn: &Connection, job_id: i64, now: &str) -> rusqlite::Res
 pub fn fail_stuck_running(conn: &Connection, before: &str, now: &str) -> rusqlite::Result<Vec<i64>> {
     let ids: Vec<i64> = conn
         .prepare_cached(&format!(
-            "SELECT j.id FROM jobs j WHERE j.status = 'running' AND j.updated_at < ?1 AND NOT {IS_BRIDGE}
+            "SELECT j.id FROM jobs j INDEXED BY jobs_running
+             WHERE j.status = 'running' AND j.updated_at < ?1 AND NOT {IS_BRIDGE}
                AND NOT {IS_EXTERNAL}
              ORDER BY j.id"
         ))?
@@ -174,7 +175,7 @@ pub fn fail_timed_out(conn: &Connection, now: &str) -> rusqlite::Result<Vec<i64>
     let timed_out: Vec<i64> = conn
         .prepare_cached(&format!(
             "SELECT j.id, j.started_at, json_extract(j.spec, '$.timeout_secs'), r.maximum_timeout
-             FROM jobs j LEFT JOIN runners r ON r.id = j.runner_id
+             FROM jobs j INDEXED BY jobs_running LEFT JOIN runners r ON r.id = j.runner_id
              WHERE j.status = 'running' AND NOT {IS_BRIDGE} AND NOT {IS_EXTERNAL} ORDER BY j.id"
         ))?
         .query_map([], |r| {
