@@ -365,7 +365,7 @@ async fn resolve(req: HttpRequest) -> ApiResult<Option<Caller>> {
         return Ok(None);
     }
     let state = app_state(&req)?;
-    let resolved = state.db.read(move |c| resolve_in(c, &presented)).await?;
+    let resolved = state.db.read_short(move |c| resolve_in(c, &presented)).await?;
     Ok(resolved.map(|r| record_use(&state, r)))
 }
 

@@ -5,7 +5,7 @@ use actix_web::HttpRequest;
 
 use crate::auth::{self, Caller, JobCaller};
 use crate::db::projects::{self, ProjectRow};
-use crate::db::{self, job_tokens};
+use crate::db::{self, ReadSize, job_tokens};
 use crate::error::{ApiError, ApiResult};
 use crate::model::{AccessLevel, Visibility};
 use crate::state::AppState;
@@ -124,7 +124,7 @@ fn decide(found: Found, caller: Option<&Caller>) -> ApiResult<ProjectAccess> {
 pub async fn project_for(state: &AppState, caller: Option<&Caller>, id: &str) -> ApiResult<ProjectAccess> {
     let pref = ProjectRef::parse(id);
     let who = Who::of(caller);
-    let found = state.db.read(move |c| lookup(c, &pref, who)).await?;
+    let found = state.db.read_short(move |c| lookup(c, &pref, who)).await?;
     decide(found, caller)
 }
 
@@ -168,7 +168,7 @@ pub async fn authenticate_with_project(
     req: &HttpRequest,
     id: &str,
 ) -> ApiResult<Authenticated> {
-    authenticate_with_project_then(state, req, id, |_, _| Ok(())).await
+    authenticate_with_project_then(state, req, id, ReadSize::Short, |_, _| Ok(())).await
 }
 
 /// [`authenticate_with_project`] and the handler's own read in the SAME trip to the blocking
@@ -177,11 +177,13 @@ pub async fn authenticate_with_project(
 /// route's role check itself (so a refused caller reads nothing). One hop instead of two: ~13 µs
 /// of server CPU per request (BENCHMARKS.md, round three). A handler whose parameters were
 /// refused passes a `then` that returns at once: its parameter error is answered before
-/// [`Authenticated::project_and_read`] is reached.
+/// [`Authenticated::project_and_read`] is reached. `size` is that of the whole read, `then`
+/// included: [`ReadSize::Short`] runs it in place when a connection is free.
 pub async fn authenticate_with_project_then<T, F>(
     state: &AppState,
     req: &HttpRequest,
     id: &str,
+    size: ReadSize,
     then: F,
 ) -> ApiResult<Authenticated<T>>
 where
@@ -192,7 +194,7 @@ where
     let pref = ProjectRef::parse(id);
     let (resolved, project, read) = state
         .db
-        .read(move |c| {
+        .read_sized(size, move |c| {
             let resolved = auth::resolve_in(c, &presented)?;
             let caller = resolved.as_ref().map(auth::Resolved::caller);
             let project = decide(lookup(c, &pref, Who::of(caller))?, caller);

@@ -20,6 +20,7 @@ use super::pagination;
 use super::params::Params;
 use crate::auth::{Caller, MaybeCaller};
 use crate::config::LimitsConfig;
+use crate::db::ReadSize;
 use crate::db::pipelines::{self as store, ListFilter, OrderBy, PipelineRow, Scope};
 use crate::db::projects::ProjectRow;
 use crate::error::{ApiError, ApiResult};
@@ -319,7 +320,11 @@ async fn list(
     let query = list_filter(&params)
         .and_then(|filter| Ok((filter, Paging::from_params(&params, KeysetOrders::IdEither)?)));
     let wanted = query.as_ref().ok().cloned();
-    let found = access::authenticate_with_project_then(&state, &req, &path, move |c, pa| {
+    let size = match &wanted {
+        Some((filter, paging)) if !store::page_is_short(filter, paging.window()) => ReadSize::Long,
+        _ => ReadSize::Short,
+    };
+    let found = access::authenticate_with_project_then(&state, &req, &path, size, move |c, pa| {
         let Some((filter, paging)) = wanted else { return Ok(None) };
         require_read(pa)?;
         Ok(Some(store::page(c, pa.project.id, &filter, paging.limit(), paging.window())?))
@@ -347,7 +352,7 @@ async fn get(
     let wanted = pipeline_id.as_ref().ok().copied();
     let base = pagination::base_url(&req, &state);
     let link_base = base.clone();
-    let found = access::authenticate_with_project_then(&state, &req, &id, move |c, pa| {
+    let found = access::authenticate_with_project_then(&state, &req, &id, ReadSize::Short, move |c, pa| {
         let Some(pipeline_id) = wanted else { return Ok(None) };
         let Some(row) = store::find(c, pa.project.id, pipeline_id)? else {
             return Err(ApiError::RecordNotFound);

@@ -5,7 +5,7 @@ use actix_web::HttpRequest;
 
 use super::access::{self, ProjectAccess};
 use crate::auth::Caller;
-use crate::db;
+use crate::db::{self, ReadSize};
 use crate::error::ApiResult;
 use crate::model::AccessLevel;
 use crate::state::AppState;
@@ -30,7 +30,8 @@ pub async fn maintained_project(state: &AppState, caller: &Caller, id: &str) -> 
 
 /// [`maintained_project`] for a request whose credential is not resolved yet, with the handler's
 /// own read: the caller (401 when anonymous), the project, the caller's level and `then` (which
-/// runs only for a Maintainer+) in one trip to the blocking pool.
+/// runs only for a Maintainer+) in one short read (`then` must be short too: see
+/// `Db::read_short`).
 pub async fn request_maintained_project_then<T, F>(
     state: &AppState,
     req: &HttpRequest,
@@ -41,7 +42,7 @@ where
     F: FnOnce(&db::Connection, &ProjectAccess) -> ApiResult<T> + Send + 'static,
     T: Send + 'static,
 {
-    let found = access::authenticate_with_project_then(state, req, id, move |c, pa| {
+    let found = access::authenticate_with_project_then(state, req, id, ReadSize::Short, move |c, pa| {
         pa.require(AccessLevel::Maintainer)?;
         then(c, pa)
     })

@@ -513,6 +513,65 @@ mod tests {
     }
 
     #[test]
+    fn the_bridge_queue_upgrade_marks_the_bridges_already_there_and_later_ones() {
+        // A version-11 database: schema.sql without the bridge queue section.
+        let (v11, _) = SCHEMA.split_once("-- BEGIN add_bridge_queue").unwrap();
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(v11).unwrap();
+        c.pragma_update(None, "user_version", 11).unwrap();
+        c.pragma_update(None, "foreign_keys", true).unwrap();
+        let new = crate::db::users::NewUser {
+            username: "root",
+            name: "Root",
+            email: "root@x.org",
+            password_hash: None,
+            is_admin: true,
+        };
+        let user = crate::db::users::insert(&c, &new, "t").unwrap().id;
+        let job = |id: i64, status: &str| {
+            format!(
+                "INSERT INTO jobs (id, project_id, pipeline_id, name, stage, stage_idx, status, run_when,
+                                   allow_failure, spec, created_at, updated_at)
+                 VALUES ({id}, 1, 1, 'j{id}', 'test', 0, '{status}', 'on_success', 0, '{{}}', 't', 't');"
+            )
+        };
+        let bridge = |id: i64| {
+            format!(
+                "INSERT INTO job_bridges (job_id, project, branch, depend, forward_yaml, forward_pipeline,
+                                          yaml_variables) VALUES ({id}, 'g/other', NULL, 1, 1, 0, '[]');"
+            )
+        };
+        c.execute_batch(&format!(
+            "INSERT INTO projects (id, namespace_id, creator_id, name, path, visibility, created_at, updated_at)
+             VALUES (1, {user}, {user}, 'P', 'p', 'public', 't', 't');
+             INSERT INTO pipelines (id, project_id, iid, ref, sha, before_sha, tag, status, source, created_at,
+                                    updated_at)
+             VALUES (1, 1, 1, 'main', 'aa', '00', 0, 'running', 'trigger', 't', 't');
+             {} {} {} {} {}",
+            job(1, "pending"),
+            job(2, "pending"),
+            job(3, "running"),
+            bridge(2),
+            bridge(3)
+        ))
+        .unwrap();
+        run(&c).unwrap();
+        let marked: Vec<(i64, i64)> = c
+            .prepare("SELECT id, is_bridge FROM jobs ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(marked, [(1, 0), (2, 1), (3, 1)]);
+        assert_eq!(crate::db::jobs::bridges::pending_ids(&c).unwrap(), [2]);
+        // A bridge written after the upgrade is marked by the trigger on `job_bridges`.
+        c.execute_batch(&format!("{} {}", job(4, "pending"), bridge(4))).unwrap();
+        assert_eq!(crate::db::jobs::bridges::pending_ids(&c).unwrap(), [2, 4]);
+        assert_clean(&c);
+    }
+
+    #[test]
     fn an_upgrade_that_would_leave_broken_foreign_keys_changes_nothing() {
         let c = version_1_database();
         c.pragma_update(None, "foreign_keys", false).unwrap();

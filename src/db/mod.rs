@@ -26,6 +26,8 @@ pub mod pipelines;
 pub mod projects;
 pub mod refs;
 pub mod runners;
+#[cfg(test)]
+mod short_read_tests;
 pub mod tokens;
 pub mod trigger_events;
 pub mod triggers;
@@ -195,6 +197,40 @@ impl Db {
         .await
     }
 
+    /// [`Db::read_short`] or [`Db::read`], as `size` says.
+    pub async fn read_sized<T, F>(&self, size: ReadSize, f: F) -> ApiResult<T>
+    where
+        F: FnOnce(&Connection) -> ApiResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        match size {
+            ReadSize::Short => self.read_short(f).await,
+            ReadSize::Long => self.read(f).await,
+        }
+    }
+
+    /// [`Db::read`] for a SHORT read — a handful of index lookups and at most a page of rows,
+    /// never a scan or a count — run on the calling thread when a pooled connection is free at
+    /// once (`try_get`, which never waits), else on the blocking pool like [`Db::read`]. Such a
+    /// read costs less CPU than the trip to the blocking pool and back (two thread wake-ups,
+    /// ~13 µs of server CPU per request on this machine, BENCHMARKS.md round three), so doing it
+    /// in place is what makes an authenticated point read cheap; anything that may take longer
+    /// (lists that count, searches, sorts) must use [`Db::read`], so that it never holds up the
+    /// other connections of the HTTP worker.
+    pub async fn read_short<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        F: FnOnce(&Connection) -> ApiResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        match self.pool.try_get() {
+            Some(mut conn) => {
+                let tx = conn.transaction()?;
+                f(&tx)
+            }
+            None => self.read(f).await,
+        }
+    }
+
     /// Runs `f` on the writer thread like [`Db::write`], but always rolls its savepoint back: a
     /// trial run (the trigger call's `dry_run`) that sees exactly what a write would see and
     /// leaves nothing behind, not even an AUTOINCREMENT counter.
@@ -284,6 +320,15 @@ pub fn limit_clause(limit: i64) -> String {
 /// GitLab's count limit for large lists: a list counts at most this many matching rows; past it
 /// the total is unknown and left out of the response (`X-Total`, `X-Total-Pages`, `rel="last"`).
 pub const COUNT_LIMIT: i64 = 10_000;
+
+/// How long a read may take, which decides where it runs (see [`Db::read_short`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadSize {
+    /// A handful of index lookups and at most a page of rows: in place when a connection is free.
+    Short,
+    /// Anything that may scan, count or sort: always on the blocking pool.
+    Long,
+}
 
 /// Where a page of a large list starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
