@@ -92,7 +92,10 @@ impl TriggerJson {
             allowed_variables: t.policy.allowed_variables,
             required_variables: t.policy.required_variables,
             max_variable_value_bytes: t.policy.max_variable_value_bytes,
-            previous_tokens: {
+            // Most triggers have no previous secret: no clock read and no formatting for them.
+            previous_tokens: if t.previous.is_empty() {
+                Vec::new()
+            } else {
                 let now = model::now();
                 t.previous
                     .into_iter()
