@@ -11,10 +11,11 @@
 #          --report-only (only rebuild BENCHMARKS.md from the files below).
 #
 # Scenarios: liveness, the trigger call on a project without .gitlab-ci.yml and on one with the
-# 5-job bench/ci5.gitlab-ci.yml (side by side, with the per-run ratio), the same call on projects
-# with 1 and with 10 pipeline webhooks (to bench/hook_receiver.py on loopback; 0 hooks = the first),
-# the triggers list, page 1 of the pipelines list at N and at 1,000 pipelines, and one pipeline
-# read; then the webhook delivery throughput while the backlog drains. Each wrk run also reads
+# 5-job bench/ci5.gitlab-ci.yml (side by side, with the per-run ratio), the triggers list, page 1
+# of the pipelines list at N and at 1,000 pipelines, and one pipeline read; after all runs of
+# those, the trigger call on projects with 0, 1 and 10 pipeline webhooks (to bench/hook_receiver.py
+# on loopback), whose delivery backlog would otherwise load every later scenario; then the
+# webhook delivery throughput while the backlog drains. Each wrk run also reads
 # the server's CPU time (utime + stime) before and after: the report gives it per request.
 # Each invocation writes bench/results/pipelines-N.md and then rebuilds BENCHMARKS.md from
 # bench/analysis.md (the hand-written findings) plus every bench/results/*.md.
@@ -236,6 +237,7 @@ URL[trigger_c128]="$BASE/api/v4/projects/$HOT/trigger/pipeline"; SCRIPT[trigger_
 URL[trigger5_c32]="$BASE/api/v4/projects/$CI5/trigger/pipeline"; SCRIPT[trigger5_c32]=trigger; CONNS[trigger5_c32]=32
 URL[trigger5_c128]="$BASE/api/v4/projects/$CI5/trigger/pipeline"; SCRIPT[trigger5_c128]=trigger; CONNS[trigger5_c128]=128
 TOKEN[trigger5_c32]=$CI5_TRIGGER_TOKEN; TOKEN[trigger5_c128]=$CI5_TRIGGER_TOKEN
+URL[hooks0_c32]="$BASE/api/v4/projects/$HOT/trigger/pipeline";      SCRIPT[hooks0_c32]=trigger;  CONNS[hooks0_c32]=32
 URL[hooks1_c32]="$BASE/api/v4/projects/$HOOKS1/trigger/pipeline";   SCRIPT[hooks1_c32]=trigger;  CONNS[hooks1_c32]=32
 URL[hooks10_c32]="$BASE/api/v4/projects/$HOOKS10/trigger/pipeline"; SCRIPT[hooks10_c32]=trigger; CONNS[hooks10_c32]=32
 TOKEN[hooks1_c32]=$HOOKS1_TRIGGER_TOKEN; TOKEN[hooks10_c32]=$HOOKS10_TRIGGER_TOKEN
@@ -243,7 +245,13 @@ URL[triggers_list]="$BASE/api/v4/projects/$LISTED/triggers";    SCRIPT[triggers_
 URL[pipelines_list]="$BASE/api/v4/projects/$LISTED/pipelines";  SCRIPT[pipelines_list]=get;   CONNS[pipelines_list]=32
 URL[pipelines_small]="$BASE/api/v4/projects/$SMALL/pipelines";  SCRIPT[pipelines_small]=get;  CONNS[pipelines_small]=32
 URL[pipeline_get]="$BASE/api/v4/projects/$LISTED/pipelines/$GET_PIPELINE"; SCRIPT[pipeline_get]=get; CONNS[pipeline_get]=32
-SCENARIOS="liveness_c32 liveness_c128 trigger_c32 trigger_c128 trigger5_c32 trigger5_c128 hooks1_c32 hooks10_c32 triggers_list pipelines_list pipelines_small pipeline_get"
+# The webhook scenarios come after every run of the others: each leaves a backlog of deliveries
+# that takes minutes to drain on these two cores, and the deliverer would compete with every
+# scenario measured after it. hooks0 is the call without hooks measured again in that phase,
+# under the same backlog, as the base of the hooks' ratios.
+MAIN_SCENARIOS="liveness_c32 liveness_c128 trigger_c32 trigger_c128 trigger5_c32 trigger5_c128 triggers_list pipelines_list pipelines_small pipeline_get"
+HOOK_SCENARIOS="hooks0_c32 hooks1_c32 hooks10_c32"
+SCENARIOS="$MAIN_SCENARIOS $HOOK_SCENARIOS"
 
 # Sanity: each scenario's request succeeds once, and the list sizes are what we claim.
 [ "$(curl -fsS -H "PRIVATE-TOKEN: $PAT" "${URL[triggers_list]}" | jq length)" = 20 ]
@@ -267,12 +275,14 @@ run_wrk() { # scenario seconds -> RESULT line, with the server's CPU µs per req
 }
 
 say "warm-up (2 s per scenario, discarded)"
-for s in $SCENARIOS; do run_wrk "$s" 2 >/dev/null; done
-for run in $(seq 1 "$RUNS"); do
-    for s in $SCENARIOS; do
-        line=$(run_wrk "$s" "$DURATION")
-        say "run $run $s: ${line#RESULT }"
-        echo "$run $s $line" >>"$RESULTS"
+for s in $MAIN_SCENARIOS; do run_wrk "$s" 2 >/dev/null; done
+for scenarios in "$MAIN_SCENARIOS" "$HOOK_SCENARIOS"; do
+    for run in $(seq 1 "$RUNS"); do
+        for s in $scenarios; do
+            line=$(run_wrk "$s" "$DURATION")
+            say "run $run $s: ${line#RESULT }"
+            echo "$run $s $line" >>"$RESULTS"
+        done
     done
 done
 PEAK_KIB=$(status_kib VmHWM)
@@ -348,6 +358,7 @@ OUT="$BENCH/results/pipelines-$PIPELINES.md"
             liveness_c32|liveness_c128) name="(a) \`GET /-/liveness\`" ;;
             trigger_c32|trigger_c128) name="(b) trigger call, JSON, 3 variables, no \`.gitlab-ci.yml\`" ;;
             trigger5_c32|trigger5_c128) name="(b5) the same call, 5-job \`.gitlab-ci.yml\` (3 stages)" ;;
+            hooks0_c32) name="(b) again after every other scenario, before the hooks (no webhook)" ;;
             hooks1_c32) name="(b) with 1 pipeline webhook" ;;
             hooks10_c32) name="(b) with 10 pipeline webhooks" ;;
             triggers_list) name="(c) \`GET /projects/:id/triggers\` (20 items, PAT)" ;;
@@ -371,15 +382,16 @@ OUT="$BENCH/results/pipelines-$PIPELINES.md"
             "$(ratio_to "trigger5_c$c" "trigger_c$c" | paste -sd' ')"
     done
     echo
-    echo "Trigger call (b), 32 connections, with pipeline webhooks configured (their deliveries run in the"
-    echo "same process, on the same 2 cores, while the calls are measured):"
+    echo "Trigger call (b), 32 connections, with pipeline webhooks configured, measured after all the other"
+    echo "scenarios (their deliveries run in the same process, on the same 2 cores, while the calls are"
+    echo "measured; the backlog grows from run to run, and 0 hooks is measured again in each run under it):"
     echo
     echo "| webhooks on the project | requests/s | ratio to 0 hooks, median of per-run ratios | per run |"
     echo "|---:|---:|---:|---|"
-    printf '| 0 | %.0f | 1 | |\n' "$(values trigger_c32 rps | median)"
+    printf '| 0 | %.0f | 1 | |\n' "$(values hooks0_c32 rps | median)"
     for h in 1 10; do
         printf '| %s | %.0f | %s | %s |\n' "$h" "$(values "hooks${h}_c32" rps | median)" \
-            "$(ratio_to "hooks${h}_c32" trigger_c32 | median)" "$(ratio_to "hooks${h}_c32" trigger_c32 | paste -sd' ')"
+            "$(ratio_to "hooks${h}_c32" hooks0_c32 | median)" "$(ratio_to "hooks${h}_c32" hooks0_c32 | paste -sd' ')"
     done
     echo
     echo "Webhook delivery to a fast loopback receiver (bench/hook_receiver.py, one asyncio process) while"
@@ -412,7 +424,7 @@ OUT="$BENCH/results/pipelines-$PIPELINES.md"
     awk '{ printf "run %s %-15s", $1, $2; for (i = 3; i <= NF; i++) if ($i ~ /^(rps|p50_ms|p99_ms|errors|cpu_us)=/) printf " %s", $i; print "" }' "$RESULTS"
     echo '```'
     echo
-    echo "Commands (per run, in this order; \`bench/get.lua\` sends \`PRIVATE-TOKEN\` for the list routes,"
+    echo "Commands (per run, in this order, the last three after all runs of the others; \`bench/get.lua\` sends \`PRIVATE-TOKEN\` for the list routes,"
     echo "\`bench/trigger.lua\` the trigger token of the project in the URL from \`BENCH_TRIGGER_TOKEN\`):"
     echo
     echo '```'
