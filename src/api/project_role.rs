@@ -30,19 +30,19 @@ pub async fn maintained_project(state: &AppState, caller: &Caller, id: &str) -> 
 
 /// [`maintained_project`] for a request whose credential is not resolved yet, with the handler's
 /// own read: the caller (401 when anonymous), the project, the caller's level and `then` (which
-/// runs only for a Maintainer+) in one short read (`then` must be short too: see
-/// `Db::read_short`).
+/// runs only for a Maintainer+) in one read of `size` (see `Db::read_short`).
 pub async fn request_maintained_project_then<T, F>(
     state: &AppState,
     req: &HttpRequest,
     id: &str,
+    size: ReadSize,
     then: F,
 ) -> ApiResult<(ProjectAccess, T)>
 where
     F: FnOnce(&db::Connection, &ProjectAccess) -> ApiResult<T> + Send + 'static,
     T: Send + 'static,
 {
-    let found = access::authenticate_with_project_then(state, req, id, ReadSize::Short, move |c, pa| {
+    let found = access::authenticate_with_project_then(state, req, id, size, move |c, pa| {
         pa.require(AccessLevel::Maintainer)?;
         then(c, pa)
     })

@@ -20,6 +20,7 @@ use super::trigger_lifetime;
 use super::trigger_policy::PolicyPatch;
 use crate::auth::{self, Caller};
 use crate::config::TriggersConfig;
+use crate::db::ReadSize;
 use crate::db::triggers::{self as store, NewTrigger, Rotation, TriggerRow};
 use crate::error::{ApiError, ApiResult};
 use crate::model::{self, AccessLevel};
@@ -126,11 +127,18 @@ async fn list(
 ) -> ApiResult<HttpResponse> {
     // The parameters are checked after the project and the role, as before the one-hop read.
     let page = Page::refuse_keyset(&params).and_then(|()| Page::from_params(&params));
-    let (_pa, (page, (rows, total))) = request_maintained_project_then(&state, &req, &path, move |c, pa| {
-        let page = page?;
-        Ok((page, store::list(c, pa.project.id, page.limit(), page.offset())?))
-    })
-    .await?;
+    // A deep page walks its offset: only the first pages are a short read (the count is of one
+    // project's trigger tokens, a few dozen in practice).
+    let size = match &page {
+        Ok(p) if p.offset() > crate::db::SHORT_OFFSET => ReadSize::Long,
+        _ => ReadSize::Short,
+    };
+    let (_pa, (page, (rows, total))) =
+        request_maintained_project_then(&state, &req, &path, size, move |c, pa| {
+            let page = page?;
+            Ok((page, store::list(c, pa.project.id, page.limit(), page.offset())?))
+        })
+        .await?;
     let base = pagination::base_url(&req, &state);
     let items: Vec<TriggerJson> = rows.into_iter().map(|t| TriggerJson::new(t, &base)).collect();
     Ok(pagination::respond(&req, &state, page, total, &items))
@@ -144,7 +152,7 @@ async fn show(
 ) -> ApiResult<HttpResponse> {
     let (id, raw_trigger_id) = path.into_inner();
     let trigger_id = access::path_id(&raw_trigger_id, "trigger_id");
-    let (_pa, trigger) = request_maintained_project_then(&state, &req, &id, move |c, pa| {
+    let (_pa, trigger) = request_maintained_project_then(&state, &req, &id, ReadSize::Short, move |c, pa| {
         store::find(c, pa.project.id, trigger_id?)?.ok_or(ApiError::RecordNotFound)
     })
     .await?;

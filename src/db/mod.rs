@@ -321,6 +321,10 @@ pub fn limit_clause(limit: i64) -> String {
 /// the total is unknown and left out of the response (`X-Total`, `X-Total-Pages`, `rel="last"`).
 pub const COUNT_LIMIT: i64 = 10_000;
 
+/// The largest offset of a list page that still counts as a short read (10 pages of 100): a
+/// deeper page walks its offset (see [`ReadSize`]).
+pub const SHORT_OFFSET: i64 = 1_000;
+
 /// How long a read may take, which decides where it runs (see [`Db::read_short`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReadSize {

@@ -412,20 +412,17 @@ pub fn list(
 
 /// Whether [`page`] is a short read (see `Db::read_short`): no filter, so the count is the
 /// project's counter; ordered by id, so the page is an index walk; and a keyset page or an
-/// offset of at most [`SHORT_OFFSET`] rows.
+/// offset of at most [`super::SHORT_OFFSET`] rows.
 pub fn page_is_short(f: &ListFilter, window: Window) -> bool {
     let (_, _, args) = conditions(0, f);
     args.len() == 1
         && f.scope.is_none()
         && f.order_by == OrderBy::Id
         && match window {
-            Window::Offset(offset) => offset <= SHORT_OFFSET,
+            Window::Offset(offset) => offset <= super::SHORT_OFFSET,
             Window::After(_) => true,
         }
 }
-
-/// The largest offset of a page that [`page_is_short`] still calls short (10 pages of 100).
-pub const SHORT_OFFSET: i64 = 1_000;
 
 /// A page of a project's pipelines matching the filter, for `GET /projects/:id/pipelines`.
 ///
