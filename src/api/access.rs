@@ -145,12 +145,9 @@ pub struct Authenticated<T = ()> {
 }
 
 impl<T> Authenticated<T> {
-    /// The caller, `401 Unauthorized` for an anonymous request (routes that need a user).
-    pub fn signed_in(self) -> ApiResult<(Caller, Self)> {
-        match self.caller.clone() {
-            Some(c) => Ok((c, self)),
-            None => Err(ApiError::Unauthorized),
-        }
+    /// `401 Unauthorized` for an anonymous request (routes that need a user), else itself.
+    pub fn signed_in(self) -> ApiResult<Self> {
+        if self.caller.is_some() { Ok(self) } else { Err(ApiError::Unauthorized) }
     }
 
     /// The project, then the handler's read: their errors in that order.

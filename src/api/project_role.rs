@@ -47,6 +47,5 @@ where
         then(c, pa)
     })
     .await?;
-    let (_caller, found) = found.signed_in()?;
-    found.project_and_read()
+    found.signed_in()?.project_and_read()
 }

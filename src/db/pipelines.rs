@@ -414,14 +414,18 @@ pub fn list(
 /// project's counter; ordered by id, so the page is an index walk; and a keyset page or an
 /// offset of at most [`super::SHORT_OFFSET`] rows.
 pub fn page_is_short(f: &ListFilter, window: Window) -> bool {
-    let (_, _, args) = conditions(0, f);
-    args.len() == 1
-        && f.scope.is_none()
+    unfiltered(f, &conditions(0, f).2)
         && f.order_by == OrderBy::Id
         && match window {
             Window::Offset(offset) => offset <= super::SHORT_OFFSET,
             Window::After(_) => true,
         }
+}
+
+/// Whether `f` filters nothing: [`conditions`] bound only the project id (its `args`) and no
+/// `scope` narrows the list, so its count is the project's `pipelines_count`.
+fn unfiltered(f: &ListFilter, args: &[SqlValue]) -> bool {
+    args.len() == 1 && f.scope.is_none()
 }
 
 /// A page of a project's pipelines matching the filter, for `GET /projects/:id/pipelines`.
@@ -441,7 +445,7 @@ pub fn page(
     let dir = if f.descending { "DESC" } else { "ASC" };
     let (total, tail) = match window {
         Window::Offset(offset) => {
-            let total = if args.len() == 1 && f.scope.is_none() {
+            let total = if unfiltered(f, &args) {
                 // Unfiltered: the project's counter, kept by triggers on `pipelines`.
                 let n: i64 = conn
                     .prepare_cached("SELECT pipelines_count FROM projects WHERE id = ?1")?
