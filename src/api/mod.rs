@@ -43,6 +43,7 @@ pub mod project_role;
 pub mod project_transfer;
 pub mod projects;
 pub mod refs;
+pub mod route_tree;
 pub mod runner_jobs;
 pub mod runners;
 pub mod tokens;
@@ -66,19 +67,42 @@ use crate::error::ApiError;
 /// The prefix of GitLab's REST API.
 pub const API_PREFIX: &str = "/api/v4";
 
-/// Registers every route; the app's default service answers unknown routes.
+/// Registers every route; the app's default service answers unknown routes. The API is mounted
+/// as a tree of scopes by path segment ([`route_tree`]); it matches exactly what the routes in
+/// registration order would.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     let routes = build();
-    for resource in routes.root {
-        cfg.service(resource);
+    for pending in routes.root {
+        let path = pending.path.clone();
+        cfg.service(pending.into_resource(&path));
     }
-    cfg.service(web::scope(API_PREFIX).service(routes.api).default_service(web::to(no_route)));
+    cfg.service(api_scope(routes.api, |pending, path| pending.into_resource(path)));
 }
 
-/// Every `(METHOD, full path pattern)` the server registers, in registration (= match) order,
-/// e.g. `("POST", "/api/v4/projects/{id}/trigger/pipeline")` or `("GET", "/-/liveness")`.
+/// The `/api/v4` scope: `routes` mounted as [`route_tree`] plans them, each built by `resource`.
+fn api_scope<R>(routes: Vec<R>, resource: impl Fn(R, &str) -> Resource) -> actix_web::Scope
+where
+    R: RoutePath,
+{
+    let paths: Vec<String> = routes.iter().map(|r| r.path().to_string()).collect();
+    let plan = route_tree::plan(&paths.iter().map(String::as_str).collect::<Vec<_>>());
+    let mut pending: Vec<Option<R>> = routes.into_iter().map(Some).collect();
+    let mut build = |index: usize, path: &str| pending.get_mut(index)?.take().map(|r| resource(r, path));
+    let no_route_service = || web::to(no_route);
+    route_tree::mount(web::scope(API_PREFIX), plan, &mut build, &no_route_service)
+        .default_service(no_route_service())
+}
+
+/// Every `(METHOD, full path pattern)` the server registers, in registration order (the order
+/// in which the flat list would match them), e.g.
+/// `("POST", "/api/v4/projects/{id}/trigger/pipeline")` or `("GET", "/-/liveness")`.
 pub fn route_table() -> Vec<(String, String)> {
     build().table
+}
+
+/// A registered route's full path within its scope (what [`route_tree::plan`] groups by).
+trait RoutePath {
+    fn path(&self) -> &str;
 }
 
 /// Runs every module's `configure` through one registrar: the same calls build the resources
@@ -125,9 +149,9 @@ pub struct Routes {
     /// The scope being registered into (`""` or [`API_PREFIX`]).
     prefix: &'static str,
     /// Resources mounted at the application root.
-    root: Vec<Resource>,
-    /// Resources mounted in the `/api/v4` scope.
-    api: Vec<Resource>,
+    root: Vec<PendingResource>,
+    /// Resources mounted in the `/api/v4` scope, in registration order.
+    api: Vec<PendingResource>,
     table: Vec<(String, String)>,
 }
 
@@ -140,19 +164,7 @@ impl Routes {
     /// A resource at `path` (relative to the current scope) whose unsupported methods get
     /// GitLab's JSON 405 with an `Allow` header naming the methods `routes` adds.
     pub fn resource(&mut self, path: &str, routes: impl FnOnce(ResourceRoutes) -> ResourceRoutes) {
-        let mut built = routes(ResourceRoutes { resource: web::resource(path), methods: Vec::new() });
-        let allow = built.methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
-        built.resource = built.resource.default_service(web::to(move || {
-            let allow = allow.clone();
-            async move {
-                let mut resp = ApiError::MethodNotAllowed("405 Not Allowed".into()).error_response();
-                if let Ok(value) = HeaderValue::from_str(&allow) {
-                    resp.headers_mut().insert(header::ALLOW, value);
-                }
-                resp
-            }
-        }));
-        self.add(path, built);
+        self.add(path, OtherMethods::NotAllowed, routes(ResourceRoutes::default()));
     }
 
     /// A GET-only resource without a 405 of its own: other methods fall through to the next
@@ -163,38 +175,97 @@ impl Routes {
         Args: FromRequest + 'static,
         F::Output: Responder + 'static,
     {
-        let built = ResourceRoutes { resource: web::resource(path).guard(guard::Get()), methods: Vec::new() }
-            .get(handler);
-        self.add(path, built);
+        self.add(path, OtherMethods::FallThroughGet, ResourceRoutes::default().get(handler));
     }
 
     /// A resource that answers only GET and HEAD, without a 405 of its own: writes fall through
     /// to the next matching resource (GitLab's `files/*file_path/raw` lets a write to a file
     /// named `…/raw` reach the files resource).
     pub fn reads_only(&mut self, path: &str, routes: impl FnOnce(ResourceRoutes) -> ResourceRoutes) {
-        let resource = web::resource(path).guard(guard::Any(guard::Get()).or(guard::Head()));
-        let built = routes(ResourceRoutes { resource, methods: Vec::new() });
-        self.add(path, built);
+        self.add(path, OtherMethods::FallThroughReads, routes(ResourceRoutes::default()));
     }
 
-    fn add(&mut self, path: &str, built: ResourceRoutes) {
-        for method in built.methods {
+    fn add(&mut self, path: &str, other: OtherMethods, routes: ResourceRoutes) {
+        for method in &routes.methods {
             self.table.push((method.to_string(), format!("{}{path}", self.prefix)));
         }
-        if self.prefix.is_empty() { self.root.push(built.resource) } else { self.api.push(built.resource) }
+        let pending = PendingResource { path: path.to_string(), other, routes };
+        if self.prefix.is_empty() { self.root.push(pending) } else { self.api.push(pending) }
+    }
+}
+
+/// What a resource does with a method it has no route for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OtherMethods {
+    /// Answers GitLab's JSON 405 with an `Allow` header.
+    NotAllowed,
+    /// Leaves it to the next matching resource; the resource matches GET only.
+    FallThroughGet,
+    /// Leaves it to the next matching resource; the resource matches GET and HEAD only.
+    FallThroughReads,
+}
+
+impl OtherMethods {
+    /// An empty resource at `path` that matches the methods this kind lets it match.
+    fn resource(self, path: &str) -> Resource {
+        match self {
+            OtherMethods::NotAllowed => web::resource(path),
+            OtherMethods::FallThroughGet => web::resource(path).guard(guard::Get()),
+            OtherMethods::FallThroughReads => {
+                web::resource(path).guard(guard::Any(guard::Get()).or(guard::Head()))
+            }
+        }
+    }
+}
+
+/// A registered resource, built into an actix [`Resource`] once its place in the tree is known.
+struct PendingResource {
+    path: String,
+    other: OtherMethods,
+    routes: ResourceRoutes,
+}
+
+impl RoutePath for PendingResource {
+    fn path(&self) -> &str {
+        &self.path
+    }
+}
+
+impl PendingResource {
+    /// The actix resource at `path` (this resource's path relative to the scope it lands in).
+    fn into_resource(self, path: &str) -> Resource {
+        let mut resource = self.other.resource(path);
+        let allow = self.routes.methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+        for route in self.routes.routes {
+            resource = resource.route(route);
+        }
+        if self.other != OtherMethods::NotAllowed {
+            return resource;
+        }
+        resource.default_service(web::to(move || {
+            let allow = allow.clone();
+            async move {
+                let mut resp = ApiError::MethodNotAllowed("405 Not Allowed".into()).error_response();
+                if let Ok(value) = HeaderValue::from_str(&allow) {
+                    resp.headers_mut().insert(header::ALLOW, value);
+                }
+                resp
+            }
+        }))
     }
 }
 
 /// The methods of one resource being registered (see [`Routes::resource`]).
+#[derive(Default)]
 pub struct ResourceRoutes {
-    resource: Resource,
+    routes: Vec<Route>,
     methods: Vec<Method>,
 }
 
 impl ResourceRoutes {
     fn route(mut self, method: Method, route: Route) -> Self {
         self.methods.push(method);
-        self.resource = self.resource.route(route);
+        self.routes.push(route);
         self
     }
 
