@@ -212,11 +212,11 @@ async fn update(
         .db
         .write(move |c| {
             let current = projects::find(c, id)?.ok_or(ApiError::NotFound("Project"))?;
-            let next_name = name.unwrap_or_else(|| current.name.clone());
-            let next_path = new_path.unwrap_or_else(|| current.path.clone());
-            let next_description = description.or_else(|| current.description.clone());
-            let next_visibility = visibility.unwrap_or_else(|| current.visibility.clone());
-            let next_branch = default_branch.or_else(|| current.default_branch.clone());
+            let next_name = name.clone().unwrap_or_else(|| current.name.clone());
+            let next_path = new_path.clone().unwrap_or_else(|| current.path.clone());
+            let next_description = description.clone().or_else(|| current.description.clone());
+            let next_visibility = visibility.clone().unwrap_or_else(|| current.visibility.clone());
+            let next_branch = default_branch.clone().or_else(|| current.default_branch.clone());
             let unchanged = next_name == current.name
                 && next_path == current.path
                 && next_description == current.description

@@ -154,7 +154,7 @@ async fn call(
         let wbase = base.clone();
         let (outcome, project) = state
             .db
-            .trial(move |conn| create(conn, &pref, &digest, request, &now, &wbase, &mut Audit::default()))
+            .trial(move |conn| create(conn, &pref, &digest, &request, &now, &wbase, &mut Audit::default()))
             .await?;
         return match outcome {
             Outcome::New(Created::Pipeline(row), _) => {
@@ -173,7 +173,7 @@ async fn call(
             // wrote anything, so its record commits alone; a server error rolls everything back.
             let mut audit = Audit::default();
             let before = trigger_events::changes_so_far(conn);
-            match create(conn, &pref, &digest, request, &now, &wbase, &mut audit) {
+            match create(conn, &pref, &digest, &request, &now, &wbase, &mut audit) {
                 Ok((outcome, project)) => {
                     let answer = match &outcome {
                         Outcome::New(Created::Pipeline(row), _) => Answer::Accepted { pipeline_id: row.id },
@@ -333,7 +333,7 @@ fn create(
     conn: &rusqlite::Connection,
     pref: &ProjectRef,
     digest: &[u8],
-    request: TriggerRequest,
+    request: &TriggerRequest,
     now: &str,
     base: &str,
     audit: &mut Audit,

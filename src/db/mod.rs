@@ -33,8 +33,8 @@ pub mod trigger_events;
 pub mod triggers;
 pub mod users;
 pub mod web_sessions;
+mod writer;
 
-use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
@@ -47,7 +47,7 @@ use rusqlite::OpenFlags;
 use tokio::sync::oneshot;
 
 use crate::config::DatabaseConfig;
-use crate::error::{ApiError, ApiResult, is_disk_full};
+use crate::error::{ApiError, ApiResult};
 
 /// The read pool.
 pub type Pool = r2d2::Pool<SqliteConnectionManager>;
@@ -63,39 +63,9 @@ const STATEMENT_CACHE: usize = 128;
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
-    writer: mpsc::Sender<Job>,
+    writer: mpsc::Sender<Box<dyn writer::Job>>,
     /// Notified after a commit that wrote webhook outbox rows (the deliverer waits on it).
     outbox: Arc<tokio::sync::Notify>,
-}
-
-/// A queued write: runs inside the batch transaction and returns what to do once the commit
-/// outcome is known.
-/// It is given `None` when the batch transaction could not begin: then it runs nothing.
-type Job = Box<dyn FnOnce(Option<&Connection>) -> Completion + Send>;
-type Completion = Box<dyn FnOnce(Result<(), CommitFailure>) + Send>;
-
-/// Why a batch commit failed; each caller of the batch gets it.
-#[derive(Debug, Clone)]
-enum CommitFailure {
-    DiskFull,
-    Other(String),
-}
-
-impl From<CommitFailure> for ApiError {
-    fn from(f: CommitFailure) -> Self {
-        match f {
-            CommitFailure::DiskFull => {
-                ApiError::Unavailable("the database disk is full; writes resume when space returns")
-            }
-            CommitFailure::Other(m) => ApiError::Internal(format!("commit: {m}")),
-        }
-    }
-}
-
-impl From<&rusqlite::Error> for CommitFailure {
-    fn from(e: &rusqlite::Error) -> Self {
-        if is_disk_full(e) { CommitFailure::DiskFull } else { CommitFailure::Other(e.to_string()) }
-    }
 }
 
 /// Why the database could not be opened at start-up.
@@ -159,13 +129,13 @@ impl Db {
         });
         let pool = r2d2::Pool::builder().max_size(cfg.pool_size).build(manager)?;
 
-        let (tx, rx) = mpsc::channel::<Job>();
+        let (tx, rx) = mpsc::channel::<Box<dyn writer::Job>>();
         let max_batch = cfg.max_batch;
         let outbox = Arc::new(tokio::sync::Notify::new());
-        let watch = OutboxWatch { last: hook_deliveries::last_id(&writer)?, notify: outbox.clone() };
+        let watch = writer::OutboxWatch { last: hook_deliveries::last_id(&writer)?, notify: outbox.clone() };
         std::thread::Builder::new()
             .name("triggerd-writer".into())
-            .spawn(move || writer_loop(writer, rx, max_batch, watch))
+            .spawn(move || writer::writer_loop(writer, rx, max_batch, watch))
             .map_err(OpenError::Thread)?;
         Ok(Db { pool, writer: tx, outbox })
     }
@@ -236,45 +206,30 @@ impl Db {
     /// leaves nothing behind, not even an AUTOINCREMENT counter.
     pub async fn trial<T, F>(&self, f: F) -> ApiResult<T>
     where
-        F: FnOnce(&Connection) -> ApiResult<T> + Send + 'static,
+        F: Fn(&Connection) -> ApiResult<T> + Send + 'static,
         T: Send + 'static,
     {
         let (tx, rx) = oneshot::channel::<ApiResult<T>>();
-        let job: Job = Box::new(move |conn: Option<&Connection>| {
-            let outcome = conn.map(|c| in_rolled_back_savepoint(c, f));
-            Box::new(move |_commit: Result<(), CommitFailure>| {
-                // Nothing of this job is in the batch, so its commit does not concern it.
-                let reply = outcome.unwrap_or_else(|| Err(ApiError::Internal("a trial was not run".into())));
-                let _ = tx.send(reply);
-            })
-        });
-        self.writer.send(job).map_err(|_| ApiError::Internal("the writer thread has stopped".into()))?;
+        self.queue(Box::new(writer::Trial::new(f, tx)))?;
         rx.await.map_err(|_| ApiError::Internal("a trial was abandoned by the writer thread".into()))?
     }
 
-    /// Runs a write on the writer thread inside a savepoint of the current batch transaction.
-    /// Returns once the batch committed: `Ok` means the rows are durable. An `Err` from `f`
-    /// rolls back only this write; the others in the batch still commit.
+    /// Runs a write on the writer thread, in the current batch transaction. Returns once the
+    /// batch committed: `Ok` means the rows are durable. An `Err` from `f` undoes only this
+    /// write; the others in the batch still commit. `f` may run more than once (see
+    /// [`writer`]): it must not act outside the database.
     pub async fn write<T, F>(&self, f: F) -> ApiResult<T>
     where
-        F: FnOnce(&Connection) -> ApiResult<T> + Send + 'static,
+        F: Fn(&Connection) -> ApiResult<T> + Send + 'static,
         T: Send + 'static,
     {
         let (tx, rx) = oneshot::channel::<ApiResult<T>>();
-        let job: Job = Box::new(move |conn: Option<&Connection>| {
-            let outcome = conn.map(|c| in_savepoint(c, f));
-            Box::new(move |commit: Result<(), CommitFailure>| {
-                let reply = match (outcome, commit) {
-                    (Some(Ok(v)), Ok(())) => Ok(v),
-                    (Some(Err(e)), _) => Err(e),
-                    (_, Err(failure)) => Err(failure.into()),
-                    (None, Ok(())) => Err(ApiError::Internal("a write was not run".into())),
-                };
-                let _ = tx.send(reply); // the caller may have gone away; nothing to do then
-            })
-        });
-        self.writer.send(job).map_err(|_| ApiError::Internal("the writer thread has stopped".into()))?;
+        self.queue(Box::new(writer::Write::new(f, tx)))?;
         rx.await.map_err(|_| ApiError::Internal("a write was abandoned by the writer thread".into()))?
+    }
+
+    fn queue(&self, job: Box<dyn writer::Job>) -> ApiResult<()> {
+        self.writer.send(job).map_err(|_| ApiError::Internal("the writer thread has stopped".into()))
     }
 }
 
@@ -390,82 +345,6 @@ pub fn configure(conn: &Connection, cfg: &DatabaseConfig) -> rusqlite::Result<()
     // that, and the spill's pwrite calls were a quarter of its write (BENCHMARKS.md, round three).
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(())
-}
-
-fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> ApiResult<T>) -> ApiResult<T> {
-    // Prepared once and reused: this runs twice for every write request.
-    conn.prepare_cached("SAVEPOINT job")?.execute([])?;
-    let result = std::panic::catch_unwind(AssertUnwindSafe(|| f(conn)))
-        .unwrap_or_else(|_| Err(ApiError::Internal("a write panicked".into())));
-    if result.is_ok() {
-        conn.prepare_cached("RELEASE job")?.execute([])?;
-    } else {
-        conn.execute_batch("ROLLBACK TO job; RELEASE job")?;
-    }
-    result
-}
-
-fn in_rolled_back_savepoint<T>(
-    conn: &Connection,
-    f: impl FnOnce(&Connection) -> ApiResult<T>,
-) -> ApiResult<T> {
-    conn.prepare_cached("SAVEPOINT trial")?.execute([])?;
-    let result = std::panic::catch_unwind(AssertUnwindSafe(|| f(conn)))
-        .unwrap_or_else(|_| Err(ApiError::Internal("a trial panicked".into())));
-    conn.execute_batch("ROLLBACK TO trial; RELEASE trial")?;
-    result
-}
-
-/// What the writer needs to wake the webhook deliverer after a commit that wrote outbox rows:
-/// the outbox's newest id seen so far (one `sqlite_sequence` lookup per batch).
-struct OutboxWatch {
-    last: i64,
-    notify: Arc<tokio::sync::Notify>,
-}
-
-impl OutboxWatch {
-    fn after_commit(&mut self, conn: &Connection) {
-        if let Ok(last) = hook_deliveries::last_id(conn)
-            && last > self.last
-        {
-            self.last = last;
-            self.notify.notify_one();
-        }
-    }
-}
-
-fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, max_batch: usize, mut watch: OutboxWatch) {
-    // recv() fails only when every sender is gone: the server has stopped and the queue is empty.
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while batch.len() < max_batch {
-            match rx.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-            log::error!("cannot begin a write transaction: {e}");
-            let failure = CommitFailure::from(&e);
-            for job in batch {
-                job(None)(Err(failure.clone()));
-            }
-            continue;
-        }
-        let completions: Vec<Completion> = batch.into_iter().map(|job| job(Some(&conn))).collect();
-        let committed = conn.execute_batch("COMMIT").map_err(|e| {
-            log::error!("commit failed: {e}");
-            let _ = conn.execute_batch("ROLLBACK");
-            CommitFailure::from(&e)
-        });
-        if committed.is_ok() {
-            watch.after_commit(&conn);
-        }
-        for done in completions {
-            done(committed.clone());
-        }
-    }
-    log::debug!("writer thread stopped");
 }
 
 /// fsyncs a file's directory so a newly created entry survives power loss.

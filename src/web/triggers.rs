@@ -300,7 +300,7 @@ pub async fn create(
                 expires_at: expires_at.as_deref(),
             };
             store::insert(c, &new, &now)?;
-            Ok(Created::Token(token))
+            Ok(Created::Token(token.clone()))
         })
         .await?;
     let path = pa.project.path_with_namespace();

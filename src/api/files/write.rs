@@ -130,10 +130,10 @@ fn read_change(
 /// commit and its tree, and moves (or creates) the branch — all in one write.
 async fn commit(state: &AppState, project_id: i64, change: Change) -> ApiResult<()> {
     let now = model::now();
-    state.db.write(move |c| apply(c, project_id, change, &now)).await
+    state.db.write(move |c| apply(c, project_id, &change, &now)).await
 }
 
-fn apply(c: &rusqlite::Connection, project_id: i64, ch: Change, now: &str) -> ApiResult<()> {
+fn apply(c: &rusqlite::Connection, project_id: i64, ch: &Change, now: &str) -> ApiResult<()> {
     let branch_row = refs::find(c, project_id, BRANCH, &ch.branch)?;
     let empty_repo = refs::has_no_branches(c, project_id)?;
     let start = ch.start_branch.as_deref().filter(|s| *s != ch.branch);

@@ -223,7 +223,7 @@ async fn create(
                 }
                 None => None,
             };
-            let visibility = visibility.unwrap_or_else(|| match &parent {
+            let visibility = visibility.clone().unwrap_or_else(|| match &parent {
                 Some(p) => p.visibility.clone(),
                 None => "private".into(),
             });
@@ -265,7 +265,7 @@ async fn update(
         .db
         .write(move |c| {
             let current = namespaces::find(c, id)?.ok_or(ApiError::NotFound("Group"))?;
-            let next_visibility = visibility.unwrap_or_else(|| current.visibility.clone());
+            let next_visibility = visibility.clone().unwrap_or_else(|| current.visibility.clone());
             if let Some(parent) = current.parent_id.map(|p| namespaces::find(c, p)).transpose()?.flatten() {
                 visibility_error(&next_visibility, &parent)?;
             }

@@ -196,7 +196,7 @@ async fn attempt(state: &AppState, runner_id: i64) -> ApiResult<(Attempt, bool)>
                 project,
                 pipeline_variables,
                 played_variables,
-                token,
+                token: token.clone(),
                 timeout,
             };
             Ok((Attempt::Claimed(Box::new(claimed)), pending_left))

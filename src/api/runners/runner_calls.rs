@@ -30,6 +30,7 @@ pub(super) async fn register(state: web::Data<AppState>, params: Params) -> ApiR
             let Some(project_id) = store::project_for_registration_token(c, &registration_token)? else {
                 return Err(ApiError::forbidden());
             };
+            let mut new = new.clone();
             new.project_id = Some(project_id);
             Ok(store::insert(c, &new, &model::now())?)
         })
