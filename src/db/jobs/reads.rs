@@ -54,6 +54,10 @@ fn conditions(project_id: i64, f: &ListFilter) -> (String, Vec<SqlValue>) {
     };
     let mut args: Vec<SqlValue> = vec![SqlValue::Integer(project_id)];
     if let Some(p) = f.pipeline_id {
+        // `+` keeps the project condition off the index: `jobs_project (project_id, id)` and
+        // `jobs_pipeline (pipeline_id, id)` tie for SQLite's planner, and walking every job of the
+        // project to find one pipeline's took 157 ms at a million jobs (0.13 ms by the pipeline).
+        filter = filter.replacen("j.project_id = ?1", "+j.project_id = ?1", 1);
         args.push(SqlValue::Integer(p));
         filter.push_str(&format!(" AND j.pipeline_id = ?{}", args.len()));
     }
@@ -184,4 +188,38 @@ pub fn list_for_runner(
         .query_map(params![runner_id, status, offset], JobRow::from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok((rows, total))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    /// The detail lines of SQLite's plan for `sql` on a database with the current schema.
+    fn plan(sql: &str, args: &[SqlValue]) -> String {
+        let conn = Connection::open_in_memory().unwrap();
+        crate::db::migrate::run(&conn).unwrap();
+        let mut st = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let rows = st.query_map(params_from_iter(args), |r| r.get::<_, String>(3)).unwrap();
+        rows.collect::<rusqlite::Result<Vec<_>>>().unwrap().join("\n")
+    }
+
+    #[test]
+    fn a_pipelines_job_list_walks_the_pipelines_jobs_not_the_projects() {
+        for kind in [JobKind::Builds, JobKind::Bridges] {
+            let f = ListFilter { kind, pipeline_id: Some(7), ..ListFilter::default() };
+            let (filter, args) = conditions(1, &f);
+            for sql in [
+                format!("SELECT COUNT(*) FROM jobs j WHERE {filter}"),
+                format!("{SELECT} WHERE {filter} ORDER BY j.id DESC LIMIT 20"),
+            ] {
+                let plan = plan(&sql, &args);
+                assert!(plan.contains("INDEX jobs_pipeline"), "{sql}\n{plan}");
+            }
+        }
+        let (filter, args) = conditions(1, &ListFilter::default());
+        let plan = plan(&format!("{SELECT} WHERE {filter} ORDER BY j.id DESC LIMIT 20"), &args);
+        assert!(plan.contains("INDEX jobs_project"), "a project's jobs list keeps its index:\n{plan}");
+    }
 }
