@@ -11,7 +11,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use super::OpenError;
 
 /// The schema this binary writes and understands.
-pub const SCHEMA_VERSION: i64 = 12;
+pub const SCHEMA_VERSION: i64 = 13;
 
 /// The whole current schema, applied to a new file.
 pub const SCHEMA: &str = include_str!("../../schema.sql");
@@ -30,6 +30,7 @@ const UPGRADES: &[Upgrade] = &[
     add_commit_statuses,
     add_webhooks,
     add_bridge_queue,
+    review_indexes,
 ];
 
 /// The lines of `schema.sql` between the line `-- BEGIN <name> …` and `-- END <name>`: an upgrade step runs
@@ -110,6 +111,12 @@ fn add_webhooks(tx: &Transaction) -> rusqlite::Result<()> {
 /// `job_bridges`, and the partial index of pending bridges.
 fn add_bridge_queue(tx: &Transaction) -> rusqlite::Result<()> {
     tx.execute_batch(schema_section("add_bridge_queue")?)
+}
+
+/// The index review of performance round four: the audit log's `created_at` index goes (its
+/// sweep walks ids), and the creators of projects and runners get one for user deletes.
+fn review_indexes(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(schema_section("review_indexes")?)
 }
 
 /// Brings the database to [`SCHEMA_VERSION`], or refuses a database from a newer triggerd.
@@ -238,6 +245,7 @@ mod tests {
                 .contains("CREATE TABLE trigger_idempotency_keys")
         );
         assert!(schema_section("add_bridge_queue").unwrap().contains("CREATE INDEX jobs_pending_bridges"));
+        assert!(schema_section("review_indexes").unwrap().contains("DROP INDEX trigger_events_created"));
         assert!(schema_section("no_such_step").is_err());
     }
 
@@ -587,5 +595,27 @@ mod tests {
         let sql: String =
             c.query_row("SELECT sql FROM sqlite_schema WHERE name = 'users'", [], |r| r.get(0)).unwrap();
         assert!(!sql.contains("AUTOINCREMENT"), "{sql}");
+    }
+
+    #[test]
+    fn the_index_review_upgrade_drops_the_audit_logs_time_index_and_indexes_creators() {
+        // A version-12 database: schema.sql without the index review section.
+        let (v12, _) = SCHEMA.split_once("-- BEGIN review_indexes").unwrap();
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(v12).unwrap();
+        c.pragma_update(None, "user_version", 12).unwrap();
+        run(&c).unwrap();
+        let indexes: Vec<String> = c
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(!indexes.contains(&"trigger_events_created".to_string()));
+        assert!(indexes.contains(&"projects_creator".to_string()));
+        assert!(indexes.contains(&"runners_creator".to_string()));
+        let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
     }
 }

@@ -152,14 +152,15 @@ pub fn changes_so_far(conn: &Connection) -> u64 {
     conn.total_changes()
 }
 
-/// Deletes at most `limit` events created before `before`, and the unknown-token days before
-/// it; returns how many events went.
+/// Deletes the events created before `before` among the oldest `limit` (by id, which is creation
+/// order: no index on `created_at` is kept for this sweep alone), and the unknown-token days
+/// before it; returns how many events went. Fewer than `limit` means none older is left.
 pub fn sweep_old(conn: &Connection, before: &str, limit: i64) -> rusqlite::Result<usize> {
     conn.prepare_cached("DELETE FROM trigger_unknown_attempts WHERE day < substr(?1, 1, 10)")?
         .execute([before])?;
     conn.prepare_cached(
         "DELETE FROM trigger_events WHERE id IN (
-             SELECT id FROM trigger_events WHERE created_at < ?1 ORDER BY created_at LIMIT ?2)",
+             SELECT id FROM trigger_events ORDER BY id LIMIT ?2) AND created_at < ?1",
     )?
     .execute(params![before, limit])
 }

@@ -163,12 +163,20 @@ fn the_sweep_drops_records_past_retention_and_keeps_the_newest_per_trigger() {
         assert_eq!(f.call(&f.trigger.token, json!({"ref": "main"}), None).status(), 201);
     }
     let conn = f.app.db();
-    conn.execute("UPDATE trigger_events SET created_at = '2001-01-01T00:00:00.000Z' WHERE id = (SELECT MIN(id) FROM trigger_events)", [])
-        .unwrap();
+    conn.execute(
+        "UPDATE trigger_events SET created_at = '2001-01-01T00:00:00.000Z'
+         WHERE id IN (SELECT id FROM trigger_events ORDER BY id LIMIT 3)",
+        [],
+    )
+    .unwrap();
     use triggerd::db::trigger_events::{sweep_old, trim_per_trigger};
-    assert_eq!(sweep_old(&conn, "2020-01-01T00:00:00.000Z", 1000).unwrap(), 1);
-    assert_eq!(trim_per_trigger(&conn, 2).unwrap(), 2);
+    // The sweep goes in bounded steps, oldest first, until a step finds fewer than its bound.
+    assert_eq!(sweep_old(&conn, "2020-01-01T00:00:00.000Z", 2).unwrap(), 2);
+    assert_eq!(sweep_old(&conn, "2020-01-01T00:00:00.000Z", 2).unwrap(), 1);
+    assert_eq!(sweep_old(&conn, "2020-01-01T00:00:00.000Z", 2).unwrap(), 0);
     assert_eq!(f.events(f.trigger.id).len(), 2);
+    assert_eq!(trim_per_trigger(&conn, 1).unwrap(), 1);
+    assert_eq!(f.events(f.trigger.id).len(), 1);
 }
 
 #[test]
