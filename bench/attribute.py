@@ -22,7 +22,7 @@ cats = [
  ("writer: WAL frame writes (commit)", r"walWriteOneFrame|pagerWalFrames|sqlite3WalFrames"),
  ("writer: fsync", r"\bfsync\b|do_fsync"),
  ("writer: reads inside the write (project, token, owner, ref, config)", r"trigger_call::credential|find_trigger_by_digest|db::projects::find|db::users::find|db::refs::resolve|db::files::blob_at|trigger_call::find_project"),
- ("writer: other", r"triggerd::db::writer_loop"),
+ ("writer: other", r"triggerd::db::writer::"),
  ("handler SQL (the rows asked for)", r"triggerd::db::(pipelines::(page|find)|triggers::(list|count|find))|pipeline_links::links_in"),
  ("JSON (entities, serialization)", r"serde_json|HttpResponseBuilder::json|pagination::respond|Paging::respond|TriggerJson|PipelineBasic::new|Pipeline::new|UserBasic"),
  ("request parsing (params, body)", r"triggerd::api::params|trigger_call::validate|trigger_payload"),
