@@ -158,11 +158,8 @@ impl Db {
     {
         let pool = self.pool.clone();
         blocking(move || {
-            let mut conn = pool.get()?;
-            // Deferred: the snapshot is taken at the first statement. Dropping the transaction
-            // rolls it back, which for a read-only connection is the same as committing.
-            let tx = conn.transaction()?;
-            f(&tx)
+            let conn = pool.get()?;
+            ReadTransaction::begin(&conn)?.run(f)
         })
         .await
     }
@@ -193,10 +190,7 @@ impl Db {
         T: Send + 'static,
     {
         match self.pool.try_get() {
-            Some(mut conn) => {
-                let tx = conn.transaction()?;
-                f(&tx)
-            }
+            Some(conn) => ReadTransaction::begin(&conn)?.run(f),
             None => self.read(f).await,
         }
     }
@@ -230,6 +224,38 @@ impl Db {
 
     fn queue(&self, job: Box<dyn writer::Job>) -> ApiResult<()> {
         self.writer.send(job).map_err(|_| ApiError::Internal("the writer thread has stopped".into()))
+    }
+}
+
+/// A read transaction on a pooled connection. Deferred: the snapshot is taken at the first
+/// statement. It is begun and ended with cached statements: rusqlite's `Transaction` parses
+/// `BEGIN DEFERRED` and `ROLLBACK` anew every time, 5 % of a pipeline read (BENCHMARKS.md, round
+/// four). It is ended when dropped, also when `f` panics, so that no connection goes back to the
+/// pool holding an old snapshot (which would also keep the WAL from being checkpointed).
+struct ReadTransaction<'c> {
+    conn: &'c Connection,
+}
+
+impl<'c> ReadTransaction<'c> {
+    fn begin(conn: &'c Connection) -> rusqlite::Result<Self> {
+        conn.prepare_cached("BEGIN")?.execute([])?;
+        Ok(ReadTransaction { conn })
+    }
+
+    fn run<T>(self, f: impl FnOnce(&Connection) -> ApiResult<T>) -> ApiResult<T> {
+        f(self.conn)
+    }
+}
+
+impl Drop for ReadTransaction<'_> {
+    fn drop(&mut self) {
+        // A read-only transaction has nothing to keep: rolling it back releases the snapshot.
+        // SQLite may have ended it already (after some errors); then there is nothing to end.
+        if !self.conn.is_autocommit()
+            && let Err(e) = self.conn.prepare_cached("ROLLBACK").and_then(|mut s| s.execute([]))
+        {
+            log::error!("cannot end a read transaction: {e}");
+        }
     }
 }
 

@@ -63,3 +63,20 @@ fn a_read_runs_on_the_blocking_pool_inside_a_read_transaction() {
     });
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_read_that_panics_ends_its_transaction_before_the_connection_goes_back_to_the_pool() {
+    let (db, dir) = fresh_db(1);
+    actix_web::rt::System::new().block_on(async {
+        let panicked = std::panic::AssertUnwindSafe(
+            db.read_short(|_| -> crate::error::ApiResult<()> { panic!("a bug in a read") }),
+        );
+        assert!(futures_util::FutureExt::catch_unwind(panicked).await.is_err());
+        // The pool's only connection again: a transaction still open on it would refuse `BEGIN`.
+        let in_transaction = db.read_short(|c| Ok(!c.is_autocommit())).await.unwrap();
+        assert!(in_transaction);
+        let after: bool = db.pool.get().unwrap().is_autocommit();
+        assert!(after, "the connection is back in the pool with no transaction open");
+    });
+    let _ = std::fs::remove_dir_all(dir);
+}

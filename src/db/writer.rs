@@ -154,11 +154,11 @@ where
 
 fn in_savepoint<T>(conn: &Connection, f: impl Fn(&Connection) -> ApiResult<T>) -> ApiResult<T> {
     // Prepared once and reused: this runs twice for every replayed write.
-    conn.prepare_cached("SAVEPOINT job")?.execute([])?;
+    cached(conn, "SAVEPOINT job")?;
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| f(conn)))
         .unwrap_or_else(|_| Err(ApiError::Internal("a write panicked".into())));
     if result.is_ok() {
-        conn.prepare_cached("RELEASE job")?.execute([])?;
+        cached(conn, "RELEASE job")?;
     } else {
         conn.execute_batch("ROLLBACK TO job; RELEASE job")?;
     }
@@ -166,7 +166,7 @@ fn in_savepoint<T>(conn: &Connection, f: impl Fn(&Connection) -> ApiResult<T>) -
 }
 
 fn in_rolled_back_savepoint<T>(conn: &Connection, f: impl Fn(&Connection) -> ApiResult<T>) -> ApiResult<T> {
-    conn.prepare_cached("SAVEPOINT trial")?.execute([])?;
+    cached(conn, "SAVEPOINT trial")?;
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| f(conn)))
         .unwrap_or_else(|_| Err(ApiError::Internal("a trial panicked".into())));
     conn.execute_batch("ROLLBACK TO trial; RELEASE trial")?;
@@ -235,14 +235,19 @@ fn run_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<(), Commit
     if conn.is_autocommit() {
         return Err(CommitFailure::Other("the batch transaction was rolled back by SQLite".into()));
     }
-    conn.execute_batch("COMMIT").map_err(|e| {
+    cached(conn, "COMMIT").map_err(|e| {
         let _ = conn.execute_batch("ROLLBACK");
         failed("commit", &e)
     })
 }
 
 fn begin(conn: &Connection) -> Result<(), CommitFailure> {
-    conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| failed("begin a write transaction", &e))
+    cached(conn, "BEGIN IMMEDIATE").map_err(|e| failed("begin a write transaction", &e))
+}
+
+/// Runs a statement prepared once per connection (`execute_batch` parses it anew every time).
+fn cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
 fn failed(what: &str, e: &rusqlite::Error) -> CommitFailure {
