@@ -4,15 +4,17 @@ category (in the order below) that a frame of its call stack matches.
 
     python3 bench/attribute.py PERF_DATA
 
-Needs a frame-pointer build for call stacks through triggerd (see BENCHMARKS.md, round three):
-    RUSTFLAGS="-C force-frame-pointers=yes" CARGO_PROFILE_RELEASE_DEBUG=line-tables-only \\
-        cargo build --release --target-dir target-prof
+Needs a frame-pointer build for call stacks through triggerd and the bundled SQLite (CFLAGS:
+without it, stacks end inside SQLite and its samples land in "actix/tokio" or "other"):
+    CFLAGS="-fno-omit-frame-pointer" RUSTFLAGS="-C force-frame-pointers=yes" \\
+        CARGO_PROFILE_RELEASE_DEBUG=line-tables-only cargo build --release --target-dir target-prof
 and `perf record -g` (PERF=1 bench/reads.sh, bench/profile.sh)."""
 import re, subprocess, sys, collections
 data = sys.argv[1]
 cats = [
  ("access log (env_logger)", r"env_logger|Logger as log::Log|middleware::logger::StreamLog"),
  ("router (regex)", r"regex::regex|regex_automata|ResourceDef::capture_match_info"),
+ ("read transaction: begin, WAL read lock, end", r"ReadTransaction.*::begin|ReadTransaction as core::ops::drop::Drop|sqlite3PagerSharedLock|sqlite3WalEndReadTransaction|pager_unlock"),
  ("credential (PAT + user)", r"triggerd::auth::resolve_in"),
  ("project + access level", r"triggerd::api::access::lookup|triggerd::db::access::"),
  ("writer: pipeline + variables insert", r"triggerd::db::pipelines::insert"),

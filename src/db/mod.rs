@@ -127,7 +127,10 @@ impl Db {
             c.busy_timeout(Duration::from_millis(busy))?;
             c.pragma_update(None, "foreign_keys", "ON")
         });
-        let pool = r2d2::Pool::builder().max_size(cfg.pool_size).build(manager)?;
+        // No check on checkout: r2d2_sqlite's runs `SELECT 1;` through `execute_batch`, parsed anew
+        // every time (4.5 % of a pipeline read, BENCHMARKS.md round four), and a connection to a
+        // local file does not go stale the way a network connection does.
+        let pool = r2d2::Pool::builder().max_size(cfg.pool_size).test_on_check_out(false).build(manager)?;
 
         let (tx, rx) = mpsc::channel::<Box<dyn writer::Job>>();
         let max_batch = cfg.max_batch;
