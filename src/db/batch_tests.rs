@@ -105,6 +105,10 @@ fn one_batch(write: fn(i64, &Connection) -> ApiResult<()>) -> Batch {
     Batch { replies, runs, committed }
 }
 
+fn is_unique_violation(e: &ApiError) -> bool {
+    matches!(e, ApiError::Internal(m) if m.contains("UNIQUE"))
+}
+
 fn insert(c: &Connection, k: i64) -> ApiResult<()> {
     c.execute("INSERT INTO batch_probe (k) VALUES (?1)", params![k])?;
     Ok(())
@@ -144,10 +148,7 @@ fn one_write_failing_after_it_wrote_in_a_batch_of_200_is_undone_alone_by_a_repla
             insert(c, i)
         }
     });
-    assert_all_but_the_failing_write_committed(
-        &batch,
-        |e| matches!(e, ApiError::Internal(m) if m.contains("UNIQUE")),
-    );
+    assert_all_but_the_failing_write_committed(&batch, is_unique_violation);
     // The writes up to the failing one ran bare and then again in the replay; the later ones
     // ran once, in the replay.
     let expected_runs: Vec<usize> = (0..BATCH).map(|i| if i <= FAILING { 2 } else { 1 }).collect();
@@ -165,10 +166,7 @@ fn a_write_refused_before_it_wrote_anything_costs_the_batch_no_replay() {
             insert(c, i)
         }
     });
-    assert_all_but_the_failing_write_committed(
-        &batch,
-        |e| matches!(e, ApiError::Internal(m) if m.contains("UNIQUE")),
-    );
+    assert_all_but_the_failing_write_committed(&batch, is_unique_violation);
     assert_eq!(batch.runs, vec![1; BATCH as usize], "every write ran once");
 
     let batch = one_batch(|i, c| {

@@ -217,15 +217,20 @@ mod tests {
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<Result<_, _>>().unwrap()
     }
 
+    /// A database at `version`: schema.sql up to the section `step` (the step to `version + 1`).
+    fn database_before(step: &str, version: i64) -> Connection {
+        let (old, _) = SCHEMA.split_once(&format!("-- BEGIN {step}")).unwrap();
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(old).unwrap();
+        c.pragma_update(None, "user_version", version).unwrap();
+        c
+    }
+
     #[test]
     fn an_upgraded_database_has_the_schema_of_a_new_one() {
         let fresh = Connection::open_in_memory().unwrap();
         run(&fresh).unwrap();
-        // A version-2 database: schema.sql without the sections later steps add.
-        let (v2, _) = SCHEMA.split_once("-- BEGIN add_commits_and_files").unwrap();
-        let old = Connection::open_in_memory().unwrap();
-        old.execute_batch(v2).unwrap();
-        old.pragma_update(None, "user_version", 2).unwrap();
+        let old = database_before("add_commits_and_files", 2);
         run(&old).unwrap();
         let v: i64 = old.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         assert_eq!(v, SCHEMA_VERSION);
@@ -522,11 +527,7 @@ mod tests {
 
     #[test]
     fn the_bridge_queue_upgrade_marks_the_bridges_already_there_and_later_ones() {
-        // A version-11 database: schema.sql without the bridge queue section.
-        let (v11, _) = SCHEMA.split_once("-- BEGIN add_bridge_queue").unwrap();
-        let c = Connection::open_in_memory().unwrap();
-        c.execute_batch(v11).unwrap();
-        c.pragma_update(None, "user_version", 11).unwrap();
+        let c = database_before("add_bridge_queue", 11);
         c.pragma_update(None, "foreign_keys", true).unwrap();
         let new = crate::db::users::NewUser {
             username: "root",
@@ -599,11 +600,7 @@ mod tests {
 
     #[test]
     fn the_index_review_upgrade_drops_the_audit_logs_time_index_and_indexes_creators() {
-        // A version-12 database: schema.sql without the index review section.
-        let (v12, _) = SCHEMA.split_once("-- BEGIN review_indexes").unwrap();
-        let c = Connection::open_in_memory().unwrap();
-        c.execute_batch(v12).unwrap();
-        c.pragma_update(None, "user_version", 12).unwrap();
+        let c = database_before("review_indexes", 12);
         run(&c).unwrap();
         let indexes: Vec<String> = c
             .prepare("SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name")

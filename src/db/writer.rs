@@ -71,9 +71,41 @@ pub(super) struct Write<T, F> {
     reply: oneshot::Sender<ApiResult<T>>,
 }
 
-impl<T, F> Write<T, F> {
+impl<T, F> Write<T, F>
+where
+    F: Fn(&Connection) -> ApiResult<T>,
+{
     pub(super) fn new(f: F, reply: oneshot::Sender<ApiResult<T>>) -> Self {
         Write { f, outcome: None, reply }
+    }
+
+    /// Runs the write by `how` (which returns its outcome and whether it left the batch clean)
+    /// and keeps the outcome; see [`Job::run`].
+    fn run_by(
+        &mut self,
+        conn: &Connection,
+        how: impl FnOnce(&Connection, &F) -> (ApiResult<T>, bool),
+    ) -> bool {
+        if conn.is_autocommit() {
+            // The batch transaction is gone (SQLite rolls back by itself on some I/O errors):
+            // running now would commit this write alone. Left unrun, it is answered with the
+            // batch's failure.
+            self.outcome = None;
+            return false;
+        }
+        let (outcome, clean) = how(conn, &self.f);
+        self.outcome = Some(outcome);
+        clean && !conn.is_autocommit()
+    }
+}
+
+/// Runs `f` straight in the batch: clean unless it failed after changing a row, or panicked.
+fn bare<T>(conn: &Connection, f: impl Fn(&Connection) -> ApiResult<T>) -> (ApiResult<T>, bool) {
+    let before = conn.total_changes();
+    match std::panic::catch_unwind(AssertUnwindSafe(|| f(conn))) {
+        Ok(Ok(v)) => (Ok(v), true),
+        Ok(Err(e)) => (Err(e), conn.total_changes() == before),
+        Err(_) => (Err(ApiError::Internal("a write panicked".into())), false),
     }
 }
 
@@ -83,30 +115,9 @@ where
     T: Send,
 {
     fn run(&mut self, conn: &Connection, mode: Mode) -> bool {
-        if conn.is_autocommit() {
-            // The batch transaction is gone (SQLite rolls back by itself on some I/O errors):
-            // running now would commit this write alone. Left unrun, it is answered with the
-            // batch's failure.
-            self.outcome = None;
-            return false;
-        }
         match mode {
-            Mode::Savepoint => {
-                self.outcome = Some(in_savepoint(conn, &self.f));
-                !conn.is_autocommit()
-            }
-            Mode::Bare => {
-                let before = conn.total_changes();
-                let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| (self.f)(conn)));
-                let clean = match &outcome {
-                    Ok(Ok(_)) => true,
-                    Ok(Err(_)) => conn.total_changes() == before,
-                    Err(_) => false,
-                };
-                self.outcome =
-                    Some(outcome.unwrap_or_else(|_| Err(ApiError::Internal("a write panicked".into()))));
-                clean && !conn.is_autocommit()
-            }
+            Mode::Savepoint => self.run_by(conn, |c, f| (in_savepoint(c, f), true)),
+            Mode::Bare => self.run_by(conn, |c, f| bare(c, f)),
         }
     }
 
@@ -125,7 +136,10 @@ where
 /// behind (not even an AUTOINCREMENT counter) and its outcome does not depend on the commit.
 pub(super) struct Trial<T, F>(Write<T, F>);
 
-impl<T, F> Trial<T, F> {
+impl<T, F> Trial<T, F>
+where
+    F: Fn(&Connection) -> ApiResult<T>,
+{
     pub(super) fn new(f: F, reply: oneshot::Sender<ApiResult<T>>) -> Self {
         Trial(Write::new(f, reply))
     }
@@ -137,12 +151,7 @@ where
     T: Send,
 {
     fn run(&mut self, conn: &Connection, _mode: Mode) -> bool {
-        if conn.is_autocommit() {
-            self.0.outcome = None;
-            return false;
-        }
-        self.0.outcome = Some(in_rolled_back_savepoint(conn, &self.0.f));
-        !conn.is_autocommit()
+        self.0.run_by(conn, |c, f| (in_rolled_back_savepoint(c, f), true))
     }
 
     fn answer(self: Box<Self>, _commit: Result<(), CommitFailure>) {
