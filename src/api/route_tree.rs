@@ -59,6 +59,8 @@ pub fn plan(paths: &[&str]) -> Vec<Node> {
 fn plan_level(entries: &[(usize, &str)]) -> Vec<Node> {
     let mut nodes: Vec<Node> = Vec::new();
     let mut groups: Vec<(Segment<'_>, Vec<(usize, &str)>)> = Vec::new();
+    // The routes below this level, in registration order, with their first segment.
+    let mut below: Vec<(usize, &str, Segment<'_>)> = Vec::new();
     let mut opaque = false;
     for &(index, rest) in entries {
         let Some(tail) = rest.strip_prefix('/') else {
@@ -70,23 +72,22 @@ fn plan_level(entries: &[(usize, &str)]) -> Vec<Node> {
             None => (tail, ""),
         };
         let segment = classify(first);
+        below.push((index, rest, segment));
         opaque |= segment == Segment::Opaque;
         match groups.iter_mut().find(|(s, _)| *s == segment && segment != Segment::Opaque) {
             Some((_, members)) => members.push((index, remaining)),
             None => groups.push((segment, vec![(index, remaining)])),
         }
     }
-    let grouped: Vec<(usize, &str)> =
-        entries.iter().copied().filter(|(_, rest)| rest.starts_with('/')).collect();
     let params = groups.iter().filter(|(s, _)| matches!(s, Segment::Param(_))).count();
     if opaque || params > 1 {
-        nodes.extend(grouped.iter().map(|&(index, rest)| Node::Route { index, path: rest.to_string() }));
+        nodes.extend(below.iter().map(|&(index, rest, _)| Node::Route { index, path: rest.to_string() }));
         return nodes;
     }
     if params == 1 {
         // The static routes one by one, in registration order, then the parameter's group.
-        for &(index, rest) in &grouped {
-            if !matches!(segment_of(rest), Segment::Param(_)) {
+        for &(index, rest, segment) in &below {
+            if !matches!(segment, Segment::Param(_)) {
                 nodes.push(Node::Route { index, path: rest.to_string() });
             }
         }
@@ -101,11 +102,6 @@ fn plan_level(entries: &[(usize, &str)]) -> Vec<Node> {
         nodes.extend(group(&name, &members));
     }
     nodes
-}
-
-fn segment_of(rest: &str) -> Segment<'_> {
-    let tail = rest.trim_start_matches('/');
-    classify(tail.split('/').next().unwrap_or(""))
 }
 
 /// The routes sharing first segment `name`: one route, or a scope at `/name`. The empty segment

@@ -241,7 +241,7 @@ struct ReadTransaction<'c> {
 
 impl<'c> ReadTransaction<'c> {
     fn begin(conn: &'c Connection) -> rusqlite::Result<Self> {
-        conn.prepare_cached("BEGIN")?.execute([])?;
+        execute_cached(conn, "BEGIN")?;
         Ok(ReadTransaction { conn })
     }
 
@@ -255,11 +255,17 @@ impl Drop for ReadTransaction<'_> {
         // A read-only transaction has nothing to keep: rolling it back releases the snapshot.
         // SQLite may have ended it already (after some errors); then there is nothing to end.
         if !self.conn.is_autocommit()
-            && let Err(e) = self.conn.prepare_cached("ROLLBACK").and_then(|mut s| s.execute([]))
+            && let Err(e) = execute_cached(self.conn, "ROLLBACK")
         {
             log::error!("cannot end a read transaction: {e}");
         }
     }
+}
+
+/// Runs a statement without parameters, prepared once per connection: `execute_batch` parses it
+/// anew every time, which for the transaction statements of every request is measurable.
+fn execute_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
 /// Runs CPU-heavy or blocking work (argon2, SQLite reads) on actix's blocking thread pool.

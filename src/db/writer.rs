@@ -18,7 +18,7 @@ use std::sync::{Arc, mpsc};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
-use super::hook_deliveries;
+use super::{execute_cached, hook_deliveries};
 use crate::error::{ApiError, ApiResult, is_disk_full};
 
 /// A queued write (or trial), type-erased for the queue.
@@ -163,11 +163,11 @@ where
 
 fn in_savepoint<T>(conn: &Connection, f: impl Fn(&Connection) -> ApiResult<T>) -> ApiResult<T> {
     // Prepared once and reused: this runs twice for every replayed write.
-    cached(conn, "SAVEPOINT job")?;
+    execute_cached(conn, "SAVEPOINT job")?;
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| f(conn)))
         .unwrap_or_else(|_| Err(ApiError::Internal("a write panicked".into())));
     if result.is_ok() {
-        cached(conn, "RELEASE job")?;
+        execute_cached(conn, "RELEASE job")?;
     } else {
         conn.execute_batch("ROLLBACK TO job; RELEASE job")?;
     }
@@ -175,7 +175,7 @@ fn in_savepoint<T>(conn: &Connection, f: impl Fn(&Connection) -> ApiResult<T>) -
 }
 
 fn in_rolled_back_savepoint<T>(conn: &Connection, f: impl Fn(&Connection) -> ApiResult<T>) -> ApiResult<T> {
-    cached(conn, "SAVEPOINT trial")?;
+    execute_cached(conn, "SAVEPOINT trial")?;
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| f(conn)))
         .unwrap_or_else(|_| Err(ApiError::Internal("a trial panicked".into())));
     conn.execute_batch("ROLLBACK TO trial; RELEASE trial")?;
@@ -244,19 +244,14 @@ fn run_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<(), Commit
     if conn.is_autocommit() {
         return Err(CommitFailure::Other("the batch transaction was rolled back by SQLite".into()));
     }
-    cached(conn, "COMMIT").map_err(|e| {
+    execute_cached(conn, "COMMIT").map_err(|e| {
         let _ = conn.execute_batch("ROLLBACK");
         failed("commit", &e)
     })
 }
 
 fn begin(conn: &Connection) -> Result<(), CommitFailure> {
-    cached(conn, "BEGIN IMMEDIATE").map_err(|e| failed("begin a write transaction", &e))
-}
-
-/// Runs a statement prepared once per connection (`execute_batch` parses it anew every time).
-fn cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+    execute_cached(conn, "BEGIN IMMEDIATE").map_err(|e| failed("begin a write transaction", &e))
 }
 
 fn failed(what: &str, e: &rusqlite::Error) -> CommitFailure {
